@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// A tiny dependency-free HTTP service for trying drover and for its tests. Its failure modes are
+// chosen by environment variables (times in seconds):
+//   START_DELAY        wait before listening (a slow start)
+//   CRASH_AFTER        exit with EXIT_CODE (default 1) after this long
+//   FAIL_HEALTH_AFTER  /health answers 500 from then on (alive but unhealthy)
+//   HANG_AFTER         block the event loop for good (alive, answering nothing)
+//   NOT_READY_AFTER    /ready answers 503 from then on
+//   CPU_BURN           burn this share of one core (0..1) in the background
+//   ALLOC_MB           allocate and hold this many MiB at start
+//   IGNORE_SIGTERM     1: ignore SIGTERM (to exercise the stop grace period)
+//   MESSAGE            text included in every answer
+// Endpoints: / (who am I), /health, /ready, /env/NAME, POST /crash, POST /hang.
+import http from "node:http";
+
+const env = process.env;
+const seconds = (name) => (env[name] === undefined ? undefined : Number(env[name]) * 1000);
+const port = Number(env.PORT ?? 8080);
+const startedAt = Date.now();
+const since = (name) => seconds(name) !== undefined && Date.now() - startedAt >= seconds(name);
+const held = [];
+
+function log(message) {
+  process.stdout.write(`${new Date().toISOString()} hello[${process.pid}] ${message}\n`);
+}
+
+function hang() {
+  log("hanging");
+  for (;;);
+}
+
+function json(res, status, body) {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  if (url.pathname === "/health") return json(res, since("FAIL_HEALTH_AFTER") ? 500 : 200, { healthy: !since("FAIL_HEALTH_AFTER") });
+  if (url.pathname === "/ready") return json(res, since("NOT_READY_AFTER") ? 503 : 200, { ready: !since("NOT_READY_AFTER") });
+  if (url.pathname.startsWith("/env/")) return json(res, 200, { value: env[url.pathname.slice(5)] ?? null });
+  if (url.pathname === "/crash" && req.method === "POST") {
+    json(res, 200, { crashing: true });
+    return setTimeout(() => process.exit(Number(env.EXIT_CODE ?? 1)), 10);
+  }
+  if (url.pathname === "/hang" && req.method === "POST") {
+    json(res, 200, { hanging: true });
+    return setTimeout(hang, 10);
+  }
+  json(res, 200, {
+    service: env.DROVER_SERVICE ?? "hello",
+    replica: env.DROVER_REPLICA ?? null,
+    revision: env.DROVER_REVISION ?? null,
+    pid: process.pid,
+    message: env.MESSAGE ?? "hello",
+  });
+});
+
+function listen() {
+  server.listen(port, env.HOST ?? "127.0.0.1", () => log(`listening on ${port}`));
+}
+
+if (seconds("START_DELAY")) setTimeout(listen, seconds("START_DELAY"));
+else listen();
+
+if (seconds("CRASH_AFTER") !== undefined) {
+  setTimeout(() => {
+    log(`crashing with code ${env.EXIT_CODE ?? 1}`);
+    process.exit(Number(env.EXIT_CODE ?? 1));
+  }, seconds("CRASH_AFTER"));
+}
+if (seconds("HANG_AFTER") !== undefined) setTimeout(hang, seconds("HANG_AFTER"));
+if (env.ALLOC_MB) held.push(Buffer.alloc(Number(env.ALLOC_MB) * 1024 * 1024, 1));
+if (env.CPU_BURN) {
+  const share = Math.min(1, Math.max(0, Number(env.CPU_BURN)));
+  setInterval(() => {
+    const until = Date.now() + 100 * share;
+    while (Date.now() < until);
+  }, 100).unref?.();
+}
+
+process.on("SIGTERM", () => {
+  if (env.IGNORE_SIGTERM === "1") return log("ignoring SIGTERM");
+  log("SIGTERM: closing");
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2000).unref();
+});

@@ -1,0 +1,257 @@
+/**
+ * The agent for this machine: starts replicas through drivers, gives them ports and log files,
+ * notices when they become ready or end, and keeps a small state file per replica so that a new
+ * drover process re-adopts what the previous one started.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { Driver, DriverHandle, ResourceUsage } from "./drivers/driver.js";
+import { LaunchError } from "./drivers/driver.js";
+import { followFile, rotateIfLarge, tailLines } from "./log-files.js";
+import type { AgentInfo, NodeAgent, ReplicaLaunch, ReplicaStatus } from "./node-agent.js";
+import { PortAllocator, type PortRange } from "./ports.js";
+import { tcpConnects } from "./probes/tcp.js";
+import { TcpRouter, type Route, type RouteStatus } from "./router/tcp-router.js";
+
+interface Entry {
+  status: ReplicaStatus;
+  /** Being stopped: takes no new connections. */
+  draining?: boolean;
+  handle: DriverHandle | null;
+  /** Bumped on every start, so watchers of an earlier run of the same replica stand down. */
+  generation: number;
+}
+
+interface StateFile {
+  status: ReplicaStatus;
+  handle: DriverHandle | null;
+}
+
+const LOG_ROTATE_CHECK_MS = 10_000;
+
+export class LocalAgent implements NodeAgent {
+  readonly node = "local";
+  private readonly entries = new Map<string, Entry>();
+  private readonly listeners = new Set<(status: ReplicaStatus) => void>();
+  private readonly ports: PortAllocator;
+  private readonly rotation: NodeJS.Timeout;
+  private readonly router = new TcpRouter((service, portName) => this.readyPorts(service, portName));
+  private closed = false;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly drivers: Map<string, Driver>,
+    portRange: PortRange,
+  ) {
+    this.ports = new PortAllocator(portRange, () => this.portsInUse());
+    this.rotation = setInterval(() => this.rotateLogs(), LOG_ROTATE_CHECK_MS).unref();
+  }
+
+  /** Opens the agent's folder and re-adopts replicas that an earlier drover left running. */
+  static open(dir: string, drivers: Driver[], portRange: PortRange): LocalAgent {
+    fs.mkdirSync(path.join(dir, "replicas"), { recursive: true });
+    const agent = new LocalAgent(dir, new Map(drivers.map((d) => [d.runtime, d])), portRange);
+    agent.recover();
+    return agent;
+  }
+
+  info(): AgentInfo {
+    return { node: this.node, runtimes: [...this.drivers.keys()], details: [...this.drivers.values()].map((d) => d.describe()) };
+  }
+
+  async start(launch: ReplicaLaunch): Promise<ReplicaStatus> {
+    const previous = this.entries.get(launch.id);
+    if (previous?.status.state === "running" || previous?.status.state === "ready") return previous.status;
+    const generation = (previous?.generation ?? 0) + 1;
+    const driver = this.drivers.get(launch.runtime);
+    const base = { id: launch.id, service: launch.service, revision: launch.revision, startedAt: Date.now(), exit: null };
+    let ports: Record<string, number> = {};
+    try {
+      if (!driver) throw new LaunchError(`runtime ${launch.runtime} is not available on node ${this.node}`);
+      const numbers = await this.ports.allocate(launch.portNames.length, launch.portNames.map((n) => launch.preferredPorts[n]).filter((p): p is number => p !== undefined));
+      ports = Object.fromEntries(launch.portNames.map((name, i) => [name, numbers[i]!]));
+      fs.mkdirSync(this.replicaDir(launch.id), { recursive: true });
+      const running = await driver.start({
+        replicaId: launch.id,
+        command: launch.command,
+        workingDir: launch.workingDir,
+        env: { ...launch.env, ...portEnv(ports, launch.portNames) },
+        logFile: this.logFile(launch.id),
+        limits: launch.limits,
+        user: launch.user,
+      });
+      const status: ReplicaStatus = { ...base, state: "running", pid: running.pid, ports, message: "started" };
+      this.set(launch.id, { status, handle: running.handle, generation });
+      this.watchExit(launch.id, generation, driver, running.exited);
+      this.watchReady(launch.id, generation);
+      return status;
+    } catch (error) {
+      if (!(error instanceof LaunchError)) throw error;
+      this.appendLog(launch.id, `drover: ${error.message}\n`);
+      const status: ReplicaStatus = { ...base, state: "exited", pid: null, ports, exit: { code: error.exitCode, signal: null, at: Date.now() }, message: error.message };
+      this.set(launch.id, { status, handle: null, generation });
+      return status;
+    }
+  }
+
+  async stop(id: string, signal: NodeJS.Signals, gracePeriodMs: number): Promise<void> {
+    const entry = this.entries.get(id);
+    if (!entry?.handle || entry.status.state === "exited") return;
+    entry.draining = true;
+    await this.drivers.get(entry.handle.runtime)?.stop(entry.handle, signal, gracePeriodMs);
+  }
+
+  async remove(id: string): Promise<void> {
+    const entry = this.entries.get(id);
+    if (entry?.handle && entry.status.state !== "exited") throw new Error(`replica ${id} is still running`);
+    if (entry?.handle) this.drivers.get(entry.handle.runtime)?.release(entry.handle);
+    this.entries.delete(id);
+    fs.rmSync(this.replicaDir(id), { recursive: true, force: true });
+  }
+
+  async list(): Promise<ReplicaStatus[]> {
+    return [...this.entries.values()].map((e) => e.status);
+  }
+
+  watch(listener: (status: ReplicaStatus) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async usage(id: string): Promise<ResourceUsage | null> {
+    const entry = this.entries.get(id);
+    if (!entry?.handle || entry.status.state === "exited") return null;
+    return this.drivers.get(entry.handle.runtime)?.usage(entry.handle) ?? null;
+  }
+
+  setRoutes(routes: Route[]): Promise<RouteStatus[]> {
+    return this.router.sync(routes);
+  }
+
+  async tailLogs(id: string, lines: number): Promise<string[]> {
+    return tailLines(this.logFile(id), lines);
+  }
+
+  followLogs(id: string, onData: (text: string) => void): () => void {
+    return followFile(this.logFile(id), onData);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.rotation);
+    this.router.close();
+    this.listeners.clear();
+  }
+
+  private recover(): void {
+    for (const id of fs.readdirSync(path.join(this.dir, "replicas"))) {
+      let saved: StateFile;
+      try {
+        saved = JSON.parse(fs.readFileSync(path.join(this.replicaDir(id), "state.json"), "utf8"));
+      } catch {
+        continue; // a replica whose start was interrupted before its state was written
+      }
+      const driver = saved.handle ? this.drivers.get(saved.handle.runtime) : undefined;
+      const wasRunning = saved.status.state !== "exited";
+      const running = wasRunning && driver && saved.handle ? driver.adopt(saved.handle) : null;
+      if (running && driver) {
+        // The saved state stands (a ready replica stays ready); only a not-yet-ready one is watched again.
+        const status: ReplicaStatus = { ...saved.status, message: "adopted after drover restart" };
+        this.entries.set(id, { status, handle: saved.handle, generation: 1 });
+        this.watchExit(id, 1, driver, running.exited);
+        this.watchReady(id, 1);
+      } else {
+        const exit = saved.status.exit ?? { code: null, signal: null, unknown: true, at: Date.now() };
+        const message = wasRunning ? "ended while drover was not running" : saved.status.message;
+        this.set(id, { status: { ...saved.status, state: "exited", exit, message }, handle: saved.handle, generation: 1 });
+      }
+    }
+  }
+
+  private watchExit(id: string, generation: number, driver: Driver, exited: Promise<import("../store/records.js").ExitInfo>): void {
+    void exited.then((exit) => {
+      const entry = this.entries.get(id);
+      if (!entry || entry.generation !== generation) return;
+      if (entry.handle) driver.release(entry.handle);
+      const how = exit.unknown ? "ended" : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      this.set(id, { ...entry, status: { ...entry.status, state: "exited", exit, message: how } });
+    });
+  }
+
+  /** Ready once the first port accepts a connection (DESIGN.md 5: the rule without a readiness probe). */
+  private watchReady(id: string, generation: number): void {
+    const current = () => {
+      const entry = this.entries.get(id);
+      return entry && entry.generation === generation && entry.status.state === "running" && !this.closed ? entry : undefined;
+    };
+    const first = current();
+    const port = first && Object.values(first.status.ports)[0];
+    if (!first) return;
+    if (port === undefined) {
+      this.set(id, { ...first, status: { ...first.status, state: "ready", message: "running (no ports)" } });
+      return;
+    }
+    let delay = 10;
+    const check = async () => {
+      if (!current()) return;
+      const ok = await tcpConnects(port, 1000);
+      const entry = current();
+      if (!entry) return;
+      if (ok) {
+        this.set(id, { ...entry, status: { ...entry.status, state: "ready", message: `accepting connections on port ${port}` } });
+        return;
+      }
+      delay = Math.min(delay * 1.5, 250);
+      setTimeout(check, delay).unref();
+    };
+    setTimeout(check, delay).unref();
+  }
+
+  private set(id: string, entry: Entry): void {
+    this.entries.set(id, entry);
+    const state: StateFile = { status: entry.status, handle: entry.handle };
+    const file = path.join(this.replicaDir(id), "state.json");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(state));
+    fs.renameSync(`${file}.tmp`, file);
+    for (const listener of this.listeners) listener(entry.status);
+  }
+
+  private readyPorts(service: string, portName: string): number[] {
+    const ports: number[] = [];
+    for (const entry of this.entries.values()) {
+      const port = entry.status.ports[portName];
+      if (entry.status.service === service && entry.status.state === "ready" && !entry.draining && port !== undefined) ports.push(port);
+    }
+    return ports;
+  }
+
+  private portsInUse(): number[] {
+    return [...this.entries.values()].filter((e) => e.status.state !== "exited").flatMap((e) => Object.values(e.status.ports));
+  }
+
+  private rotateLogs(): void {
+    for (const [id, entry] of this.entries) if (entry.status.state !== "exited") rotateIfLarge(this.logFile(id));
+  }
+
+  private appendLog(id: string, text: string): void {
+    fs.mkdirSync(this.replicaDir(id), { recursive: true });
+    fs.appendFileSync(this.logFile(id), text);
+  }
+
+  private replicaDir(id: string): string {
+    return path.join(this.dir, "replicas", id);
+  }
+
+  private logFile(id: string): string {
+    return path.join(this.replicaDir(id), "replica.log");
+  }
+}
+
+/** PORT (the first port) and DROVER_PORT_<NAME> for each. */
+function portEnv(ports: Record<string, number>, names: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (names[0] !== undefined) env.PORT = String(ports[names[0]]);
+  for (const name of names) env[`DROVER_PORT_${name.toUpperCase().replace(/-/g, "_")}`] = String(ports[name]);
+  return env;
+}

@@ -1,0 +1,68 @@
+/**
+ * The only way the server reaches workloads. `drover up` runs the {@link LocalAgent} in the
+ * same process; a remote agent on another machine will implement the same interface.
+ */
+import type { ExitInfo } from "../store/records.js";
+import type { ResourceUsage } from "./drivers/driver.js";
+import type { Route, RouteStatus } from "./router/tcp-router.js";
+
+export type { Route, RouteStatus };
+
+export interface ReplicaLaunch {
+  id: string;
+  service: string;
+  revision: number;
+  runtime: string;
+  command: string[];
+  workingDir: string;
+  /** Without the port variables: the agent adds PORT and DROVER_PORT_<NAME> once it has chosen ports. */
+  env: Record<string, string>;
+  portNames: string[];
+  /** Ports the replica had before (a restart keeps them when they are still free). */
+  preferredPorts: Record<string, number>;
+  limits: { cpuMillis?: number; memoryBytes?: number };
+  user?: { uid?: number; gid?: number };
+}
+
+/** What the agent sees of a replica. */
+export interface ReplicaStatus {
+  id: string;
+  service: string;
+  revision: number;
+  /** `running`: alive, not yet accepting connections; `ready`: accepting; `exited`: ended. */
+  state: "running" | "ready" | "exited";
+  pid: number | null;
+  ports: Record<string, number>;
+  startedAt: number;
+  exit: ExitInfo | null;
+  /** Why the state is what it is, in words (e.g. "command not found: nod"). */
+  message: string;
+}
+
+export interface AgentInfo {
+  node: string;
+  runtimes: string[];
+  details: string[];
+}
+
+export interface NodeAgent {
+  readonly node: string;
+  /** Starts (or restarts, under the same id) a replica. Failures to launch come back as an exited status. */
+  start(launch: ReplicaLaunch): Promise<ReplicaStatus>;
+  /** Stops gracefully; resolves once the replica has ended. */
+  stop(id: string, signal: NodeJS.Signals, gracePeriodMs: number): Promise<void>;
+  /** Forgets an ended replica: its state, its log files, its cgroup. */
+  remove(id: string): Promise<void>;
+  /** Every replica this agent knows, running or ended (actual state). */
+  list(): Promise<ReplicaStatus[]>;
+  /** Called on every change of a replica's status. Returns an unsubscribe function. */
+  watch(listener: (status: ReplicaStatus) => void): () => void;
+  usage(id: string): Promise<ResourceUsage | null>;
+  /** The service ports to listen on; traffic goes to the service's ready replicas. Idempotent. */
+  setRoutes(routes: Route[]): Promise<RouteStatus[]>;
+  tailLogs(id: string, lines: number): Promise<string[]>;
+  followLogs(id: string, onData: (text: string) => void): () => void;
+  info(): AgentInfo;
+  /** Stops watching; never stops replicas. */
+  close(): Promise<void>;
+}

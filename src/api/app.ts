@@ -1,0 +1,86 @@
+/**
+ * The HTTP API (fastify), versioned under /api/v1. Client mistakes are 400/404/409 with a
+ * message that names the field; only drover's own faults are 500.
+ */
+import Fastify, { type FastifyInstance } from "fastify";
+import { z } from "zod";
+import { BadRequestError, DroverError } from "../errors.js";
+import type { ControlPlane } from "../server/control-plane.js";
+import { SpecError } from "../spec/index.js";
+import { registerLogRoutes } from "./logs-routes.js";
+import { registerEventRoutes } from "./events-routes.js";
+import { parseWith } from "./parse.js";
+
+const fileSchema = z.object({ file: z.string().min(1), text: z.string(), baseDir: z.string().min(1) });
+const applySchema = z.object({
+  files: z.array(fileSchema).min(1),
+  prune: z.boolean().default(false),
+  dryRun: z.boolean().default(false),
+  author: z.string().default("api"),
+  message: z.string().default(""),
+});
+const scaleSchema = z.object({ replicas: z.number().int().min(0) });
+
+export async function buildApi(controlPlane: ControlPlane, options: { home: string; onShutdown?: () => void }): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+
+  app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof SpecError) {
+      return reply.status(400).send({ error: "invalid_descriptor", message: error.message, issues: error.issues });
+    }
+    if (error instanceof DroverError) return reply.status(error.status).send({ error: error.code, message: error.message });
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) {
+      return reply.status(status).send({ error: "bad_request", message: (error as Error).message });
+    }
+    process.stderr.write(`drover: internal error on ${_request.method} ${_request.url}: ${(error as Error).stack ?? String(error)}\n`);
+    return reply.status(500).send({ error: "internal", message: "drover hit an internal error; the server log has the details" });
+  });
+
+  app.get("/api/v1/health", async () => ({ status: "ok", pid: process.pid, home: options.home }));
+  app.get("/api/v1/info", async () => ({ pid: process.pid, home: options.home, agent: controlPlane.agent.info() }));
+
+  app.post("/api/v1/plan", async (request) => {
+    const body = parseWith(applySchema, request.body);
+    const { entries, warnings } = await controlPlane.plan(body.files, body.prune);
+    return { entries, warnings };
+  });
+  app.post("/api/v1/apply", async (request) => {
+    const body = parseWith(applySchema, request.body);
+    return controlPlane.apply(body.files, body);
+  });
+
+  app.get("/api/v1/services", async () => ({ services: await controlPlane.listServices() }));
+  app.get<{ Params: { name: string } }>("/api/v1/services/:name", async (request) => controlPlane.describe(request.params.name));
+  app.get<{ Params: { name: string } }>("/api/v1/services/:name/revisions", async (request) => ({
+    revisions: await controlPlane.history(request.params.name),
+  }));
+  app.post<{ Params: { name: string } }>("/api/v1/services/:name/scale", async (request) => {
+    const { replicas } = parseWith(scaleSchema, request.body);
+    return { service: await controlPlane.scale(request.params.name, replicas) };
+  });
+  app.post<{ Params: { name: string } }>("/api/v1/services/:name/stop", async (request) => ({ service: await controlPlane.stopService(request.params.name) }));
+  app.post<{ Params: { name: string } }>("/api/v1/services/:name/start", async (request) => ({ service: await controlPlane.startService(request.params.name) }));
+  app.post<{ Params: { name: string } }>("/api/v1/services/:name/restart", async (request) => ({
+    applied: await controlPlane.restartService(request.params.name, authorOf(request.body)),
+  }));
+  app.delete<{ Params: { name: string } }>("/api/v1/services/:name", async (request) => ({ service: await controlPlane.deleteService(request.params.name) }));
+  app.get<{ Querystring: { service?: string; usage?: string } }>("/api/v1/replicas", async (request) => ({
+    replicas: await controlPlane.replicas(request.query.service, request.query.usage === "1"),
+  }));
+
+  app.post("/api/v1/shutdown", async (_request, reply) => {
+    await reply.send({ status: "shutting down" });
+    setImmediate(() => options.onShutdown?.());
+  });
+
+  registerLogRoutes(app, controlPlane);
+  registerEventRoutes(app, controlPlane);
+  return app;
+}
+
+function authorOf(body: unknown): string {
+  const author = (body as { author?: unknown } | undefined)?.author;
+  if (author !== undefined && typeof author !== "string") throw new BadRequestError("must be a string", "author");
+  return author ?? "api";
+}

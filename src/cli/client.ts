@@ -1,0 +1,90 @@
+/** The CLI's way to the server: JSON over HTTP, errors turned into {@link CliError}s with exit codes. */
+import { apiUrl } from "../settings.js";
+import type { SpecIssue } from "../spec/index.js";
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** A failure to report to the user as a message and an exit code, never as a stack trace. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: number = EXIT_FAILURE, readonly issues: SpecIssue[] = []) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+export class ServerUnreachableError extends CliError {
+  constructor(readonly url: string) {
+    super(`no drover server at ${url} (start one with "drover up" or "drover server")`, EXIT_FAILURE);
+  }
+}
+
+export class ApiClient {
+  constructor(readonly baseUrl: string = apiUrl()) {}
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>("GET", path);
+  }
+
+  post<T>(path: string, body: unknown = {}): Promise<T> {
+    return this.request<T>("POST", path, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>("DELETE", path);
+  }
+
+  /** The raw response, for streams (logs -f, events -f). */
+  async stream(path: string, signal?: AbortSignal): Promise<Response> {
+    const response = await this.fetch(path, { signal });
+    if (!response.ok) await this.fail(response);
+    return response;
+  }
+
+  async isUp(): Promise<{ pid: number; home: string } | undefined> {
+    try {
+      const response = await fetch(`${this.baseUrl}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
+      return response.ok ? ((await response.json()) as { pid: number; home: string }) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { "content-type": "application/json" };
+    }
+    const response = await this.fetch(path, init);
+    if (!response.ok) await this.fail(response);
+    return (await response.json()) as T;
+  }
+
+  private async fetch(path: string, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(`${this.baseUrl}${path}`, init);
+    } catch (error) {
+      if ((error as Error).name === "AbortError") throw error;
+      throw new ServerUnreachableError(this.baseUrl);
+    }
+  }
+
+  private async fail(response: Response): Promise<never> {
+    let body: { message?: string; issues?: SpecIssue[] } = {};
+    try {
+      body = (await response.json()) as typeof body;
+    } catch {
+      // not JSON: keep the status line
+    }
+    const message = body.message ?? `${response.status} ${response.statusText}`;
+    const exitCode = response.status >= 400 && response.status < 500 ? EXIT_USAGE : EXIT_FAILURE;
+    throw new CliError(message, exitCode, body.issues ?? []);
+  }
+}
+
+/** `ns/name` safe in a URL path segment. */
+export function servicePath(name: string): string {
+  return `/api/v1/services/${encodeURIComponent(name)}`;
+}

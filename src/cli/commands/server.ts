@@ -1,0 +1,29 @@
+import type { Command } from "commander";
+import { startDaemon } from "../../daemon.js";
+import { apiAddress, droverHome } from "../../settings.js";
+
+export function registerServer(program: Command): void {
+  program
+    .command("server")
+    .description("run the drover server (control plane and local agent) in the foreground")
+    .option("--listen <host:port>", "API address (default $DROVER_ADDR or 127.0.0.1:7070)")
+    .addHelpText("after", "\nStopping the server (Ctrl-C, SIGTERM, or kill -9) never stops the services it runs;\nthe next server re-adopts them. Use \"drover down\" to stop everything.")
+    .action(async (options: { listen?: string }) => {
+      const { host, port } = apiAddress(options.listen ? { ...process.env, DROVER_ADDR: options.listen } : process.env);
+      const home = droverHome();
+      let closing = false;
+      const daemon = await startDaemon({ home, host, port, onShutdown: () => void shutdown("shutdown requested") });
+      process.stdout.write(`drover server listening on ${daemon.url} (DROVER_HOME ${home})\n`);
+      const info = daemon.controlPlane.agent.info();
+      for (const detail of info.details) process.stdout.write(`  ${detail}\n`);
+      async function shutdown(why: string) {
+        if (closing) return;
+        closing = true;
+        process.stdout.write(`drover server stopping (${why}); services keep running\n`);
+        await daemon.close();
+        process.exit(0);
+      }
+      process.on("SIGINT", () => void shutdown("SIGINT"));
+      process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    });
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/** The drover command line. Every command talks to the server through the HTTP API. */
+import { Command, CommanderError } from "commander";
+import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./client.js";
+import { registerApply } from "./commands/apply.js";
+import { registerDescribe } from "./commands/describe.js";
+import { registerDoctor } from "./commands/doctor.js";
+import { registerDown } from "./commands/down.js";
+import { registerEvents } from "./commands/events.js";
+import { registerGet } from "./commands/get.js";
+import { registerHistory } from "./commands/history.js";
+import { registerLifecycle } from "./commands/lifecycle.js";
+import { registerLogs } from "./commands/logs.js";
+import { registerScale } from "./commands/scale.js";
+import { registerServer } from "./commands/server.js";
+import { registerUp } from "./commands/up.js";
+import { registerValidate } from "./commands/validate.js";
+import { color } from "./output.js";
+import { printIssues } from "./plan-output.js";
+
+const program = new Command("drover")
+  .description("deploy services from one YAML descriptor, keep them running, and heal them")
+  .version("0.1.0")
+  .exitOverride()
+  .showSuggestionAfterError()
+  .addHelpText(
+    "after",
+    `
+Environment:
+  DROVER_HOME        state folder: database, replica logs (default ~/.drover)
+  DROVER_ADDR        API address host:port (default 127.0.0.1:7070)
+  DROVER_PORT_RANGE  host ports for replicas, FROM-TO (default 20000-29999)
+  DROVER_CGROUPS     "off" to run without cgroups even where they are writable
+  NO_COLOR           plain output
+
+Exit codes: 0 ok, 1 failure, 2 bad input (descriptor, arguments, unknown service).`,
+  );
+
+for (const register of [registerUp, registerServer, registerApply, registerValidate, registerGet, registerDescribe, registerLogs, registerScale, registerLifecycle, registerHistory, registerEvents, registerDown, registerDoctor]) {
+  register(program);
+}
+for (const command of program.commands) command.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = report(error);
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // commander has printed the usage problem (or the help/version it was asked for) already
+    return error.exitCode === 0 ? 0 : EXIT_USAGE;
+  }
+  if (error instanceof CliError) {
+    if (error.issues.length) printIssues(error.issues);
+    else process.stderr.write(`${color.red("error:")} ${error.message}\n`);
+    return error.exitCode;
+  }
+  process.stderr.write(`${color.red("error:")} ${error instanceof Error ? error.message : String(error)}\n`);
+  if (process.env.DROVER_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+  return EXIT_FAILURE;
+}

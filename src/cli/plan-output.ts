@@ -1,0 +1,38 @@
+/** How a plan and descriptor problems read in a terminal. */
+import type { PlanEntry } from "../server/apply-plan.js";
+import { formatIssue, type SpecIssue } from "../spec/index.js";
+import { color } from "./output.js";
+
+const MARK = { create: color.green("+ create"), change: color.yellow("~ change"), unchanged: color.dim("= unchanged"), delete: color.red("- delete") };
+
+export function formatPlan(entries: PlanEntry[]): string {
+  const lines: string[] = [];
+  for (const entry of entries) {
+    lines.push(`${MARK[entry.action]}  ${entry.kind} ${entry.name}`);
+    if (entry.action !== "change") continue;
+    for (const change of entry.changes) {
+      if (change.before === undefined) lines.push(color.green(`      + ${change.path}: ${show(change.after)}`));
+      else if (change.after === undefined) lines.push(color.red(`      - ${change.path}: ${show(change.before)}`));
+      else lines.push(color.yellow(`      ~ ${change.path}: ${show(change.before)} → ${show(change.after)}`));
+    }
+  }
+  const count = (action: PlanEntry["action"]) => entries.filter((e) => e.action === action).length;
+  lines.push(`plan: ${count("create")} to create, ${count("change")} to change, ${count("delete")} to delete, ${count("unchanged")} unchanged`);
+  return lines.join("\n");
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+export function printIssues(issues: SpecIssue[]): void {
+  for (const issue of issues) {
+    const text = formatIssue(issue);
+    process.stderr.write(`${issue.severity === "error" ? color.red("error: ") : color.yellow("")}${text}\n`);
+  }
+}
+
+export function hasChanges(entries: PlanEntry[]): boolean {
+  return entries.some((e) => e.action !== "unchanged");
+}

@@ -1,0 +1,245 @@
+/**
+ * The control plane's operations, as the API exposes them: plan and apply descriptors, change a
+ * service's desired state, and read what is going on. It changes desired state in the store and
+ * wakes the reconciler; it never touches a workload itself.
+ */
+import type { NodeAgent } from "../agent/node-agent.js";
+import { BadRequestError, NotFoundError } from "../errors.js";
+import { closest, loadDescriptors, qualifiedName, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
+import type { EventRecord, ReplicaRecord, RevisionRecord, ServiceRecord } from "../store/records.js";
+import type { AppliedService, Store } from "../store/store.js";
+import { contentHash, diffValues, redact, revisionDescriptor, type PlanEntry } from "./apply-plan.js";
+import { EventBus } from "./event-bus.js";
+import { Reconciler } from "./reconciler.js";
+import { dependencyWaits, serviceStatus, type ServiceStatus } from "./service-status.js";
+
+export interface ApplyOptions {
+  author: string;
+  message: string;
+  prune: boolean;
+  dryRun: boolean;
+}
+
+export interface ServiceSummary {
+  name: string;
+  namespace: string;
+  revision: number;
+  desired: number;
+  ready: number;
+  status: ServiceStatus;
+  restarts: number;
+  ports: Array<{ name: string; port: number }>;
+  waitingFor: string[];
+  updatedAt: number;
+}
+
+export interface ReplicaView extends ReplicaRecord {
+  usage: { cpuSeconds: number; memoryBytes: number; source: string } | null;
+}
+
+export class ControlPlane {
+  private readonly events: EventBus;
+  private readonly reconciler: Reconciler;
+
+  constructor(
+    readonly store: Store,
+    readonly agent: NodeAgent,
+  ) {
+    this.events = new EventBus(store);
+    this.reconciler = new Reconciler(store, agent, this.events);
+  }
+
+  /** Re-adopts what the agent runs and starts reconciling. */
+  async start(): Promise<void> {
+    await this.reconciler.start();
+  }
+
+  subscribe(listener: (event: EventRecord) => void): () => void {
+    return this.events.subscribe(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.reconciler.close();
+    await this.agent.close();
+    await this.store.close();
+  }
+
+  /** Validates against the files and what exists; throws SpecError, changes nothing. */
+  async plan(files: DescriptorFile[], prune: boolean): Promise<{ entries: PlanEntry[]; warnings: SpecIssue[]; deletions: string[]; set: ReturnType<typeof loadDescriptors> }> {
+    const set = loadDescriptors(files, { known: await this.knownObjects(), unresolved: "error" });
+    const entries: PlanEntry[] = [];
+    for (const object of [...set.configMaps, ...set.secrets]) {
+      const name = qualifiedName(object.metadata);
+      const existing = await this.store.getConfigObject(object.kind, name);
+      const changes = diffValues(existing?.data ?? {}, object.data);
+      const shown = object.kind === "Secret" ? redact(changes) : changes;
+      entries.push({ kind: object.kind, name, action: !existing ? "create" : changes.length ? "change" : "unchanged", changes: existing ? shown : [] });
+    }
+    for (const descriptor of set.services) {
+      const name = qualifiedName(descriptor.metadata);
+      const service = await this.store.getService(name);
+      if (!service || service.deleting) {
+        entries.push({ kind: "Service", name, action: "create", changes: [] });
+        continue;
+      }
+      const current = await this.store.getRevision(name, service.revision);
+      const changes = diffValues(current?.descriptor, revisionDescriptor(descriptor));
+      if (service.replicas !== descriptor.spec.replicas) changes.push({ path: "spec.replicas", before: service.replicas, after: descriptor.spec.replicas });
+      entries.push({ kind: "Service", name, action: changes.length ? "change" : "unchanged", changes });
+    }
+    const deletions: string[] = [];
+    if (prune) {
+      const namespaces = new Set(set.services.map((s) => s.metadata.namespace));
+      const applied = new Set(set.services.map((s) => qualifiedName(s.metadata)));
+      for (const service of await this.store.listServices()) {
+        if (namespaces.has(service.namespace) && !applied.has(service.name) && !service.deleting) {
+          deletions.push(service.name);
+          entries.push({ kind: "Service", name: service.name, action: "delete", changes: [] });
+        }
+      }
+    }
+    return { entries, warnings: set.warnings, deletions, set };
+  }
+
+  async apply(files: DescriptorFile[], options: ApplyOptions): Promise<{ entries: PlanEntry[]; warnings: SpecIssue[]; services: AppliedService[] }> {
+    const { entries, warnings, deletions, set } = await this.plan(files, options.prune);
+    if (options.dryRun) return { entries, warnings, services: [] };
+    const result = await this.store.apply({
+      services: set.services.map((descriptor) => {
+        const revision = revisionDescriptor(descriptor);
+        return { name: qualifiedName(descriptor.metadata), descriptor: revision, hash: contentHash(revision), replicas: descriptor.spec.replicas };
+      }),
+      configObjects: [...set.configMaps, ...set.secrets].map((o) => ({ kind: o.kind, name: qualifiedName(o.metadata), data: o.data, hash: contentHash(o.data) })),
+      deletions,
+      author: options.author,
+      message: options.message,
+    });
+    this.events.publish(result.events);
+    this.reconciler.wake();
+    return { entries, warnings, services: result.services };
+  }
+
+  async listServices(): Promise<ServiceSummary[]> {
+    const services = await this.store.listServices();
+    const replicas = await this.store.listReplicas();
+    const readyServices = new Set(replicas.filter((r) => r.state === "ready").map((r) => r.service));
+    const summaries: ServiceSummary[] = [];
+    for (const service of services) {
+      const own = replicas.filter((r) => r.service === service.name);
+      const { descriptor } = await this.revisionOf(service);
+      const waitingFor = dependencyWaits(descriptor, readyServices);
+      summaries.push({
+        name: service.name,
+        namespace: service.namespace,
+        revision: service.revision,
+        desired: service.enabled && !service.deleting ? service.replicas : 0,
+        ready: own.filter((r) => r.state === "ready" && r.revision === service.revision).length,
+        status: serviceStatus(service, own, waitingFor),
+        restarts: own.reduce((sum, r) => sum + r.restarts, 0),
+        ports: descriptor.spec.networking.ports.map((p) => ({ name: p.name, port: p.port })),
+        waitingFor,
+        updatedAt: service.updatedAt,
+      });
+    }
+    return summaries;
+  }
+
+  async describe(input: string): Promise<{ service: ServiceSummary; revision: RevisionRecord; replicas: ReplicaView[]; events: EventRecord[] }> {
+    const name = await this.resolveName(input);
+    const summary = (await this.listServices()).find((s) => s.name === name)!;
+    const service = (await this.store.getService(name))!;
+    const replicas = await this.replicas(name, true);
+    return { service: summary, revision: await this.revisionOf(service), replicas, events: await this.store.listEvents({ service: name, limit: 20 }) };
+  }
+
+  /** Replicas of one service or all; with `usage`, each with its CPU time and memory. */
+  async replicas(input?: string, usage = false): Promise<ReplicaView[]> {
+    const replicas = await this.store.listReplicas(input ? await this.resolveName(input) : undefined);
+    return Promise.all(replicas.map(async (r) => ({ ...r, usage: usage ? await this.agent.usage(r.id) : null })));
+  }
+
+  async scale(input: string, replicas: number): Promise<ServiceRecord> {
+    if (!Number.isInteger(replicas) || replicas < 0) throw new BadRequestError("must be a whole number, 0 or more", "replicas");
+    return this.change(input, { replicas }, "ServiceScaled", "Scaled", `desired replicas ${replicas}`);
+  }
+
+  async stopService(input: string): Promise<ServiceRecord> {
+    return this.change(input, { enabled: false }, "ServiceStopped", "Stopped", "stopping every replica; desired state is kept");
+  }
+
+  async startService(input: string): Promise<ServiceRecord> {
+    return this.change(input, { enabled: true }, "ServiceStarted", "Started", "starting replicas");
+  }
+
+  async deleteService(input: string): Promise<ServiceRecord> {
+    return this.change(input, { deleting: true }, "ServiceDeleting", "Deleted", "stopping every replica, then removing the service");
+  }
+
+  /** A rolling restart: a new revision with the same spec and a restart annotation, as `kubectl rollout restart` does. */
+  async restartService(input: string, author: string): Promise<AppliedService> {
+    const name = await this.resolveName(input);
+    const service = (await this.store.getService(name))!;
+    const { descriptor } = await this.revisionOf(service);
+    const restarted = { ...descriptor, metadata: { ...descriptor.metadata, annotations: { ...descriptor.metadata.annotations, "drover.dev/restarted-at": new Date().toISOString() } } };
+    const result = await this.store.apply({
+      services: [{ name, descriptor: restarted, hash: contentHash(restarted), replicas: service.replicas }],
+      configObjects: [],
+      deletions: [],
+      author,
+      message: "restart",
+    });
+    this.events.publish(result.events);
+    this.reconciler.wake();
+    return result.services[0]!;
+  }
+
+  async history(input: string): Promise<RevisionRecord[]> {
+    return this.store.listRevisions(await this.resolveName(input));
+  }
+
+  /** `name` or `namespace/name` to the stored `namespace/name`. */
+  async resolveName(input: string): Promise<string> {
+    const services = await this.store.listServices();
+    if (input.includes("/")) {
+      if (services.some((s) => s.name === input)) return input;
+    } else {
+      const matches = services.filter((s) => s.name.endsWith(`/${input}`));
+      if (matches.length === 1) return matches[0]!.name;
+      if (matches.length > 1) throw new BadRequestError(`"${input}" is ambiguous: ${matches.map((s) => s.name).join(", ")}; use namespace/name`, "service");
+    }
+    const suggestion = closest(input, services.flatMap((s) => [s.name, s.name.split("/")[1]!]));
+    throw new NotFoundError(`no service "${input}"${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`);
+  }
+
+  private async change(input: string, patch: Parameters<Store["updateService"]>[1], type: string, reason: string, message: string): Promise<ServiceRecord> {
+    const name = await this.resolveName(input);
+    await this.store.updateService(name, patch);
+    await this.events.emit({ type, service: name, replica: null, reason, message });
+    this.reconciler.wake();
+    return (await this.store.getService(name))!;
+  }
+
+  private async revisionOf(service: ServiceRecord): Promise<RevisionRecord> {
+    const revision = await this.store.getRevision(service.name, service.revision);
+    if (!revision) throw new Error(`revision ${service.revision} of ${service.name} is missing from the store`);
+    return revision;
+  }
+
+  private async knownObjects(): Promise<KnownObjects> {
+    const services = new Map<string, { dependencies: string[]; ports: number[] }>();
+    for (const service of await this.store.listServices()) {
+      if (service.deleting) continue;
+      const { descriptor } = await this.revisionOf(service);
+      services.set(service.name, {
+        dependencies: descriptor.spec.dependencies.map((d) => `${service.namespace}/${d.name}`),
+        ports: descriptor.spec.networking.ports.map((p) => p.port),
+      });
+    }
+    const objects = await this.store.listConfigObjects();
+    return {
+      services,
+      configMaps: new Set(objects.filter((o) => o.kind === "ConfigMap").map((o) => o.name)),
+      secrets: new Set(objects.filter((o) => o.kind === "Secret").map((o) => o.name)),
+    };
+  }
+}

@@ -1,0 +1,25 @@
+/** Records events in the store and hands them to live subscribers (the event stream). */
+import type { EventInput, EventRecord } from "../store/records.js";
+import type { Store } from "../store/store.js";
+
+export class EventBus {
+  private readonly subscribers = new Set<(event: EventRecord) => void>();
+
+  constructor(private readonly store: Store) {}
+
+  async emit(event: EventInput): Promise<EventRecord> {
+    const record = await this.store.appendEvent(event);
+    this.publish([record]);
+    return record;
+  }
+
+  /** For events the store already wrote (inside a transaction). */
+  publish(events: EventRecord[]): void {
+    for (const event of events) for (const subscriber of this.subscribers) subscriber(event);
+  }
+
+  subscribe(subscriber: (event: EventRecord) => void): () => void {
+    this.subscribers.add(subscriber);
+    return () => this.subscribers.delete(subscriber);
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * Level-triggered reconciliation: compares desired state (store) with observed state (agent),
+ * plans with {@link planReplicas} and carries the plan out. Woken by agent observations and API
+ * changes, and on a timer, so a missed wake-up never leaves a service stuck. Every action is safe
+ * to repeat, and the loop can be killed at any point and resume from the store.
+ */
+import crypto from "node:crypto";
+import type { NodeAgent, ReplicaStatus, Route } from "../agent/node-agent.js";
+import type { ReplicaRecord, RevisionRecord, ServiceRecord } from "../store/records.js";
+import type { Store } from "../store/store.js";
+import type { EventBus } from "./event-bus.js";
+import { buildLaunch, referencedObjects } from "./launch.js";
+import { afterExit } from "./restart-policy.js";
+import { dependencyWaits } from "./service-status.js";
+import { planReplicas, type ReplicaAction } from "./replica-plan.js";
+
+const RESYNC_MS = 5_000;
+
+export class Reconciler {
+  private running = false;
+  private again = false;
+  private closed = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeTimerAt = Infinity;
+  private resync: NodeJS.Timeout | undefined;
+  private unwatch: (() => void) | undefined;
+  /** Replicas with a start or stop under way, so a second pass does not repeat it. */
+  private readonly busy = new Set<string>();
+  /** Revisions are immutable, so they are read once. */
+  private readonly revisions = new Map<string, RevisionRecord>();
+  /** Observations are applied one at a time, in the order the agent made them. */
+  private observing: Promise<void> = Promise.resolve();
+  private readonly routeErrors = new Set<string>();
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly agent: NodeAgent,
+    private readonly events: EventBus,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Adopts what the agent already runs, then starts reconciling. */
+  async start(): Promise<void> {
+    const statuses = await this.agent.list();
+    const known = new Set(statuses.map((s) => s.id));
+    for (const status of statuses) await this.observe(status, true);
+    for (const record of await this.store.listReplicas()) {
+      if (known.has(record.id) || record.nextStartAt !== null || record.state === "exited" || record.state === "failed") continue;
+      const exit = { code: null, signal: null, unknown: true, at: this.now() };
+      await this.observe({ id: record.id, service: record.service, revision: record.revision, state: "exited", pid: null, ports: record.ports, startedAt: record.startedAt ?? 0, exit, message: "not running on its node after drover restarted" }, true);
+    }
+    this.unwatch = this.agent.watch((status) => {
+      this.observing = this.observing.then(() => this.observe(status, false)).catch((error) => this.fail(error));
+    });
+    this.resync = setInterval(() => this.wake(), RESYNC_MS).unref();
+    this.wake();
+  }
+
+  /** Asks for a pass soon; passes never overlap, and wake-ups during one coalesce into one more. */
+  wake(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    this.idle = new Promise((resolve) => {
+      setImmediate(async () => {
+        try {
+          do {
+            this.again = false;
+            await this.pass();
+          } while (this.again && !this.closed);
+        } catch (error) {
+          this.fail(error);
+        } finally {
+          this.running = false;
+          resolve();
+        }
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unwatch?.();
+    clearInterval(this.resync);
+    clearTimeout(this.wakeTimer);
+    await this.idle;
+    await this.observing;
+  }
+
+  private async pass(): Promise<void> {
+    const services = await this.store.listServices();
+    const replicas = await this.store.listReplicas();
+    const byService = new Map<string, ReplicaRecord[]>();
+    for (const r of replicas) byService.set(r.service, [...(byService.get(r.service) ?? []), r]);
+    const hasReady = new Set(replicas.filter((r) => r.state === "ready").map((r) => r.service));
+    const now = this.now();
+    const work: Promise<void>[] = [];
+    let wakeAt = Infinity;
+    for (const service of services) {
+      const descriptor = (await this.revision(service.name, service.revision)).descriptor;
+      const waitingFor = dependencyWaits(descriptor, hasReady);
+      const plan = planReplicas({ ...service, waitingFor }, byService.get(service.name) ?? [], now);
+      if (plan.wakeAt !== null) wakeAt = Math.min(wakeAt, plan.wakeAt);
+      for (const action of plan.actions) work.push(this.act(service, action, byService.get(service.name) ?? []));
+    }
+    await Promise.all(work);
+    await this.syncRoutes(services);
+    this.scheduleWake(wakeAt);
+  }
+
+  private async act(service: ServiceRecord, action: ReplicaAction, replicas: ReplicaRecord[]): Promise<void> {
+    if ("replica" in action && this.busy.has(action.replica)) return;
+    switch (action.type) {
+      case "create":
+        return this.create(service, action.revision);
+      case "start":
+        return this.launch(replicas.find((r) => r.id === action.replica)!, "Restarted");
+      case "stop":
+        return this.stop(replicas.find((r) => r.id === action.replica)!, service, action.reason);
+      case "remove":
+        return this.removeReplica(action.replica);
+      case "removeService":
+        await this.store.removeService(service.name);
+        await this.events.emit({ type: "ServiceDeleted", service: service.name, replica: null, reason: "Deleted", message: "every replica has stopped" });
+    }
+  }
+
+  private async create(service: ServiceRecord, revision: number): Promise<void> {
+    const shortName = service.name.slice(service.namespace.length + 1);
+    const now = this.now();
+    const replica: ReplicaRecord = {
+      id: `${shortName}-${crypto.randomBytes(4).toString("hex").slice(0, 6)}`,
+      service: service.name,
+      revision,
+      node: this.agent.node,
+      state: "pending",
+      ports: {},
+      pid: null,
+      restarts: 0,
+      consecutiveFailures: 0,
+      lastExit: null,
+      reason: "Created",
+      startedAt: null,
+      readyAt: null,
+      nextStartAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.insertReplica(replica);
+    await this.launch(replica, "Created");
+  }
+
+  private async launch(replica: ReplicaRecord, reason: "Created" | "Restarted"): Promise<void> {
+    this.busy.add(replica.id);
+    try {
+      const { descriptor } = await this.revision(replica.service, replica.revision);
+      const objects = referencedObjects(descriptor, await this.store.listConfigObjects());
+      const restarts = replica.restarts + (reason === "Restarted" ? 1 : 0);
+      await this.store.updateReplica(replica.id, { state: "starting", restarts, nextStartAt: null, reason, startedAt: this.now(), readyAt: null });
+      await this.agent.start(buildLaunch(replica, descriptor, objects));
+    } finally {
+      this.busy.delete(replica.id);
+    }
+  }
+
+  private async stop(replica: ReplicaRecord, service: ServiceRecord, reason: string): Promise<void> {
+    this.busy.add(replica.id);
+    try {
+      await this.store.updateReplica(replica.id, { state: "terminating", reason, nextStartAt: null });
+      await this.events.emit({ type: "ReplicaStopping", service: service.name, replica: replica.id, reason: "Stopping", message: reason });
+      const { stop } = (await this.revision(replica.service, replica.revision)).descriptor.spec;
+      await this.agent.stop(replica.id, stop.signal, stop.grace_period);
+      await this.removeReplica(replica.id);
+    } finally {
+      this.busy.delete(replica.id);
+    }
+  }
+
+  /** Forgets a replica that has ended; safe to call twice. */
+  private async removeReplica(id: string): Promise<void> {
+    const status = (await this.agent.list()).find((s) => s.id === id);
+    if (status && status.state !== "exited") return; // still ending; its exit will come back here
+    const record = await this.store.getReplica(id);
+    await this.agent.remove(id);
+    if (!record) return;
+    await this.store.deleteReplica(id);
+    await this.events.emit({ type: "ReplicaRemoved", service: record.service, replica: id, reason: "Stopped", message: describeExit(status) });
+  }
+
+  /** Brings one observation from the agent into the store. */
+  private async observe(status: ReplicaStatus, adopting: boolean): Promise<void> {
+    const record = await this.store.getReplica(status.id);
+    if (!record) {
+      // Started by a drover that died before recording it, or left over from a deleted service.
+      if (status.state === "exited") await this.agent.remove(status.id);
+      else void this.agent.stop(status.id, "SIGTERM", 10_000).then(() => this.agent.remove(status.id));
+      return;
+    }
+    const service = record.service;
+    if (record.state === "terminating") {
+      // A stop under way removes the replica itself once the agent has stopped it.
+      if (status.state === "exited" && !this.busy.has(record.id)) await this.removeReplica(record.id);
+      return;
+    }
+    if (status.state === "exited") {
+      if (record.state === "exited" || record.state === "failed" || record.state === "crash_loop") {
+        if (record.lastExit?.at === status.exit?.at) return;
+      }
+      const exit = status.exit ?? { code: null, signal: null, unknown: true, at: this.now() };
+      const { spec } = (await this.revision(service, record.revision)).descriptor;
+      const next = afterExit(record, exit, spec.restart, this.now());
+      await this.store.updateReplica(record.id, { state: next.state, consecutiveFailures: next.consecutiveFailures, nextStartAt: next.nextStartAt, lastExit: exit, reason: next.reason, pid: null, readyAt: null });
+      const when = next.nextStartAt === null ? "it stays down" : next.nextStartAt <= this.now() ? "restarting now" : `restarting in ${next.nextStartAt - this.now()}ms`;
+      await this.events.emit({ type: next.state === "crash_loop" ? "ReplicaCrashLoop" : "ReplicaExited", service, replica: record.id, reason: next.reason, message: `${status.message}; ${when}` });
+    } else if (status.state === "running" && (record.state !== "running" || adopting)) {
+      await this.store.updateReplica(record.id, { state: "running", pid: status.pid, ports: status.ports, reason: adopting ? "Adopted" : "Started" });
+      await this.events.emit({ type: adopting ? "ReplicaAdopted" : "ReplicaStarted", service, replica: record.id, reason: adopting ? "Adopted" : "Started", message: `pid ${status.pid}${portsText(status.ports)}` });
+    } else if (status.state === "ready" && (record.state !== "ready" || adopting)) {
+      await this.store.updateReplica(record.id, { state: "ready", pid: status.pid, ports: status.ports, readyAt: record.readyAt ?? this.now(), reason: adopting ? "Adopted" : "Ready" });
+      await this.events.emit({ type: adopting ? "ReplicaAdopted" : "ReplicaReady", service, replica: record.id, reason: adopting ? "Adopted" : "Ready", message: adopting ? `pid ${status.pid}${portsText(status.ports)}, ready` : status.message });
+    }
+    if (!adopting) this.wake();
+  }
+
+  /** Service ports follow the services that should run; a port that cannot be opened is an event, once. */
+  private async syncRoutes(services: ServiceRecord[]): Promise<void> {
+    const routes: Route[] = [];
+    for (const service of services) {
+      if (!service.enabled || service.deleting) continue;
+      const { spec } = (await this.revision(service.name, service.revision)).descriptor;
+      for (const port of spec.networking.ports) routes.push({ service: service.name, portName: port.name, port: port.port });
+    }
+    for (const status of await this.agent.setRoutes(routes)) {
+      const key = `${status.service}:${status.port}`;
+      if (status.error && !this.routeErrors.has(key)) {
+        await this.events.emit({ type: "RouteFailed", service: status.service, replica: null, reason: "PortUnavailable", message: status.error });
+      }
+      if (status.error) this.routeErrors.add(key);
+      else this.routeErrors.delete(key);
+    }
+  }
+
+  private async revision(service: string, number: number): Promise<RevisionRecord> {
+    const key = `${service}@${number}`;
+    let revision = this.revisions.get(key);
+    if (!revision) {
+      revision = await this.store.getRevision(service, number);
+      if (!revision) throw new Error(`revision ${number} of ${service} is missing from the store`);
+      this.revisions.set(key, revision);
+    }
+    return revision;
+  }
+
+  private scheduleWake(at: number): void {
+    if (!Number.isFinite(at) || at >= this.wakeTimerAt) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeTimerAt = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimerAt = Infinity;
+      this.wake();
+    }, Math.max(0, at - this.now())).unref();
+  }
+
+  private fail(error: unknown): void {
+    void this.events.emit({ type: "ReconcileError", service: null, replica: null, reason: "Error", message: error instanceof Error ? error.message : String(error) }).catch(() => undefined);
+  }
+}
+
+function portsText(ports: Record<string, number>): string {
+  const entries = Object.entries(ports);
+  return entries.length ? `, ports ${entries.map(([name, port]) => `${name}=${port}`).join(" ")}` : "";
+}
+
+function describeExit(status: ReplicaStatus | undefined): string {
+  return status?.message ?? "stopped";
+}

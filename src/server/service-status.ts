@@ -1,0 +1,24 @@
+/** One word for how a service is doing, derived from its replicas (never stored, so never stale). */
+import type { ServiceDescriptor } from "../spec/index.js";
+import type { ReplicaRecord, ServiceRecord } from "../store/records.js";
+import { isFinal } from "./replica-plan.js";
+
+export type ServiceStatus = "ready" | "progressing" | "waiting" | "crash_loop" | "failed" | "stopped" | "stopping" | "deleting";
+
+export function serviceStatus(service: ServiceRecord, replicas: ReplicaRecord[], waitingFor: string[]): ServiceStatus {
+  if (service.deleting) return "deleting";
+  if (!service.enabled) return replicas.length > 0 ? "stopping" : "stopped";
+  if (replicas.some((r) => r.state === "crash_loop")) return "crash_loop";
+  const current = replicas.filter((r) => r.revision === service.revision && r.state !== "terminating");
+  if (current.some((r) => isFinal(r) && r.state === "failed")) return "failed";
+  if (waitingFor.length > 0 && replicas.length === 0) return "waiting";
+  const ready = current.filter((r) => r.state === "ready").length;
+  const others = replicas.filter((r) => r.revision !== service.revision).length;
+  return ready >= service.replicas && others === 0 ? "ready" : "progressing";
+}
+
+/** Required dependencies (by short name) that have no ready replica; `readyServices` holds `namespace/name`. */
+export function dependencyWaits(descriptor: ServiceDescriptor, readyServices: Set<string>): string[] {
+  const ns = descriptor.metadata.namespace;
+  return descriptor.spec.dependencies.filter((d) => d.required && !readyServices.has(`${ns}/${d.name}`)).map((d) => d.name);
+}

@@ -1,0 +1,199 @@
+/**
+ * Checks that look across fields and documents: duplicates, references (ports, dependencies,
+ * config maps, secrets), port clashes and dependency cycles. They run on documents that passed
+ * the schema, against what the files define plus what already exists.
+ */
+import { didYouMean } from "./did-you-mean.js";
+import type { SpecIssue } from "./errors.js";
+import type { ConfigMapDescriptor, SecretDescriptor, ServiceDescriptor } from "./types.js";
+import { qualifiedName } from "./types.js";
+import { issueAt, type SourceDocument } from "./yaml-source.js";
+
+export interface Located<T> {
+  file: string;
+  line: number;
+  doc: SourceDocument;
+  value: T;
+}
+
+export interface LocatedDescriptors {
+  services: Located<ServiceDescriptor>[];
+  configMaps: Located<ConfigMapDescriptor>[];
+  secrets: Located<SecretDescriptor>[];
+}
+
+/** What exists already, keyed by `namespace/name`. */
+export interface KnownObjects {
+  services: Map<string, { dependencies: string[]; ports: number[] }>;
+  configMaps: Set<string>;
+  secrets: Set<string>;
+}
+
+export function checkDescriptors(
+  set: LocatedDescriptors,
+  known: KnownObjects = { services: new Map(), configMaps: new Set(), secrets: new Set() },
+  unresolved: "error" | "warning",
+): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  for (const group of [set.services, set.configMaps, set.secrets] as Located<{ kind: string; metadata: { namespace: string; name: string } }>[][]) {
+    issues.push(...duplicates(group));
+  }
+  const names = {
+    services: new Set([...known.services.keys(), ...set.services.map((s) => qualifiedName(s.value.metadata))]),
+    configMaps: new Set([...known.configMaps, ...set.configMaps.map((c) => qualifiedName(c.value.metadata))]),
+    secrets: new Set([...known.secrets, ...set.secrets.map((s) => qualifiedName(s.value.metadata))]),
+  };
+  for (const service of set.services) {
+    issues.push(...checkRuntime(service), ...checkPorts(service), ...checkResources(service));
+    issues.push(...checkReferences(service, names, unresolved));
+  }
+  issues.push(...checkPortClashes(set.services, known), ...checkCycles(set.services, known));
+  return issues;
+}
+
+function duplicates(group: Located<{ kind: string; metadata: { namespace: string; name: string } }>[]): SpecIssue[] {
+  const seen = new Map<string, Located<unknown>>();
+  const issues: SpecIssue[] = [];
+  for (const item of group) {
+    const key = qualifiedName(item.value.metadata);
+    const first = seen.get(key);
+    if (first) {
+      issues.push(issueAt(item.doc, ["metadata", "name"], `duplicate ${item.value.kind} "${key}" (first defined at ${first.file}:${first.line})`));
+    } else seen.set(key, item);
+  }
+  return issues;
+}
+
+function checkRuntime({ doc, value }: Located<ServiceDescriptor>): SpecIssue[] {
+  const { spec } = value;
+  if (spec.runtime === "process" && !spec.command) return [issueAt(doc, ["spec", "command"], "required for runtime process (the program and its arguments)")];
+  if (spec.runtime === "docker" && !spec.image) return [issueAt(doc, ["spec", "image"], "required for runtime docker")];
+  return [];
+}
+
+function checkPorts({ doc, value }: Located<ServiceDescriptor>): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const ports = value.spec.networking.ports;
+  const byName = new Map<string, number>();
+  const byNumber = new Map<number, number>();
+  ports.forEach((port, index) => {
+    if (byName.has(port.name)) issues.push(issueAt(doc, ["spec", "networking", "ports", index, "name"], `duplicate port name "${port.name}"`));
+    if (byNumber.has(port.port)) issues.push(issueAt(doc, ["spec", "networking", "ports", index, "port"], `duplicate port ${port.port}`));
+    byName.set(port.name, index);
+    byNumber.set(port.port, index);
+  });
+  const probes = value.spec.health_checks;
+  for (const probeName of ["startup_probe", "liveness_probe", "readiness_probe"] as const) {
+    const probe = probes[probeName];
+    if (!probe) continue;
+    for (const handler of ["http_get", "tcp_socket"] as const) {
+      const ref = probe[handler]?.port;
+      if (typeof ref !== "string") continue;
+      if (!byName.has(ref)) {
+        const list = ports.length ? `ports: ${[...byName.keys()].join(", ")}` : "the service declares no ports";
+        issues.push(issueAt(doc, ["spec", "health_checks", probeName, handler, "port"], `no port named "${ref}" (${list})${didYouMean(ref, byName.keys())}`));
+      }
+    }
+  }
+  return issues;
+}
+
+function checkResources({ doc, value }: Located<ServiceDescriptor>): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const { requests, limits } = value.spec.resources;
+  for (const resource of ["cpu", "memory", "gpu"] as const) {
+    const request = requests[resource];
+    const limit = limits[resource];
+    if (request !== undefined && limit !== undefined && request > limit) {
+      issues.push(issueAt(doc, ["spec", "resources", "requests", resource], `request is larger than the limit`));
+    }
+  }
+  const scaling = value.spec.scaling;
+  if (scaling?.min_replicas !== undefined && scaling.max_replicas !== undefined && scaling.min_replicas > scaling.max_replicas) {
+    issues.push(issueAt(doc, ["spec", "scaling", "min_replicas"], `is larger than max_replicas (${scaling.max_replicas})`));
+  }
+  return issues;
+}
+
+function checkReferences(
+  { doc, value }: Located<ServiceDescriptor>,
+  names: { services: Set<string>; configMaps: Set<string>; secrets: Set<string> },
+  unresolved: "error" | "warning",
+): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const namespace = value.metadata.namespace;
+  const inNamespace = (set: Set<string>) => [...set].filter((n) => n.startsWith(`${namespace}/`)).map((n) => n.slice(namespace.length + 1));
+  const missing = (what: string, name: string, set: Set<string>, path: PropertyKey[]) => {
+    const severity = unresolved;
+    const hint = severity === "warning" ? "; it must exist when this is applied" : "";
+    issues.push(issueAt(doc, path, `no ${what} "${name}" in namespace "${namespace}"${didYouMean(name, inNamespace(set))}${hint}`, { severity }));
+  };
+  value.spec.dependencies.forEach((dependency, index) => {
+    const path = ["spec", "dependencies", index, "name"];
+    if (dependency.name === value.metadata.name) issues.push(issueAt(doc, path, "a service cannot depend on itself"));
+    else if (!names.services.has(`${namespace}/${dependency.name}`)) missing("service", dependency.name, names.services, path);
+  });
+  value.spec.configuration.config_maps.forEach((ref, index) => {
+    if (!names.configMaps.has(`${namespace}/${ref.name}`)) missing("config map", ref.name, names.configMaps, ["spec", "configuration", "config_maps", index]);
+  });
+  value.spec.configuration.secrets.forEach((ref, index) => {
+    if (!names.secrets.has(`${namespace}/${ref.name}`)) missing("secret", ref.name, names.secrets, ["spec", "configuration", "secrets", index]);
+  });
+  return issues;
+}
+
+/** Each service port is a listener on this machine: two services cannot share one. */
+function checkPortClashes(services: Located<ServiceDescriptor>[], known: KnownObjects): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const owners = new Map<number, string>();
+  const inSet = new Set(services.map((s) => qualifiedName(s.value.metadata)));
+  for (const [name, { ports }] of known.services) if (!inSet.has(name)) for (const port of ports) owners.set(port, name);
+  for (const { doc, value } of services) {
+    const name = qualifiedName(value.metadata);
+    value.spec.networking.ports.forEach((port, index) => {
+      const owner = owners.get(port.port);
+      if (owner && owner !== name) issues.push(issueAt(doc, ["spec", "networking", "ports", index, "port"], `port ${port.port} is already used by service "${owner}"`));
+      else owners.set(port.port, name);
+    });
+  }
+  return issues;
+}
+
+function checkCycles(services: Located<ServiceDescriptor>[], known: KnownObjects): SpecIssue[] {
+  const edges = new Map<string, string[]>();
+  for (const [name, { dependencies }] of known.services) edges.set(name, dependencies);
+  for (const { value } of services) {
+    edges.set(qualifiedName(value.metadata), value.spec.dependencies.map((d) => `${value.metadata.namespace}/${d.name}`));
+  }
+  const issues: SpecIssue[] = [];
+  const reported = new Set<string>();
+  for (const { doc, value } of services) {
+    const start = qualifiedName(value.metadata);
+    const cycle = findCycle(start, edges);
+    if (!cycle || cycle.some((n) => reported.has(n))) continue;
+    cycle.forEach((n) => reported.add(n));
+    const index = value.spec.dependencies.findIndex((d) => `${value.metadata.namespace}/${d.name}` === cycle[1]);
+    const shown = cycle.map((n) => n.split("/")[1]).join(" → ");
+    issues.push(issueAt(doc, ["spec", "dependencies", Math.max(index, 0), "name"], `dependency cycle: ${shown}`));
+  }
+  return issues;
+}
+
+/** A path start → … → start, or undefined when start is on no cycle. */
+function findCycle(start: string, edges: Map<string, string[]>): string[] | undefined {
+  const stack: string[] = [start];
+  const visited = new Set<string>();
+  const walk = (node: string): string[] | undefined => {
+    for (const next of edges.get(node) ?? []) {
+      if (next === start) return [...stack, start];
+      if (visited.has(next)) continue;
+      visited.add(next);
+      stack.push(next);
+      const found = walk(next);
+      if (found) return found;
+      stack.pop();
+    }
+    return undefined;
+  };
+  return walk(start);
+}

@@ -1,0 +1,130 @@
+/**
+ * From descriptor files to a validated, normalised {@link DescriptorSet}, or a {@link SpecError}
+ * listing every problem at once.
+ */
+import path from "node:path";
+import type { z } from "zod";
+import { configMapDocumentSchema, secretDocumentSchema } from "./config-schema.js";
+import { checkDescriptors, type KnownObjects, type LocatedDescriptors } from "./checks.js";
+import { didYouMean } from "./did-you-mean.js";
+import { SpecError, type SpecIssue } from "./errors.js";
+import { describeInput } from "./fields.js";
+import { knownKeysAt } from "./schema-keys.js";
+import { serviceDocumentSchema, type ServiceDocumentParsed } from "./service-schema.js";
+import type { DescriptorSet, NamedPort, ServiceDescriptor } from "./types.js";
+import { issueAt, parseYamlFile, type SourceDocument } from "./yaml-source.js";
+
+export const API_VERSIONS = ["drover/v1", "mohhos.io/v1"];
+const SCHEMAS = { Service: serviceDocumentSchema, ConfigMap: configMapDocumentSchema, Secret: secretDocumentSchema };
+type Kind = keyof typeof SCHEMAS;
+
+export interface DescriptorFile {
+  /** The name used in messages; usually the path as the user typed it. */
+  file: string;
+  text: string;
+  /** Folder that relative paths in the file (working_dir) are resolved against. */
+  baseDir: string;
+}
+
+export interface LoadOptions {
+  /** Objects that already exist (in the store), which references may name. */
+  known?: KnownObjects;
+  /** Whether a reference to something neither in the files nor known is an error or a warning. */
+  unresolved?: "error" | "warning";
+}
+
+/** @throws SpecError when anything is invalid; warnings are returned in the set. */
+export function loadDescriptors(files: DescriptorFile[], options: LoadOptions = {}): DescriptorSet {
+  const issues: SpecIssue[] = [];
+  const located: LocatedDescriptors = { services: [], configMaps: [], secrets: [] };
+  for (const { file, text, baseDir } of files) {
+    const parsed = parseYamlFile(file, text);
+    issues.push(...parsed.issues);
+    if (parsed.documents.length === 0 && parsed.issues.length === 0) {
+      issues.push({ file, line: 1, column: 1, path: "", message: "holds no descriptor", severity: "error" });
+    }
+    for (const doc of parsed.documents) parseDocument(doc, baseDir, located, issues);
+  }
+  issues.push(...checkDescriptors(located, options.known, options.unresolved ?? "error"));
+  if (issues.some((issue) => issue.severity === "error")) throw new SpecError(sortIssues(issues));
+  return {
+    services: located.services.map((s) => s.value),
+    configMaps: located.configMaps.map((c) => c.value),
+    secrets: located.secrets.map((s) => s.value),
+    warnings: sortIssues(issues),
+  };
+}
+
+function parseDocument(doc: SourceDocument, baseDir: string, into: LocatedDescriptors, issues: SpecIssue[]): void {
+  const data = doc.data;
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    issues.push(issueAt(doc, [], `a descriptor must be a mapping with apiVersion, kind and metadata, got ${describeInput(data)}`));
+    return;
+  }
+  const record = data as Record<string, unknown>;
+  const apiVersion = record.apiVersion;
+  if (typeof apiVersion !== "string" || !API_VERSIONS.includes(apiVersion)) {
+    const message = apiVersion === undefined ? "required" : `unknown apiVersion ${JSON.stringify(apiVersion)}`;
+    issues.push(issueAt(doc, ["apiVersion"], `${message} (use ${API_VERSIONS.join(" or ")})${typeof apiVersion === "string" ? didYouMean(apiVersion, API_VERSIONS) : ""}`));
+  }
+  const kind = record.kind;
+  if (kind === "Policy") {
+    issues.push(issueAt(doc, ["kind"], "kind Policy is not supported by this version of drover"));
+    return;
+  }
+  if (typeof kind !== "string" || !(kind in SCHEMAS)) {
+    const message = kind === undefined ? "required" : `unknown kind ${JSON.stringify(kind)}`;
+    issues.push(issueAt(doc, ["kind"], `${message} (use Service, ConfigMap or Secret)${typeof kind === "string" ? didYouMean(kind, Object.keys(SCHEMAS)) : ""}`));
+    return;
+  }
+  const schema = SCHEMAS[kind as Kind];
+  const result = schema.safeParse(data, { reportInput: true });
+  if (!result.success) {
+    issues.push(...result.error.issues.flatMap((issue) => toSpecIssues(doc, schema, issue)));
+    return;
+  }
+  const at = { file: doc.file, line: doc.locate([]).line, doc };
+  if (kind === "Service") into.services.push({ ...at, value: normaliseService(result.data as ServiceDocumentParsed, baseDir) });
+  else if (kind === "ConfigMap") into.configMaps.push({ ...at, value: result.data as z.output<typeof configMapDocumentSchema> });
+  else into.secrets.push({ ...at, value: result.data as z.output<typeof secretDocumentSchema> });
+}
+
+function toSpecIssues(doc: SourceDocument, schema: z.ZodType, issue: z.core.$ZodIssue): SpecIssue[] {
+  if (issue.code === "unrecognized_keys") {
+    const known = knownKeysAt(schema, issue.path);
+    return issue.keys.map((key) => issueAt(doc, [...issue.path, key], `unknown field${didYouMean(key, known)}`, { at: "key" }));
+  }
+  if (issue.code === "invalid_type" && issue.input === undefined) return [issueAt(doc, issue.path, "required")];
+  if (issue.code === "invalid_value" && "values" in issue) {
+    const got = describeInput(issue.input);
+    const options = issue.values.map((v) => JSON.stringify(v)).join(", ");
+    const suggestion = typeof issue.input === "string" ? didYouMean(issue.input, issue.values.map(String)) : "";
+    return [issueAt(doc, issue.path, `expected one of ${options}, got ${got}${suggestion}`)];
+  }
+  if (issue.code === "invalid_type") {
+    return [issueAt(doc, issue.path, `expected ${issue.expected}, got ${describeInput(issue.input)}`)];
+  }
+  return [issueAt(doc, issue.path, issue.message)];
+}
+
+function normaliseService(parsed: ServiceDocumentParsed, baseDir: string): ServiceDescriptor {
+  const { spec } = parsed;
+  const onlyPort = spec.networking.ports.length === 1;
+  const ports: NamedPort[] = spec.networking.ports.map((p) => ({ ...p, name: p.name ?? (onlyPort ? "http" : `port-${p.port}`) }));
+  return {
+    apiVersion: parsed.apiVersion,
+    kind: "Service",
+    metadata: parsed.metadata,
+    spec: {
+      ...spec,
+      runtime: spec.runtime ?? (spec.image ? "docker" : "process"),
+      replicas: spec.replicas ?? spec.scaling?.min_replicas ?? 1,
+      working_dir: path.resolve(baseDir, spec.working_dir ?? "."),
+      networking: { ports },
+    },
+  };
+}
+
+function sortIssues(issues: SpecIssue[]): SpecIssue[] {
+  return [...issues].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+}

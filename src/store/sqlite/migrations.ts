@@ -1,0 +1,66 @@
+/**
+ * Numbered schema migrations. Entry i brings the schema from version i to i + 1 (tracked in
+ * SQLite's user_version); released entries are never edited, only appended to.
+ */
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE services (
+    name TEXT PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    replicas INTEGER NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    deleting INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE revisions (
+    service TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    descriptor TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    author TEXT NOT NULL,
+    message TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (service, number)
+  );
+  CREATE TABLE replicas (
+    id TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    node TEXT NOT NULL,
+    state TEXT NOT NULL,
+    ports TEXT NOT NULL,
+    pid INTEGER,
+    restarts INTEGER NOT NULL DEFAULT 0,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    last_exit TEXT,
+    reason TEXT NOT NULL DEFAULT '',
+    started_at INTEGER,
+    ready_at INTEGER,
+    next_start_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX replicas_service ON replicas (service);
+  CREATE TABLE config_objects (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, name)
+  );
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    service TEXT,
+    replica TEXT,
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX events_service ON events (service, id);
+  `,
+];

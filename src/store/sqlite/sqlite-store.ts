@@ -1,0 +1,265 @@
+/** {@link Store} on one SQLite file through better-sqlite3, in WAL mode. */
+import Database from "better-sqlite3";
+import type {
+  ConfigObjectRecord,
+  EventInput,
+  EventRecord,
+  ReplicaRecord,
+  RevisionRecord,
+  ServiceRecord,
+} from "../records.js";
+import type { AppliedService, ApplyBatch, EventQuery, Store } from "../store.js";
+import { MIGRATIONS } from "./migrations.js";
+
+type Row = Record<string, unknown>;
+
+/** Events beyond this many are pruned, oldest first, so the database does not grow forever. */
+const EVENTS_KEPT = 20_000;
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private eventsSincePrune = 0;
+
+  constructor(file: string, private readonly now: () => number = Date.now) {
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.pragma("foreign_keys = ON");
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(`the database was written by a newer drover (schema ${version}, this one knows ${MIGRATIONS.length})`);
+    }
+    this.db.transaction(() => {
+      for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]!);
+      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+    })();
+  }
+
+  async apply(batch: ApplyBatch): Promise<{ services: AppliedService[]; events: EventRecord[] }> {
+    return this.db.transaction(() => {
+      const now = this.now();
+      const events: EventRecord[] = [];
+      const services: AppliedService[] = [];
+      for (const object of batch.configObjects) {
+        const existing = this.db.prepare("SELECT version, hash FROM config_objects WHERE kind = ? AND name = ?").get(object.kind, object.name) as Row | undefined;
+        if (existing?.hash === object.hash) continue;
+        const version = existing ? Number(existing.version) + 1 : 1;
+        this.db
+          .prepare("INSERT OR REPLACE INTO config_objects (kind, name, version, data, hash, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+          .run(object.kind, object.name, version, JSON.stringify(object.data), object.hash, now);
+        events.push(this.insertEvent({ type: `${object.kind}Applied`, service: null, replica: null, reason: existing ? "Changed" : "Created", message: `${object.kind} ${object.name} version ${version}` }));
+      }
+      for (const change of batch.services) {
+        const current = this.db.prepare("SELECT * FROM services WHERE name = ?").get(change.name) as Row | undefined;
+        const currentRevision = current
+          ? (this.db.prepare("SELECT hash FROM revisions WHERE service = ? AND number = ?").get(change.name, current.revision) as Row | undefined)
+          : undefined;
+        if (current && currentRevision?.hash === change.hash && !current.deleting) {
+          this.db.prepare("UPDATE services SET replicas = ?, enabled = 1, updated_at = ? WHERE name = ?").run(change.replicas, now, change.name);
+          services.push({ name: change.name, revision: Number(current.revision), outcome: "unchanged" });
+          continue;
+        }
+        const last = this.db.prepare("SELECT MAX(number) AS n FROM revisions WHERE service = ?").get(change.name) as Row;
+        const number = Number(last.n ?? 0) + 1;
+        this.db
+          .prepare("INSERT INTO revisions (service, number, descriptor, hash, author, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+          .run(change.name, number, JSON.stringify(change.descriptor), change.hash, batch.author, batch.message, now);
+        if (current) {
+          this.db.prepare("UPDATE services SET revision = ?, replicas = ?, enabled = 1, deleting = 0, updated_at = ? WHERE name = ?").run(number, change.replicas, now, change.name);
+        } else {
+          this.db
+            .prepare("INSERT INTO services (name, namespace, revision, replicas, enabled, deleting, created_at, updated_at) VALUES (?, ?, ?, ?, 1, 0, ?, ?)")
+            .run(change.name, change.descriptor.metadata.namespace, number, change.replicas, now, now);
+        }
+        const outcome = current ? "changed" : "created";
+        services.push({ name: change.name, revision: number, outcome });
+        events.push(this.insertEvent({ type: "RevisionCreated", service: change.name, replica: null, reason: outcome === "created" ? "Created" : "SpecChanged", message: `revision ${number} by ${batch.author}${batch.message ? `: ${batch.message}` : ""}` }));
+      }
+      for (const name of batch.deletions) {
+        this.db.prepare("UPDATE services SET deleting = 1, updated_at = ? WHERE name = ?").run(now, name);
+        events.push(this.insertEvent({ type: "ServiceDeleting", service: name, replica: null, reason: "Pruned", message: `not in the applied files (--prune)` }));
+      }
+      return { services, events };
+    })();
+  }
+
+  async getService(name: string): Promise<ServiceRecord | undefined> {
+    const row = this.db.prepare("SELECT * FROM services WHERE name = ?").get(name) as Row | undefined;
+    return row && toService(row);
+  }
+
+  async listServices(): Promise<ServiceRecord[]> {
+    return (this.db.prepare("SELECT * FROM services ORDER BY name").all() as Row[]).map(toService);
+  }
+
+  async updateService(name: string, patch: Partial<Pick<ServiceRecord, "replicas" | "enabled" | "deleting" | "revision">>): Promise<void> {
+    const columns: Record<string, unknown> = {};
+    if (patch.replicas !== undefined) columns.replicas = patch.replicas;
+    if (patch.revision !== undefined) columns.revision = patch.revision;
+    if (patch.enabled !== undefined) columns.enabled = patch.enabled ? 1 : 0;
+    if (patch.deleting !== undefined) columns.deleting = patch.deleting ? 1 : 0;
+    this.update("services", "name", name, columns);
+  }
+
+  async removeService(name: string): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM replicas WHERE service = ?").run(name);
+      this.db.prepare("DELETE FROM revisions WHERE service = ?").run(name);
+      this.db.prepare("DELETE FROM services WHERE name = ?").run(name);
+    })();
+  }
+
+  async getRevision(service: string, number: number): Promise<RevisionRecord | undefined> {
+    const row = this.db.prepare("SELECT * FROM revisions WHERE service = ? AND number = ?").get(service, number) as Row | undefined;
+    return row && toRevision(row);
+  }
+
+  async listRevisions(service: string): Promise<RevisionRecord[]> {
+    return (this.db.prepare("SELECT * FROM revisions WHERE service = ? ORDER BY number").all(service) as Row[]).map(toRevision);
+  }
+
+  async listReplicas(service?: string): Promise<ReplicaRecord[]> {
+    const rows = service
+      ? this.db.prepare("SELECT * FROM replicas WHERE service = ? ORDER BY created_at, id").all(service)
+      : this.db.prepare("SELECT * FROM replicas ORDER BY service, created_at, id").all();
+    return (rows as Row[]).map(toReplica);
+  }
+
+  async getReplica(id: string): Promise<ReplicaRecord | undefined> {
+    const row = this.db.prepare("SELECT * FROM replicas WHERE id = ?").get(id) as Row | undefined;
+    return row && toReplica(row);
+  }
+
+  async insertReplica(r: ReplicaRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO replicas (id, service, revision, node, state, ports, pid, restarts, consecutive_failures, last_exit, reason, started_at, ready_at, next_start_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(r.id, r.service, r.revision, r.node, r.state, JSON.stringify(r.ports), r.pid, r.restarts, r.consecutiveFailures, r.lastExit && JSON.stringify(r.lastExit), r.reason, r.startedAt, r.readyAt, r.nextStartAt, r.createdAt, r.updatedAt);
+  }
+
+  async updateReplica(id: string, patch: Partial<Omit<ReplicaRecord, "id" | "service" | "createdAt">>): Promise<void> {
+    const columns: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(patch)) {
+      const column = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      columns[column] = key === "ports" || key === "lastExit" ? (value === null ? null : JSON.stringify(value)) : value;
+    }
+    this.update("replicas", "id", id, columns);
+  }
+
+  async deleteReplica(id: string): Promise<void> {
+    this.db.prepare("DELETE FROM replicas WHERE id = ?").run(id);
+  }
+
+  async getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined> {
+    const row = this.db.prepare("SELECT * FROM config_objects WHERE kind = ? AND name = ?").get(kind, name) as Row | undefined;
+    return row && toConfigObject(row);
+  }
+
+  async listConfigObjects(kind?: ConfigObjectRecord["kind"]): Promise<ConfigObjectRecord[]> {
+    const rows = kind
+      ? this.db.prepare("SELECT * FROM config_objects WHERE kind = ? ORDER BY name").all(kind)
+      : this.db.prepare("SELECT * FROM config_objects ORDER BY kind, name").all();
+    return (rows as Row[]).map(toConfigObject);
+  }
+
+  async appendEvent(event: EventInput): Promise<EventRecord> {
+    return this.insertEvent(event);
+  }
+
+  async listEvents(query: EventQuery = {}): Promise<EventRecord[]> {
+    const limit = query.limit ?? 1000;
+    const rows = query.service
+      ? this.db.prepare("SELECT * FROM (SELECT * FROM events WHERE id > ? AND service = ? ORDER BY id DESC LIMIT ?) ORDER BY id").all(query.afterId ?? 0, query.service, limit)
+      : this.db.prepare("SELECT * FROM (SELECT * FROM events WHERE id > ? ORDER BY id DESC LIMIT ?) ORDER BY id").all(query.afterId ?? 0, limit);
+    return rows as EventRecord[];
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private insertEvent(event: EventInput): EventRecord {
+    const time = event.time ?? this.now();
+    const result = this.db
+      .prepare("INSERT INTO events (time, type, service, replica, reason, message) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(time, event.type, event.service, event.replica, event.reason, event.message);
+    if (++this.eventsSincePrune >= 1000) {
+      this.eventsSincePrune = 0;
+      this.db.prepare("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?").run(EVENTS_KEPT);
+    }
+    return { id: Number(result.lastInsertRowid), time, type: event.type, service: event.service, replica: event.replica, reason: event.reason, message: event.message };
+  }
+
+  private update(table: string, keyColumn: string, key: string, columns: Record<string, unknown>): void {
+    const names = Object.keys(columns);
+    if (names.length === 0) return;
+    const assignments = [...names.map((n) => `${n} = @${n}`), "updated_at = @updated_at"].join(", ");
+    const sql = `UPDATE ${table} SET ${assignments} WHERE ${keyColumn} = @key`;
+    this.db.prepare(sql).run({ ...columns, updated_at: this.now(), key });
+  }
+}
+
+function toService(row: Row): ServiceRecord {
+  return {
+    name: String(row.name),
+    namespace: String(row.namespace),
+    revision: Number(row.revision),
+    replicas: Number(row.replicas),
+    enabled: row.enabled === 1,
+    deleting: row.deleting === 1,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toRevision(row: Row): RevisionRecord {
+  return {
+    service: String(row.service),
+    number: Number(row.number),
+    descriptor: JSON.parse(String(row.descriptor)),
+    hash: String(row.hash),
+    author: String(row.author),
+    message: String(row.message),
+    createdAt: Number(row.created_at),
+  };
+}
+
+function toReplica(row: Row): ReplicaRecord {
+  const optionalNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+  return {
+    id: String(row.id),
+    service: String(row.service),
+    revision: Number(row.revision),
+    node: String(row.node),
+    state: row.state as ReplicaRecord["state"],
+    ports: JSON.parse(String(row.ports)),
+    pid: optionalNumber(row.pid),
+    restarts: Number(row.restarts),
+    consecutiveFailures: Number(row.consecutive_failures),
+    lastExit: row.last_exit ? JSON.parse(String(row.last_exit)) : null,
+    reason: String(row.reason),
+    startedAt: optionalNumber(row.started_at),
+    readyAt: optionalNumber(row.ready_at),
+    nextStartAt: optionalNumber(row.next_start_at),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toConfigObject(row: Row): ConfigObjectRecord {
+  return {
+    kind: row.kind as ConfigObjectRecord["kind"],
+    name: String(row.name),
+    version: Number(row.version),
+    data: JSON.parse(String(row.data)),
+    hash: String(row.hash),
+    updatedAt: Number(row.updated_at),
+  };
+}

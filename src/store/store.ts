@@ -1,0 +1,70 @@
+/**
+ * The source of truth for desired state. Every method that changes more than one row does so in
+ * one transaction. Methods are async so a networked store (PostgreSQL) fits the same interface.
+ */
+import type {
+  ConfigObjectRecord,
+  EventInput,
+  EventRecord,
+  ReplicaRecord,
+  RevisionRecord,
+  ServiceRecord,
+} from "./records.js";
+import type { ServiceDescriptor } from "../spec/index.js";
+
+/** One service in an apply: new revision only when `hash` differs from the current one. */
+export interface ServiceChange {
+  name: string;
+  descriptor: ServiceDescriptor;
+  hash: string;
+  replicas: number;
+}
+
+export interface ApplyBatch {
+  services: ServiceChange[];
+  configObjects: Array<Omit<ConfigObjectRecord, "version" | "updatedAt">>;
+  /** Services to delete (`--prune`). */
+  deletions: string[];
+  author: string;
+  message: string;
+}
+
+export interface AppliedService {
+  name: string;
+  revision: number;
+  outcome: "created" | "changed" | "unchanged";
+}
+
+export interface EventQuery {
+  afterId?: number;
+  service?: string;
+  limit?: number;
+}
+
+export interface Store {
+  /** Applies a whole batch atomically and records an event per change. */
+  apply(batch: ApplyBatch): Promise<{ services: AppliedService[]; events: EventRecord[] }>;
+
+  getService(name: string): Promise<ServiceRecord | undefined>;
+  listServices(): Promise<ServiceRecord[]>;
+  updateService(name: string, patch: Partial<Pick<ServiceRecord, "replicas" | "enabled" | "deleting" | "revision">>): Promise<void>;
+  /** Removes a service and its revisions and replica rows. */
+  removeService(name: string): Promise<void>;
+
+  getRevision(service: string, number: number): Promise<RevisionRecord | undefined>;
+  listRevisions(service: string): Promise<RevisionRecord[]>;
+
+  listReplicas(service?: string): Promise<ReplicaRecord[]>;
+  getReplica(id: string): Promise<ReplicaRecord | undefined>;
+  insertReplica(replica: ReplicaRecord): Promise<void>;
+  updateReplica(id: string, patch: Partial<Omit<ReplicaRecord, "id" | "service" | "createdAt">>): Promise<void>;
+  deleteReplica(id: string): Promise<void>;
+
+  getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined>;
+  listConfigObjects(kind?: ConfigObjectRecord["kind"]): Promise<ConfigObjectRecord[]>;
+
+  appendEvent(event: EventInput): Promise<EventRecord>;
+  listEvents(query?: EventQuery): Promise<EventRecord[]>;
+
+  close(): Promise<void>;
+}
