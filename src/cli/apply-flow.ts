@@ -25,13 +25,7 @@ interface PlanResponse {
 export async function planAndApply(client: ApiClient, flags: ApplyFlags, confirm: boolean): Promise<AppliedService[] | undefined> {
   const files = readDescriptorFiles(flags.file);
   const body = { files, prune: flags.prune ?? false, author: author(), message: flags.message ?? "" };
-  let plan: PlanResponse;
-  try {
-    plan = await client.post<PlanResponse>("/api/v1/plan", body);
-  } catch (error) {
-    if (error instanceof CliError && error.issues.length) printIssues(error.issues);
-    throw error;
-  }
+  const plan = await client.post<PlanResponse>("/api/v1/plan", body);
   printIssues(plan.warnings);
   process.stdout.write(`${formatPlan(plan.entries)}\n`);
   if (flags.dryRun) return undefined;

@@ -10,7 +10,7 @@ export function registerEvents(program: Command): void {
     .option("-f, --follow", "keep printing new events as they happen")
     .option("-s, --service <service>", "only events of this service")
     .option("-n, --limit <count>", "how many past events", "50")
-    .option("-o, --output <format>", "text, json (one object per line) or yaml", "text")
+    .option("-o, --output <format>", "text, json or yaml (with -f, json prints one object per line)", "text")
     .action(async (flags: { follow?: boolean; service?: string; limit: string; output: string }) => {
       const client = new ApiClient();
       const query = `limit=${Number(flags.limit) || 50}${flags.service ? `&service=${encodeURIComponent(flags.service)}` : ""}`;
@@ -20,7 +20,7 @@ export function registerEvents(program: Command): void {
       };
       if (!flags.follow) {
         const { events } = await client.get<{ events: EventRecord[] }>(`/api/v1/events?${query}`);
-        if (flags.output !== "json" && printStructured(flags.output, events)) return;
+        if (printStructured(flags.output, events)) return;
         events.forEach(print);
         return;
       }

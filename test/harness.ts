@@ -1,0 +1,159 @@
+/**
+ * Runs a real drover server and CLI for integration tests: a temporary DROVER_HOME, a free API
+ * port, and a cleanup that leaves no process behind (drover down, then a kill of any replica
+ * process group still recorded in the agent's state files).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const CLI = path.join(REPO, "dist/src/cli/main.js");
+export const HELLO = path.join(REPO, "examples/hello");
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a truthy value; fails with `what` after the deadline. */
+export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 15_000, intervalMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class Drover {
+  readonly env: NodeJS.ProcessEnv;
+  server: ChildProcess | undefined;
+
+  private constructor(readonly home: string, readonly apiPort: number) {
+    this.env = { ...process.env, DROVER_HOME: home, DROVER_ADDR: `127.0.0.1:${apiPort}`, NO_COLOR: "1" };
+  }
+
+  static async create(): Promise<Drover> {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "drover-test-"));
+    return new Drover(home, await freePort());
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.apiPort}`;
+  }
+
+  /** Starts `drover server` as a child of the test, and waits for its API. */
+  async startServer(): Promise<void> {
+    const log = fs.openSync(path.join(this.home, "server.log"), "a");
+    this.server = spawn(process.execPath, [CLI, "server"], { env: this.env, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    await waitFor("the drover server to answer", () => this.healthy());
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      return (await fetch(`${this.url}/api/v1/health`)).ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Kills the server the hard way (kill -9), whoever started it. */
+  async killServer(): Promise<void> {
+    const info = JSON.parse(fs.readFileSync(path.join(this.home, "server.json"), "utf8")) as { pid: number };
+    process.kill(info.pid, "SIGKILL");
+    await waitFor("the server to die", async () => !(await this.healthy()));
+  }
+
+  run(args: string[], options: { input?: string; cwd?: string } = {}): Promise<CliResult> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [CLI, ...args], { env: this.env, cwd: options.cwd ?? REPO });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.stdin.end(options.input ?? "");
+      child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+  }
+
+  async json<T>(args: string[]): Promise<T> {
+    const result = await this.run([...args, "-o", "json"]);
+    if (result.code !== 0) throw new Error(`drover ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  }
+
+  async api<T>(route: string, init?: RequestInit): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${this.url}${route}`, init);
+    return { status: response.status, body: (await response.json()) as T };
+  }
+
+  /** Writes a descriptor into the test's folder and returns its path. */
+  write(name: string, text: string): string {
+    const file = path.join(this.home, name);
+    fs.writeFileSync(file, text);
+    return file;
+  }
+
+  async cleanup(): Promise<void> {
+    if (await this.healthy()) await this.run(["down", "--timeout", "15"]);
+    this.server?.kill("SIGKILL");
+    const replicas = path.join(this.home, "agent", "replicas");
+    for (const id of fs.existsSync(replicas) ? fs.readdirSync(replicas) : []) {
+      try {
+        const { handle } = JSON.parse(fs.readFileSync(path.join(replicas, id, "state.json"), "utf8")) as { handle?: { pid?: number } };
+        if (handle?.pid) process.kill(-handle.pid, "SIGKILL");
+      } catch {
+        // no state or the group is gone already
+      }
+      for (const controller of ["cpu", "cpuacct", "memory", "pids"]) {
+        try {
+          fs.rmdirSync(`/sys/fs/cgroup/${controller}/drover/${id}`);
+        } catch {
+          // released by drover already, or no cgroup here
+        }
+      }
+    }
+    fs.rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+/** A hello service descriptor on a given service port. */
+export function helloService(name: string, port: number, options: { replicas?: number; env?: Record<string, string>; extra?: string; namespace?: string } = {}): string {
+  const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}: "${v}"`).join(", ");
+  return `apiVersion: drover/v1
+kind: Service
+metadata: {name: ${name}, namespace: ${options.namespace ?? "test"}}
+spec:
+  command: [node, server.js]
+  working_dir: ${HELLO}
+  replicas: ${options.replicas ?? 1}
+  networking:
+    ports: [{name: http, port: ${port}}]
+  stop: {grace_period: 3s}
+  configuration:
+    environment: {${env}}
+${options.extra ?? ""}`;
+}
