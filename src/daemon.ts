@@ -28,7 +28,7 @@ export interface Daemon {
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   fs.mkdirSync(options.home, { recursive: true });
   const store = new SqliteStore(path.join(options.home, "drover.db"));
-  const agent = LocalAgent.open(path.join(options.home, "agent"), [new ProcessDriver()], parsePortRange(process.env.DROVER_PORT_RANGE));
+  const agent = await LocalAgent.open(path.join(options.home, "agent"), [new ProcessDriver()], parsePortRange(process.env.DROVER_PORT_RANGE));
   const controlPlane = new ControlPlane(store, agent);
   await controlPlane.start();
   const api = await buildApi(controlPlane, { home: options.home, onShutdown: options.onShutdown });

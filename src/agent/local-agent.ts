@@ -10,7 +10,7 @@ import { LaunchError } from "./drivers/driver.js";
 import { followFile, rotateIfLarge, tailLines } from "./log-files.js";
 import type { AgentInfo, NodeAgent, ReplicaLaunch, ReplicaStatus } from "./node-agent.js";
 import { PortAllocator, type PortRange } from "./ports.js";
-import { tcpConnects } from "./probes/tcp.js";
+import { ListenWatcher, listeningPorts } from "./probes/listen-watch.js";
 import { TcpRouter, type Route, type RouteStatus } from "./router/tcp-router.js";
 
 interface Entry {
@@ -35,6 +35,9 @@ export class LocalAgent implements NodeAgent {
   private readonly listeners = new Set<(status: ReplicaStatus) => void>();
   private readonly ports: PortAllocator;
   private readonly rotation: NodeJS.Timeout;
+  private readonly listening = new ListenWatcher();
+  /** Readiness watches to cancel when a replica ends before it became ready. */
+  private readonly cancelReadyWatch = new Map<string, () => void>();
   private readonly router = new TcpRouter((service, portName) => this.readyPorts(service, portName));
   private closed = false;
 
@@ -48,10 +51,10 @@ export class LocalAgent implements NodeAgent {
   }
 
   /** Opens the agent's folder and re-adopts replicas that an earlier drover left running. */
-  static open(dir: string, drivers: Driver[], portRange: PortRange): LocalAgent {
+  static async open(dir: string, drivers: Driver[], portRange: PortRange): Promise<LocalAgent> {
     fs.mkdirSync(path.join(dir, "replicas"), { recursive: true });
     const agent = new LocalAgent(dir, new Map(drivers.map((d) => [d.runtime, d])), portRange);
-    agent.recover();
+    await agent.recover();
     return agent;
   }
 
@@ -82,7 +85,7 @@ export class LocalAgent implements NodeAgent {
       });
       const status: ReplicaStatus = { ...base, state: "running", pid: running.pid, ports, message: "started" };
       this.set(launch.id, { status, handle: running.handle, generation });
-      this.watchExit(launch.id, generation, driver, running.exited);
+      this.watchExit(launch.id, generation, running.exited);
       this.watchReady(launch.id, generation);
       return status;
     } catch (error) {
@@ -143,7 +146,8 @@ export class LocalAgent implements NodeAgent {
     this.listeners.clear();
   }
 
-  private recover(): void {
+  private async recover(): Promise<void> {
+    const listening = listeningPorts();
     for (const id of fs.readdirSync(path.join(this.dir, "replicas"))) {
       let saved: StateFile;
       try {
@@ -153,12 +157,14 @@ export class LocalAgent implements NodeAgent {
       }
       const driver = saved.handle ? this.drivers.get(saved.handle.runtime) : undefined;
       const wasRunning = saved.status.state !== "exited";
-      const running = wasRunning && driver && saved.handle ? driver.adopt(saved.handle) : null;
+      const running = wasRunning && driver && saved.handle ? await driver.adopt(saved.handle) : null;
       if (running && driver) {
-        // The saved state stands (a ready replica stays ready); only a not-yet-ready one is watched again.
-        const status: ReplicaStatus = { ...saved.status, message: "adopted after drover restart" };
+        // A replica whose port listens is ready as it was; only a not-yet-ready one is watched again.
+        const port = Object.values(saved.status.ports)[0];
+        const ready = port === undefined || listening.has(port);
+        const status: ReplicaStatus = { ...saved.status, state: ready ? "ready" : "running", message: "adopted after drover restart" };
         this.entries.set(id, { status, handle: saved.handle, generation: 1 });
-        this.watchExit(id, 1, driver, running.exited);
+        this.watchExit(id, 1, running.exited);
         this.watchReady(id, 1);
       } else {
         const exit = saved.status.exit ?? { code: null, signal: null, unknown: true, at: Date.now() };
@@ -168,11 +174,12 @@ export class LocalAgent implements NodeAgent {
     }
   }
 
-  private watchExit(id: string, generation: number, driver: Driver, exited: Promise<import("../store/records.js").ExitInfo>): void {
+  private watchExit(id: string, generation: number, exited: Promise<import("../store/records.js").ExitInfo>): void {
     void exited.then((exit) => {
       const entry = this.entries.get(id);
       if (!entry || entry.generation !== generation) return;
-      if (entry.handle) driver.release(entry.handle);
+      this.cancelReadyWatch.get(id)?.();
+      this.cancelReadyWatch.delete(id);
       const how = exit.unknown ? "ended" : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
       this.set(id, { ...entry, status: { ...entry.status, state: "exited", exit, message: how } });
     });
@@ -185,36 +192,33 @@ export class LocalAgent implements NodeAgent {
       return entry && entry.generation === generation && entry.status.state === "running" && !this.closed ? entry : undefined;
     };
     const first = current();
-    const port = first && Object.values(first.status.ports)[0];
     if (!first) return;
+    const port = Object.values(first.status.ports)[0];
     if (port === undefined) {
       this.set(id, { ...first, status: { ...first.status, state: "ready", message: "running (no ports)" } });
       return;
     }
-    let delay = 10;
-    const check = async () => {
-      if (!current()) return;
-      const ok = await tcpConnects(port, 1000);
+    const cancel = this.listening.wait(port, () => {
       const entry = current();
-      if (!entry) return;
-      if (ok) {
-        this.set(id, { ...entry, status: { ...entry.status, state: "ready", message: `accepting connections on port ${port}` } });
-        return;
-      }
-      delay = Math.min(delay * 1.5, 250);
-      setTimeout(check, delay).unref();
-    };
-    setTimeout(check, delay).unref();
+      if (entry) this.set(id, { ...entry, status: { ...entry.status, state: "ready", message: `accepting connections on port ${port}` } });
+    });
+    this.cancelReadyWatch.set(id, cancel);
   }
 
   private set(id: string, entry: Entry): void {
+    const previous = this.entries.get(id);
     this.entries.set(id, entry);
+    // The file records what re-adoption needs (the handle, an exit); readiness is re-checked then.
+    if (previous?.handle !== entry.handle || entry.status.state === "exited" || !previous) this.save(id, entry);
+    for (const listener of this.listeners) listener(entry.status);
+  }
+
+  private save(id: string, entry: Entry): void {
     const state: StateFile = { status: entry.status, handle: entry.handle };
     const file = path.join(this.replicaDir(id), "state.json");
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(`${file}.tmp`, JSON.stringify(state));
     fs.renameSync(`${file}.tmp`, file);
-    for (const listener of this.listeners) listener(entry.status);
   }
 
   private readyPorts(service: string, portName: string): number[] {

@@ -50,11 +50,11 @@ export interface Driver {
   /** @throws LaunchError when the replica cannot be started at all. */
   start(spec: LaunchSpec): Promise<RunningReplica>;
   /** Re-attaches to a replica started by an earlier drover; null when it is gone. */
-  adopt(handle: DriverHandle): RunningReplica | null;
+  adopt(handle: DriverHandle): Promise<RunningReplica | null>;
   /** Stops gracefully: `signal`, then a kill after `gracePeriodMs`. Resolves once it has ended. */
   stop(handle: DriverHandle, signal: NodeJS.Signals, gracePeriodMs: number): Promise<void>;
   usage(handle: DriverHandle): ResourceUsage | null;
-  /** Frees what the replica held after it ended (its cgroup). */
+  /** Frees what the replica held (its cgroup) once it is removed for good; kept across restarts. */
   release(handle: DriverHandle): void;
   /** One line on what this driver can do here, for `drover doctor`. */
   describe(): string;

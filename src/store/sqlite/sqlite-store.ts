@@ -19,6 +19,7 @@ const EVENTS_KEPT = 20_000;
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private eventsSincePrune = 0;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(file: string, private readonly now: () => number = Date.now) {
     this.db = new Database(file);
@@ -46,7 +47,7 @@ export class SqliteStore implements Store {
       const events: EventRecord[] = [];
       const services: AppliedService[] = [];
       for (const object of batch.configObjects) {
-        const existing = this.db.prepare("SELECT version, hash FROM config_objects WHERE kind = ? AND name = ?").get(object.kind, object.name) as Row | undefined;
+        const existing = this.statement("SELECT version, hash FROM config_objects WHERE kind = ? AND name = ?").get(object.kind, object.name) as Row | undefined;
         if (existing?.hash === object.hash) continue;
         const version = existing ? Number(existing.version) + 1 : 1;
         this.db
@@ -55,22 +56,22 @@ export class SqliteStore implements Store {
         events.push(this.insertEvent({ type: `${object.kind}Applied`, service: null, replica: null, reason: existing ? "Changed" : "Created", message: `${object.kind} ${object.name} version ${version}` }));
       }
       for (const change of batch.services) {
-        const current = this.db.prepare("SELECT * FROM services WHERE name = ?").get(change.name) as Row | undefined;
+        const current = this.statement("SELECT * FROM services WHERE name = ?").get(change.name) as Row | undefined;
         const currentRevision = current
-          ? (this.db.prepare("SELECT hash FROM revisions WHERE service = ? AND number = ?").get(change.name, current.revision) as Row | undefined)
+          ? (this.statement("SELECT hash FROM revisions WHERE service = ? AND number = ?").get(change.name, current.revision) as Row | undefined)
           : undefined;
         if (current && currentRevision?.hash === change.hash && !current.deleting) {
-          this.db.prepare("UPDATE services SET replicas = ?, enabled = 1, updated_at = ? WHERE name = ?").run(change.replicas, now, change.name);
+          this.statement("UPDATE services SET replicas = ?, enabled = 1, updated_at = ? WHERE name = ?").run(change.replicas, now, change.name);
           services.push({ name: change.name, revision: Number(current.revision), outcome: "unchanged" });
           continue;
         }
-        const last = this.db.prepare("SELECT MAX(number) AS n FROM revisions WHERE service = ?").get(change.name) as Row;
+        const last = this.statement("SELECT MAX(number) AS n FROM revisions WHERE service = ?").get(change.name) as Row;
         const number = Number(last.n ?? 0) + 1;
         this.db
           .prepare("INSERT INTO revisions (service, number, descriptor, hash, author, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
           .run(change.name, number, JSON.stringify(change.descriptor), change.hash, batch.author, batch.message, now);
         if (current) {
-          this.db.prepare("UPDATE services SET revision = ?, replicas = ?, enabled = 1, deleting = 0, updated_at = ? WHERE name = ?").run(number, change.replicas, now, change.name);
+          this.statement("UPDATE services SET revision = ?, replicas = ?, enabled = 1, deleting = 0, updated_at = ? WHERE name = ?").run(number, change.replicas, now, change.name);
         } else {
           this.db
             .prepare("INSERT INTO services (name, namespace, revision, replicas, enabled, deleting, created_at, updated_at) VALUES (?, ?, ?, ?, 1, 0, ?, ?)")
@@ -81,7 +82,7 @@ export class SqliteStore implements Store {
         events.push(this.insertEvent({ type: "RevisionCreated", service: change.name, replica: null, reason: outcome === "created" ? "Created" : "SpecChanged", message: `revision ${number} by ${batch.author}${batch.message ? `: ${batch.message}` : ""}` }));
       }
       for (const name of batch.deletions) {
-        this.db.prepare("UPDATE services SET deleting = 1, updated_at = ? WHERE name = ?").run(now, name);
+        this.statement("UPDATE services SET deleting = 1, updated_at = ? WHERE name = ?").run(now, name);
         events.push(this.insertEvent({ type: "ServiceDeleting", service: name, replica: null, reason: "Pruned", message: `not in the applied files (--prune)` }));
       }
       return { services, events };
@@ -89,12 +90,12 @@ export class SqliteStore implements Store {
   }
 
   async getService(name: string): Promise<ServiceRecord | undefined> {
-    const row = this.db.prepare("SELECT * FROM services WHERE name = ?").get(name) as Row | undefined;
+    const row = this.statement("SELECT * FROM services WHERE name = ?").get(name) as Row | undefined;
     return row && toService(row);
   }
 
   async listServices(): Promise<ServiceRecord[]> {
-    return (this.db.prepare("SELECT * FROM services ORDER BY name").all() as Row[]).map(toService);
+    return (this.statement("SELECT * FROM services ORDER BY name").all() as Row[]).map(toService);
   }
 
   async updateService(name: string, patch: Partial<Pick<ServiceRecord, "replicas" | "enabled" | "deleting" | "revision">>): Promise<void> {
@@ -108,30 +109,30 @@ export class SqliteStore implements Store {
 
   async removeService(name: string): Promise<void> {
     this.db.transaction(() => {
-      this.db.prepare("DELETE FROM replicas WHERE service = ?").run(name);
-      this.db.prepare("DELETE FROM revisions WHERE service = ?").run(name);
-      this.db.prepare("DELETE FROM services WHERE name = ?").run(name);
+      this.statement("DELETE FROM replicas WHERE service = ?").run(name);
+      this.statement("DELETE FROM revisions WHERE service = ?").run(name);
+      this.statement("DELETE FROM services WHERE name = ?").run(name);
     })();
   }
 
   async getRevision(service: string, number: number): Promise<RevisionRecord | undefined> {
-    const row = this.db.prepare("SELECT * FROM revisions WHERE service = ? AND number = ?").get(service, number) as Row | undefined;
+    const row = this.statement("SELECT * FROM revisions WHERE service = ? AND number = ?").get(service, number) as Row | undefined;
     return row && toRevision(row);
   }
 
   async listRevisions(service: string): Promise<RevisionRecord[]> {
-    return (this.db.prepare("SELECT * FROM revisions WHERE service = ? ORDER BY number").all(service) as Row[]).map(toRevision);
+    return (this.statement("SELECT * FROM revisions WHERE service = ? ORDER BY number").all(service) as Row[]).map(toRevision);
   }
 
   async listReplicas(service?: string): Promise<ReplicaRecord[]> {
     const rows = service
-      ? this.db.prepare("SELECT * FROM replicas WHERE service = ? ORDER BY created_at, id").all(service)
-      : this.db.prepare("SELECT * FROM replicas ORDER BY service, created_at, id").all();
+      ? this.statement("SELECT * FROM replicas WHERE service = ? ORDER BY created_at, id").all(service)
+      : this.statement("SELECT * FROM replicas ORDER BY service, created_at, id").all();
     return (rows as Row[]).map(toReplica);
   }
 
   async getReplica(id: string): Promise<ReplicaRecord | undefined> {
-    const row = this.db.prepare("SELECT * FROM replicas WHERE id = ?").get(id) as Row | undefined;
+    const row = this.statement("SELECT * FROM replicas WHERE id = ?").get(id) as Row | undefined;
     return row && toReplica(row);
   }
 
@@ -154,18 +155,18 @@ export class SqliteStore implements Store {
   }
 
   async deleteReplica(id: string): Promise<void> {
-    this.db.prepare("DELETE FROM replicas WHERE id = ?").run(id);
+    this.statement("DELETE FROM replicas WHERE id = ?").run(id);
   }
 
   async getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined> {
-    const row = this.db.prepare("SELECT * FROM config_objects WHERE kind = ? AND name = ?").get(kind, name) as Row | undefined;
+    const row = this.statement("SELECT * FROM config_objects WHERE kind = ? AND name = ?").get(kind, name) as Row | undefined;
     return row && toConfigObject(row);
   }
 
   async listConfigObjects(kind?: ConfigObjectRecord["kind"]): Promise<ConfigObjectRecord[]> {
     const rows = kind
-      ? this.db.prepare("SELECT * FROM config_objects WHERE kind = ? ORDER BY name").all(kind)
-      : this.db.prepare("SELECT * FROM config_objects ORDER BY kind, name").all();
+      ? this.statement("SELECT * FROM config_objects WHERE kind = ? ORDER BY name").all(kind)
+      : this.statement("SELECT * FROM config_objects ORDER BY kind, name").all();
     return (rows as Row[]).map(toConfigObject);
   }
 
@@ -176,8 +177,8 @@ export class SqliteStore implements Store {
   async listEvents(query: EventQuery = {}): Promise<EventRecord[]> {
     const limit = query.limit ?? 1000;
     const rows = query.service
-      ? this.db.prepare("SELECT * FROM (SELECT * FROM events WHERE id > ? AND service = ? ORDER BY id DESC LIMIT ?) ORDER BY id").all(query.afterId ?? 0, query.service, limit)
-      : this.db.prepare("SELECT * FROM (SELECT * FROM events WHERE id > ? ORDER BY id DESC LIMIT ?) ORDER BY id").all(query.afterId ?? 0, limit);
+      ? this.statement("SELECT * FROM (SELECT * FROM events WHERE id > ? AND service = ? ORDER BY id DESC LIMIT ?) ORDER BY id").all(query.afterId ?? 0, query.service, limit)
+      : this.statement("SELECT * FROM (SELECT * FROM events WHERE id > ? ORDER BY id DESC LIMIT ?) ORDER BY id").all(query.afterId ?? 0, limit);
     return rows as EventRecord[];
   }
 
@@ -192,9 +193,19 @@ export class SqliteStore implements Store {
       .run(time, event.type, event.service, event.replica, event.reason, event.message);
     if (++this.eventsSincePrune >= 1000) {
       this.eventsSincePrune = 0;
-      this.db.prepare("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?").run(EVENTS_KEPT);
+      this.statement("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?").run(EVENTS_KEPT);
     }
     return { id: Number(result.lastInsertRowid), time, type: event.type, service: event.service, replica: event.replica, reason: event.reason, message: event.message };
+  }
+
+  /** Prepared statements are kept: preparing costs more than running most of these queries. */
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   private update(table: string, keyColumn: string, key: string, columns: Record<string, unknown>): void {
@@ -202,7 +213,7 @@ export class SqliteStore implements Store {
     if (names.length === 0) return;
     const assignments = [...names.map((n) => `${n} = @${n}`), "updated_at = @updated_at"].join(", ");
     const sql = `UPDATE ${table} SET ${assignments} WHERE ${keyColumn} = @key`;
-    this.db.prepare(sql).run({ ...columns, updated_at: this.now(), key });
+    this.statement(sql).run({ ...columns, updated_at: this.now(), key });
   }
 }
 

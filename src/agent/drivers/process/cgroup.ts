@@ -5,6 +5,7 @@
  * back to /proc accounting without limits.
  */
 import fs from "node:fs";
+import fsp from "node:fs/promises";
 import path from "node:path";
 
 export interface CgroupLimits {
@@ -31,8 +32,14 @@ export interface CgroupSupport {
   /** Human words for `drover doctor`: what is available and, when degraded, why. */
   detail: string;
   controllers: string[];
-  /** Creates (or re-opens, after a drover restart) the cgroup of one replica. */
-  open(replicaId: string, limits: CgroupLimits, owner?: { uid: number; gid: number }): ReplicaCgroup | null;
+  /**
+   * Creates (or re-opens, after a restart of the replica or of drover) the cgroup of one replica.
+   * Async: on cgroup v1 a mkdir can wait hundreds of milliseconds behind other cgroup work in the
+   * kernel, and drover's event loop must not wait with it.
+   */
+  open(replicaId: string, limits: CgroupLimits | "unchanged", owner?: { uid: number; gid: number }): Promise<ReplicaCgroup | null>;
+  /** Removes the replica's cgroup if it exists and is empty; never creates one. */
+  remove(replicaId: string): void;
 }
 
 const CPU_PERIOD_US = 100_000;
@@ -47,7 +54,7 @@ export function detectCgroups(root = ROOT): CgroupSupport {
 }
 
 function none(detail: string): CgroupSupport {
-  return { mode: "none", detail: `${detail}; CPU and memory limits are not enforced, usage comes from /proc`, controllers: [], open: () => null };
+  return { mode: "none", detail: `${detail}; CPU and memory limits are not enforced, usage comes from /proc`, controllers: [], open: async () => null, remove: () => undefined };
 }
 
 function tryMkdir(dir: string): string | undefined {
@@ -81,8 +88,17 @@ function readKeyed(file: string): Record<string, number> {
   return result;
 }
 
-function writeIfPresent(file: string, value: string): void {
-  if (fs.existsSync(file)) fs.writeFileSync(file, value);
+async function mkdirAsync(dir: string): Promise<boolean> {
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function writeIfPresent(file: string, value: string): Promise<void> {
+  if (fs.existsSync(file)) await fsp.writeFile(file, value);
 }
 
 function readPids(file: string): number[] {
@@ -101,9 +117,9 @@ function removeDir(dir: string): void {
   }
 }
 
-function chownProcs(files: string[], owner?: { uid: number; gid: number }): void {
+async function chownProcs(files: string[], owner?: { uid: number; gid: number }): Promise<void> {
   if (!owner) return;
-  for (const file of files) fs.chownSync(file, owner.uid, owner.gid);
+  for (const file of files) await fsp.chown(file, owner.uid, owner.gid);
 }
 
 function detectV2(root: string): CgroupSupport {
@@ -131,15 +147,16 @@ function detectV2(root: string): CgroupSupport {
       mode: "v2",
       detail,
       controllers: enabled,
-      open(replicaId, limits, owner) {
+      remove: (replicaId) => removeDir(path.join(base, replicaId)),
+      async open(replicaId, limits, owner) {
         const dir = path.join(base, replicaId);
-        if (tryMkdir(dir)) return null;
-        if (limits.memoryBytes !== undefined) writeIfPresent(path.join(dir, "memory.max"), String(limits.memoryBytes));
-        if (limits.cpuMillis !== undefined) {
-          writeIfPresent(path.join(dir, "cpu.max"), `${Math.max(1000, Math.round((limits.cpuMillis / 1000) * CPU_PERIOD_US))} ${CPU_PERIOD_US}`);
+        if (!(await mkdirAsync(dir))) return null;
+        if (limits !== "unchanged") {
+          await writeIfPresent(path.join(dir, "memory.max"), limits.memoryBytes === undefined ? "max" : String(limits.memoryBytes));
+          await writeIfPresent(path.join(dir, "cpu.max"), limits.cpuMillis === undefined ? `max ${CPU_PERIOD_US}` : `${quota(limits.cpuMillis)} ${CPU_PERIOD_US}`);
         }
         const procs = path.join(dir, "cgroup.procs");
-        chownProcs([procs], owner);
+        await chownProcs([procs], owner);
         return {
           procsFiles: [procs],
           usage: () => {
@@ -160,29 +177,31 @@ function detectV2(root: string): CgroupSupport {
 }
 
 function detectV1(root: string, mounted: string[]): CgroupSupport {
-  const usable = mounted.filter((controller) => {
-    const base = path.join(root, controller, "drover");
-    return tryMkdir(base) === undefined;
-  });
+  // pids is left out: drover sets no pids limit, and every joined hierarchy costs one migration.
+  const usable = mounted.filter((controller) => controller !== "pids" && tryMkdir(path.join(root, controller, "drover")) === undefined);
   if (usable.length === 0) return none(`cgroup v1 is mounted but ${root}/<controller>/drover cannot be created (no permission)`);
   const missing = ["cpu", "cpuacct", "memory"].filter((c) => !usable.includes(c));
   const detail = `cgroup v1 under ${root}/{${usable.join(",")}}/drover${missing.length ? ` (not writable: ${missing.join(", ")})` : ""}`;
+  const dirsOf = (replicaId: string) => Object.fromEntries(usable.map((c) => [c, path.join(root, c, "drover", replicaId)]));
   return {
     mode: "v1",
     detail,
     controllers: usable,
-    open(replicaId, limits, owner) {
-      const dirs = Object.fromEntries(usable.map((c) => [c, path.join(root, c, "drover", replicaId)]));
-      for (const dir of Object.values(dirs)) if (tryMkdir(dir)) return null;
-      if (dirs.memory && limits.memoryBytes !== undefined) {
-        fs.writeFileSync(path.join(dirs.memory, "memory.limit_in_bytes"), String(limits.memoryBytes));
-      }
-      if (dirs.cpu && limits.cpuMillis !== undefined) {
-        fs.writeFileSync(path.join(dirs.cpu, "cpu.cfs_period_us"), String(CPU_PERIOD_US));
-        fs.writeFileSync(path.join(dirs.cpu, "cpu.cfs_quota_us"), String(Math.max(1000, Math.round((limits.cpuMillis / 1000) * CPU_PERIOD_US))));
+    remove: (replicaId) => Object.values(dirsOf(replicaId)).forEach(removeDir),
+    async open(replicaId, limits, owner) {
+      const all = dirsOf(replicaId);
+      // The cpu hierarchy is only needed to enforce a quota; accounting comes from cpuacct.
+      const wantsCpu = limits !== "unchanged" && limits.cpuMillis !== undefined;
+      const dirs = Object.fromEntries(Object.entries(all).filter(([c]) => c !== "cpu" || wantsCpu || fs.existsSync(all.cpu!)));
+      const made = await Promise.all(Object.values(dirs).map(mkdirAsync));
+      if (made.includes(false)) return null;
+      if (limits !== "unchanged" && dirs.memory) await fsp.writeFile(path.join(dirs.memory, "memory.limit_in_bytes"), limits.memoryBytes === undefined ? "-1" : String(limits.memoryBytes));
+      if (limits !== "unchanged" && dirs.cpu) {
+        await fsp.writeFile(path.join(dirs.cpu, "cpu.cfs_period_us"), String(CPU_PERIOD_US));
+        await fsp.writeFile(path.join(dirs.cpu, "cpu.cfs_quota_us"), limits.cpuMillis === undefined ? "-1" : String(quota(limits.cpuMillis)));
       }
       const procsFiles = Object.values(dirs).map((dir) => path.join(dir, "cgroup.procs"));
-      chownProcs(procsFiles, owner);
+      await chownProcs(procsFiles, owner);
       const first = procsFiles[0]!;
       return {
         procsFiles,
@@ -197,8 +216,13 @@ function detectV1(root: string, mounted: string[]): CgroupSupport {
           return { cpuSeconds: (cpuNs ?? 0) / 1e9, memoryBytes, oomKills: oom };
         },
         pids: () => readPids(first),
-        remove: () => Object.values(dirs).forEach(removeDir),
+        remove: () => Object.values(all).forEach(removeDir),
       };
     },
   };
+}
+
+/** CFS quota in microseconds per period for a CPU limit in millicores (at least 1ms). */
+function quota(cpuMillis: number): number {
+  return Math.max(1000, Math.round((cpuMillis / 1000) * CPU_PERIOD_US));
 }

@@ -103,8 +103,8 @@ test("adoption: a new driver finds the process again, and never adopts a recycle
   const running = await first.start(spec());
   started.push(running.pid!);
   const second = new ProcessDriver();
-  assert.equal(second.adopt({ ...running.handle, startTime: Number(running.handle.startTime) + 1 }), null, "a different start time is another process");
-  const adopted = second.adopt(running.handle);
+  assert.equal(await second.adopt({ ...running.handle, startTime: Number(running.handle.startTime) + 1 }), null, "a different start time is another process");
+  const adopted = await second.adopt(running.handle);
   assert.ok(adopted);
   process.kill(running.pid!, "SIGKILL");
   const exit = await adopted.exited;

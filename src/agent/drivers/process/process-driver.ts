@@ -49,7 +49,7 @@ export class ProcessDriver implements Driver {
     const program = resolveProgram(spec.command[0]!, spec.workingDir, spec.env.PATH ?? process.env.PATH ?? "");
     checkUser(spec.user);
     const owner = spec.user?.uid !== undefined ? { uid: spec.user.uid, gid: spec.user.gid ?? spec.user.uid } : undefined;
-    const cgroup = this.cgroups.open(cgroupName(spec.replicaId), spec.limits, owner);
+    const cgroup = await this.cgroups.open(cgroupName(spec.replicaId), spec.limits, owner);
     const argv = [program, ...spec.command.slice(1)];
     const [file, args, env] = cgroup
       ? ["/bin/sh", ["-c", JOIN_CGROUP_AND_EXEC, "drover-replica", ...argv], { ...spec.env, DROVER_CGROUP_PROCS: cgroup.procsFiles.join(":") }]
@@ -84,11 +84,11 @@ export class ProcessDriver implements Driver {
     }
   }
 
-  adopt(raw: DriverHandle): RunningReplica | null {
+  async adopt(raw: DriverHandle): Promise<RunningReplica | null> {
     const handle = raw as ProcessHandle;
     if (!isSameProcess(handle.pid, handle.startTime)) return null;
     if (handle.cgroup) {
-      const cgroup = this.cgroups.open(cgroupName(String(handle.replicaId)), {});
+      const cgroup = await this.cgroups.open(cgroupName(String(handle.replicaId)), "unchanged");
       if (cgroup) this.cgroupOf.set(String(handle.replicaId), cgroup);
     }
     const exited = new Promise<ExitInfo>((resolve) => {
@@ -118,8 +118,7 @@ export class ProcessDriver implements Driver {
 
   release(raw: DriverHandle): void {
     const id = String(raw.replicaId);
-    const cgroup = this.cgroupOf.get(id) ?? (raw.cgroup ? this.cgroups.open(cgroupName(id), {}) : null);
-    cgroup?.remove();
+    this.cgroups.remove(cgroupName(id));
     this.cgroupOf.delete(id);
     if (raw.pid !== undefined) this.adopted.delete(raw.pid);
   }

@@ -1,0 +1,134 @@
+/**
+ * bench/startup: 100 single-replica services applied until all are ready, against a bare
+ * baseline that spawns the same 100 processes and waits for their ports. Also measures drover's
+ * own CPU and memory with those 100 replicas at rest. Prints the figures and writes
+ * bench/results/startup.json.
+ *
+ *   npm run bench:startup [-- --services 100 --rounds 3 --idle 10]
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { tcpConnects } from "../../src/agent/probes/tcp.js";
+import { readStat } from "../../src/agent/drivers/process/proc.js";
+import { Drover, freePort, HELLO, helloService, REPO } from "../../test/harness.js";
+
+const { values } = parseArgs({
+  options: { services: { type: "string", default: "100" }, rounds: { type: "string", default: "3" }, idle: { type: "string", default: "10" } },
+});
+const SERVICES = Number(values.services);
+const ROUNDS = Number(values.rounds);
+const IDLE_SECONDS = Number(values.idle);
+
+async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
+/** Spawn the processes the way drover does (detached, own group) and poll each port every 10ms. */
+async function baseline(): Promise<number> {
+  const ports = await freePorts(SERVICES);
+  const children: ChildProcess[] = [];
+  const start = performance.now();
+  for (const port of ports) {
+    children.push(spawn(process.execPath, ["server.js"], { cwd: HELLO, env: { PATH: process.env.PATH, PORT: String(port) }, detached: true, stdio: "ignore" }));
+  }
+  await Promise.all(ports.map(async (port) => {
+    while (!(await tcpConnects(port, 1000))) await new Promise((resolve) => setTimeout(resolve, 10));
+  }));
+  const elapsed = performance.now() - start;
+  for (const child of children) process.kill(-child.pid!, "SIGKILL");
+  return elapsed;
+}
+
+async function droverRun(): Promise<{ elapsed: number; idle: { cpuPercent: number; rssMb: number } | null }> {
+  const drover = await Drover.create();
+  try {
+    await drover.startServer();
+    const ports = await freePorts(SERVICES);
+    const text = ports.map((port, i) => helloService(`svc-${i}`, port)).join("---\n");
+    const files = [{ file: "bench.yaml", text, baseDir: REPO }];
+    const events = await fetch(`${drover.url}/api/v1/events?follow=1&limit=1`);
+    const ready = new Set<string>();
+    const allReady = readUntil(events, (event) => {
+      if (event.type === "ReplicaReady") ready.add(event.service);
+      return ready.size >= SERVICES;
+    });
+    const start = performance.now();
+    const response = await fetch(`${drover.url}/api/v1/apply`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ files }) });
+    if (!response.ok) throw new Error(`apply failed: ${await response.text()}`);
+    await allReady;
+    const elapsed = performance.now() - start;
+    const idle = IDLE_SECONDS > 0 ? await idleCost(drover) : null;
+    return { elapsed, idle };
+  } finally {
+    await drover.cleanup();
+  }
+}
+
+async function readUntil(response: Response, done: (event: { type: string; service: string }) => boolean): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const data = buffer.slice(0, end).split("\n").find((line) => line.startsWith("data: "));
+      buffer = buffer.slice(end + 2);
+      // returning from the for-await loop cancels the stream
+      if (data && done(JSON.parse(data.slice(6)))) return;
+    }
+  }
+}
+
+/** The server's CPU share and resident memory over IDLE_SECONDS with every replica at rest. */
+async function idleCost(drover: Drover): Promise<{ cpuPercent: number; rssMb: number }> {
+  const pid = drover.server!.pid!;
+  await new Promise((resolve) => setTimeout(resolve, 2000)); // let start-up work settle
+  const before = readStat(pid)!.cpuTicks;
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+  const ticks = readStat(pid)!.cpuTicks - before;
+  const seconds = (performance.now() - start) / 1000;
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+  return { cpuPercent: (ticks / 100 / seconds) * 100, rssMb: rssKb / 1024 };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const baselines: number[] = [];
+const drovers: number[] = [];
+let idle: { cpuPercent: number; rssMb: number } | null = null;
+for (let round = 1; round <= ROUNDS; round++) {
+  baselines.push(await baseline());
+  const run = await droverRun();
+  drovers.push(run.elapsed);
+  idle = run.idle ?? idle;
+  process.stdout.write(`round ${round}: baseline ${(baselines.at(-1)! / 1000).toFixed(2)}s, drover ${(run.elapsed / 1000).toFixed(2)}s\n`);
+}
+const result = {
+  bench: "startup",
+  services: SERVICES,
+  rounds: ROUNDS,
+  baselineSeconds: median(baselines) / 1000,
+  droverSeconds: median(drovers) / 1000,
+  ratio: median(drovers) / median(baselines),
+  targets: { droverSeconds: 10, ratio: 1.15, idleCpuPercent: 1, idleRssMb: 80 },
+  idle,
+  allRounds: { baselineMs: baselines.map(Math.round), droverMs: drovers.map(Math.round) },
+  machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
+  at: new Date().toISOString(),
+};
+process.stdout.write(
+  `\n${SERVICES} services until all ready (median of ${ROUNDS}): drover ${result.droverSeconds.toFixed(2)}s, bare spawn-and-wait ${result.baselineSeconds.toFixed(2)}s, ratio ${result.ratio.toFixed(3)} (targets ≤ 10s, ≤ 1.15)\n`,
+);
+if (idle) process.stdout.write(`drover at rest with ${SERVICES} replicas: ${idle.cpuPercent.toFixed(2)}% of one core, ${idle.rssMb.toFixed(1)} MB resident (targets ≤ 1%, ≤ 80 MB)\n`);
+const out = path.join(REPO, "bench/results");
+fs.mkdirSync(out, { recursive: true });
+fs.writeFileSync(path.join(out, "startup.json"), `${JSON.stringify(result, null, 2)}\n`);
+process.stdout.write(`wrote ${path.join(out, "startup.json")}\n`);
