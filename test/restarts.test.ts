@@ -14,7 +14,7 @@ after(async () => drover.cleanup());
 test("a crashing replica: immediate first restart, growing backoff up to the maximum, crash-loop state", async () => {
   const port = await freePort();
   const extra = "  restart: {policy: always, backoff: {initial: 200ms, max: 800ms, multiplier: 2}}\n";
-  const file = drover.write("crash.yaml", helloService("crasher", port, { env: { CRASH_AFTER: "0.05", EXIT_CODE: "3" }, extra }));
+  const file = drover.write("crash.yaml", helloService("crasher", port, { env: { START_DELAY: "5", CRASH_AFTER: "0.05", EXIT_CODE: "3" }, extra }));
   const up = await drover.run(["up", "-f", file, "--timeout", "30s"]);
   assert.equal(up.code, 1, "up reports the failure");
   assert.match(up.stderr, /test\/crasher is crash_loop: crasher-\w+: exited with code 3/);
