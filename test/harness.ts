@@ -9,6 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVER_NODE_FLAGS } from "../src/cli/server-process.js";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const CLI = path.join(REPO, "dist/src/cli/main.js");
@@ -67,7 +68,7 @@ export class Drover {
   /** Starts `drover server` as a child of the test, and waits for its API. */
   async startServer(): Promise<void> {
     const log = fs.openSync(path.join(this.home, "server.log"), "a");
-    this.server = spawn(process.execPath, [CLI, "server"], { env: this.env, stdio: ["ignore", log, log] });
+    this.server = spawn(process.execPath, [...SERVER_NODE_FLAGS, CLI, "server"], { env: this.env, stdio: ["ignore", log, log] });
     fs.closeSync(log);
     await waitFor("the drover server to answer", () => this.healthy());
   }

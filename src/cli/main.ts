@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 /** The drover command line. Every command talks to the server through the HTTP API. */
 import { Command, CommanderError } from "commander";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./client.js";

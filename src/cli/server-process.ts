@@ -8,6 +8,14 @@ import { ApiClient, CliError } from "./client.js";
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.js");
 
+/**
+ * V8 flags for the long-running server. A 1 MiB young generation (16 MiB by default) keeps the
+ * resident size about 20 MB lower, and since fork() copies the page tables of the process that
+ * spawns, a smaller drover also starts replicas faster. (src/cli/main.ts's shebang repeats them
+ * for `drover server` started from a shell.)
+ */
+export const SERVER_NODE_FLAGS = ["--max-semi-space-size=1"];
+
 /** A client for a running server of this DROVER_HOME, starting the server first when needed. */
 export async function ensureServer(client: ApiClient, log: (text: string) => void): Promise<{ started: boolean }> {
   const home = droverHome();
@@ -21,7 +29,7 @@ export async function ensureServer(client: ApiClient, log: (text: string) => voi
   fs.mkdirSync(home, { recursive: true });
   const logFile = path.join(home, "server.log");
   const out = fs.openSync(logFile, "a");
-  const child = spawn(process.execPath, [MAIN, "server"], { detached: true, stdio: ["ignore", out, out], env: process.env });
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN, "server"], { detached: true, stdio: ["ignore", out, out], env: process.env });
   fs.closeSync(out);
   child.unref();
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
