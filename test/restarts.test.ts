@@ -67,3 +67,24 @@ test("a command that cannot start is reported with its reason", async () => {
   const logs = await drover.run(["logs", "typo"]);
   assert.match(logs.stdout, /drover: command not found: nodee/);
 });
+
+test("a slow stop does not hold up restarts of other services", async () => {
+  const slow = drover.write("slow.yaml", helloService("slow", await freePort(), { replicas: 2, env: { IGNORE_SIGTERM: "1" } }).replace("grace_period: 3s", "grace_period: 60s"));
+  const quick = drover.write("quick.yaml", helloService("quick", await freePort()));
+  assert.equal((await drover.run(["up", "-f", slow, "-f", quick, "--timeout", "30s"])).code, 0);
+  assert.equal((await drover.run(["scale", "slow", "1"])).code, 0);
+  const stopping = await waitFor("a replica of slow to be terminating", async () => (await drover.json<ReplicaRecord[]>(["ps", "slow"])).find((r) => r.state === "terminating"));
+
+  const [victim] = await drover.json<ReplicaRecord[]>(["ps", "quick"]);
+  process.kill(victim!.pid!, "SIGKILL");
+  const killedAt = Date.now();
+  await waitFor("quick to be ready again", async () => {
+    const [r] = await drover.json<ReplicaRecord[]>(["ps", "quick"]);
+    return r?.state === "ready" && r.pid !== victim!.pid;
+  }, 10_000);
+  assert.ok(Date.now() - killedAt < 5000, `restarted while another stop waits out its 60s grace period (${Date.now() - killedAt}ms)`);
+  assert.equal((await drover.json<ReplicaRecord[]>(["ps", "slow"])).find((r) => r.id === stopping.id)?.state, "terminating", "the slow stop is still under way");
+
+  process.kill(stopping.pid!, "SIGKILL");
+  await waitFor("the killed terminating replica to be removed", async () => (await drover.json<ReplicaRecord[]>(["ps", "slow"])).length === 1);
+});

@@ -167,16 +167,30 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Records the stop and returns; the stop itself (up to the grace period) goes on without
+   * holding up the pass, so one slow stop never delays a restart elsewhere.
+   */
   private async stop(replica: ReplicaRecord, service: ServiceRecord, reason: string): Promise<void> {
     this.busy.add(replica.id);
     try {
       await this.store.updateReplica(replica.id, { state: "terminating", reason, nextStartAt: null });
       await this.events.emit({ type: "ReplicaStopping", service: service.name, replica: replica.id, reason: "Stopping", message: reason });
+    } catch (error) {
+      this.busy.delete(replica.id);
+      throw error;
+    }
+    void this.finishStop(replica).catch((error) => this.fail(error));
+  }
+
+  private async finishStop(replica: ReplicaRecord): Promise<void> {
+    try {
       const { stop } = (await this.revision(replica.service, replica.revision)).descriptor.spec;
       await this.agent.stop(replica.id, stop.signal, stop.grace_period);
       await this.removeReplica(replica.id);
     } finally {
       this.busy.delete(replica.id);
+      this.wake();
     }
   }
 
@@ -197,7 +211,7 @@ export class Reconciler {
     if (!record) {
       // Started by a drover that died before recording it, or left over from a deleted service.
       if (status.state === "exited") await this.agent.remove(status.id);
-      else void this.agent.stop(status.id, "SIGTERM", 10_000).then(() => this.agent.remove(status.id));
+      else void this.agent.stop(status.id, "SIGTERM", 10_000).then(() => this.agent.remove(status.id)).catch((error) => this.fail(error));
       return;
     }
     const service = record.service;
