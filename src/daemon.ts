@@ -9,6 +9,7 @@ import { ProcessDriver } from "./agent/drivers/process/process-driver.js";
 import { LocalAgent } from "./agent/local-agent.js";
 import { parsePortRange } from "./agent/ports.js";
 import { ControlPlane } from "./server/control-plane.js";
+import { HomeLockedError, lockHome } from "./store/sqlite/home-lock.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 
 export interface DaemonOptions {
@@ -27,17 +28,29 @@ export interface Daemon {
 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   fs.mkdirSync(options.home, { recursive: true });
+  let lock: { release(): void };
+  try {
+    lock = lockHome(path.join(options.home, "server.lock"));
+  } catch (error) {
+    if (!(error instanceof HomeLockedError)) throw error;
+    const running = readServerInfo(options.home);
+    throw new Error(`${error.message} (${options.home}${running ? `, pid ${running.pid} at ${running.url}` : ""})`);
+  }
   const store = new SqliteStore(path.join(options.home, "drover.db"));
   const agent = await LocalAgent.open(path.join(options.home, "agent"), [new ProcessDriver()], parsePortRange(process.env.DROVER_PORT_RANGE));
   const controlPlane = new ControlPlane(store, agent);
-  await controlPlane.start();
   const api = await buildApi(controlPlane, { home: options.home, onShutdown: options.onShutdown });
   try {
+    // Listen before reconciling: a server that cannot serve its API must not touch workloads.
     await api.listen({ host: options.host, port: options.port });
   } catch (error) {
     await controlPlane.close();
+    lock.release();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new Error(`${options.host}:${options.port} is already in use (another drover server? set DROVER_ADDR to another address)`);
     throw error;
   }
+  await controlPlane.start();
   const url = `http://${options.host}:${options.port}`;
   fs.writeFileSync(path.join(options.home, "server.json"), JSON.stringify({ pid: process.pid, url, startedAt: Date.now() }));
   return {
@@ -47,6 +60,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await api.close();
       await controlPlane.close();
       fs.rmSync(path.join(options.home, "server.json"), { force: true });
+      lock.release();
     },
   };
+}
+
+function readServerInfo(home: string): { pid: number; url: string } | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(home, "server.json"), "utf8")) as { pid: number; url: string };
+  } catch {
+    return undefined;
+  }
 }

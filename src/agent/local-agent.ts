@@ -85,10 +85,12 @@ export class LocalAgent implements NodeAgent {
       });
       const status: ReplicaStatus = { ...base, state: "running", pid: running.pid, ports, message: "started" };
       this.set(launch.id, { status, handle: running.handle, generation });
+      this.ports.settle(Object.values(ports));
       this.watchExit(launch.id, generation, running.exited);
       this.watchReady(launch.id, generation);
       return status;
     } catch (error) {
+      this.ports.settle(Object.values(ports));
       if (!(error instanceof LaunchError)) throw error;
       this.appendLog(launch.id, `drover: ${error.message}\n`);
       const status: ReplicaStatus = { ...base, state: "exited", pid: null, ports, exit: { code: error.exitCode, signal: null, at: Date.now() }, message: error.message };

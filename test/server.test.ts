@@ -1,0 +1,26 @@
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { Drover, freePort } from "./harness.js";
+
+const drovers: Drover[] = [];
+after(async () => Promise.all(drovers.map((d) => d.cleanup())));
+
+test("one server per DROVER_HOME; a busy address is named; kill -9 leaves no stale lock", async () => {
+  const drover = await Drover.create();
+  drovers.push(drover);
+  await drover.startServer();
+
+  const second = await drover.run(["server", "--listen", `127.0.0.1:${await freePort()}`]);
+  assert.equal(second.code, 1);
+  assert.match(second.stderr, /another drover server is using this DROVER_HOME/);
+
+  const other = await Drover.create();
+  drovers.push(other);
+  const clash = await other.run(["server", "--listen", `127.0.0.1:${drover.apiPort}`]);
+  assert.equal(clash.code, 1);
+  assert.match(clash.stderr, new RegExp(`127\\.0\\.0\\.1:${drover.apiPort} is already in use`));
+
+  await drover.killServer();
+  await drover.startServer();
+  assert.ok(await drover.healthy(), "a new server takes the home after kill -9");
+});
