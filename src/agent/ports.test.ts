@@ -3,27 +3,28 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { PortAllocator, parsePortRange } from "./ports.js";
 
-test("concurrent allocations never hand out the same port, and skip ports something listens on", async () => {
-  const range = { from: 41000, to: 41019 };
+// Ports below the kernel's ephemeral range (32768+), so client connections of other tests running
+// at the same time cannot occupy them.
+test("concurrent allocations never hand out the same port, and skip ports in use", async () => {
   const squatter = net.createServer();
-  await new Promise<void>((resolve) => squatter.listen(41005, resolve));
+  await new Promise<void>((resolve) => squatter.listen(15005, resolve));
   try {
-    const allocator = new PortAllocator(range, () => [41010]);
-    const results = await Promise.all(Array.from({ length: 9 }, () => allocator.allocate(2)));
-    const all = results.flat();
+    const allocator = new PortAllocator({ from: 15000, to: 15039 }, () => [15010]);
+    const all = (await Promise.all(Array.from({ length: 9 }, () => allocator.allocate(2)))).flat();
     assert.equal(new Set(all).size, 18, "18 distinct ports");
-    assert.ok(!all.includes(41005), "a port in use by another program is skipped");
-    assert.ok(!all.includes(41010), "a port a replica holds is skipped");
-    await assert.rejects(allocator.allocate(1), /no free port left in 41000-41019/);
+    assert.ok(!all.includes(15005), "a port another program listens on is skipped");
+    assert.ok(!all.includes(15010), "a port a replica holds is skipped");
     allocator.settle(all);
+    const full = new PortAllocator({ from: 15005, to: 15006 }, () => [15006]);
+    await assert.rejects(full.allocate(1), /no free port left in 15005-15006/);
   } finally {
     squatter.close();
   }
 });
 
 test("a preferred port is kept when free", async () => {
-  const allocator = new PortAllocator({ from: 41100, to: 41199 }, () => []);
-  assert.deepEqual(await allocator.allocate(1, [41150]), [41150]);
+  const allocator = new PortAllocator({ from: 15100, to: 15199 }, () => []);
+  assert.deepEqual(await allocator.allocate(1, [15150]), [15150]);
 });
 
 test("port ranges", () => {

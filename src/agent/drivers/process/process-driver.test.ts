@@ -12,6 +12,8 @@ import { isSameProcess, readStat } from "./proc.js";
 const hello = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../../examples/hello");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drover-driver-"));
 const started: number[] = [];
+const cleanupDriver = new ProcessDriver();
+const replicaIds: string[] = [];
 // The driver unrefs its children and timers (they must not keep drover alive), so while a test
 // awaits an exit nothing else would hold the event loop open.
 const keepAlive = setInterval(() => undefined, 1000);
@@ -25,11 +27,14 @@ after(() => {
     }
   }
   fs.rmSync(dir, { recursive: true, force: true });
+  // Each test's replica had its own cgroup; give them back once their processes are gone.
+  for (const replicaId of replicaIds) cleanupDriver.release({ runtime: "process", replicaId });
 });
 
 let count = 0;
 function spec(patch: Partial<LaunchSpec> = {}): LaunchSpec {
   count += 1;
+  replicaIds.push(`driver-test-${process.pid}-${count}`);
   return {
     replicaId: `driver-test-${process.pid}-${count}`,
     command: ["node", "server.js"],
