@@ -41,7 +41,7 @@ const server = http.createServer((req, res) => {
   if (url.pathname.startsWith("/env/")) return json(res, 200, { value: env[url.pathname.slice(5)] ?? null });
   if (url.pathname === "/crash" && req.method === "POST") {
     json(res, 200, { crashing: true });
-    return setTimeout(() => process.exit(Number(env.EXIT_CODE ?? 1)), 10);
+    return setTimeout(crash, 10);
   }
   if (url.pathname === "/hang" && req.method === "POST") {
     json(res, 200, { hanging: true });
@@ -63,12 +63,12 @@ function listen() {
 if (seconds("START_DELAY")) setTimeout(listen, seconds("START_DELAY"));
 else listen();
 
-if (seconds("CRASH_AFTER") !== undefined) {
-  setTimeout(() => {
-    log(`crashing with code ${env.EXIT_CODE ?? 1}`);
-    process.exit(Number(env.EXIT_CODE ?? 1));
-  }, seconds("CRASH_AFTER"));
+function crash() {
+  log(`crashing with code ${env.EXIT_CODE ?? 1}`);
+  process.exit(Number(env.EXIT_CODE ?? 1));
 }
+
+if (seconds("CRASH_AFTER") !== undefined) setTimeout(crash, seconds("CRASH_AFTER"));
 if (seconds("HANG_AFTER") !== undefined) setTimeout(hang, seconds("HANG_AFTER"));
 if (env.ALLOC_MB) held.push(Buffer.alloc(Number(env.ALLOC_MB) * 1024 * 1024, 1));
 if (env.CPU_BURN) {

@@ -139,3 +139,16 @@ test("cgroup limits are written where the machine allows it", { skip: detectCgro
   driver.release(running.handle);
   if (support.mode === "v1") assert.equal(fs.existsSync(`/sys/fs/cgroup/memory/drover/${s.replicaId}`), false, "released");
 });
+
+test("run_as_user and run_as_group: the replica runs with that uid and gid", { skip: process.getuid?.() !== 0 ? "needs root" : false }, async () => {
+  const driver = new ProcessDriver();
+  const s = spec({ user: { uid: 65534, gid: 65534 } });
+  const running = await driver.start(s);
+  started.push(running.pid!);
+  await until("the listener", () => fs.readFileSync(s.logFile, "utf8").includes("listening on"));
+  const status = fs.readFileSync(`/proc/${running.pid}/status`, "utf8");
+  assert.match(status, /^Uid:\s+65534\s+65534/m);
+  assert.match(status, /^Gid:\s+65534\s+65534/m);
+  await driver.stop(running.handle, "SIGTERM", 3000);
+  await running.exited;
+});
