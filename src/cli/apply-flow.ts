@@ -33,7 +33,7 @@ export async function planAndApply(client: ApiClient, flags: ApplyFlags, confirm
     const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
     const answer = await rl.question("apply this plan? [y/N] ");
     rl.close();
-    if (!/^y(es)?$/i.test(answer.trim())) throw new CliError("not applied", EXIT_USAGE);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new CliError("not applied");
   }
   const result = await client.post<{ services: AppliedService[] }>("/api/v1/apply", body);
   return result.services;

@@ -13,7 +13,7 @@ export function servicesTable(services: ServiceSummary[], now = Date.now()): str
       statusColor(s.status) + (s.waitingFor.length ? ` (needs ${s.waitingFor.join(", ")})` : ""),
       String(s.restarts),
       s.ports.map((p) => `${p.port}`).join(",") || "-",
-      age(s.updatedAt, now),
+      age(s.createdAt, now),
     ]),
   );
 }

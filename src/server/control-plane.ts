@@ -30,6 +30,7 @@ export interface ServiceSummary {
   restarts: number;
   ports: Array<{ name: string; port: number }>;
   waitingFor: string[];
+  createdAt: number;
   updatedAt: number;
 }
 
@@ -138,6 +139,7 @@ export class ControlPlane {
         restarts: own.reduce((sum, r) => sum + r.restarts, 0),
         ports: descriptor.spec.networking.ports.map((p) => ({ name: p.name, port: p.port })),
         waitingFor,
+        createdAt: service.createdAt,
         updatedAt: service.updatedAt,
       });
     }
