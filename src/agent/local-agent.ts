@@ -217,8 +217,8 @@ export class LocalAgent implements NodeAgent {
 
   private save(id: string, entry: Entry): void {
     const state: StateFile = { status: entry.status, handle: entry.handle };
+    // The folder exists: start() and appendLog() make it before anything is saved.
     const file = path.join(this.replicaDir(id), "state.json");
-    fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(`${file}.tmp`, JSON.stringify(state));
     fs.renameSync(`${file}.tmp`, file);
   }

@@ -8,7 +8,8 @@ import fs from "node:fs";
 import { tcpConnects } from "./tcp.js";
 
 const TABLES = ["/proc/net/tcp", "/proc/net/tcp6"];
-const LISTEN = "0A";
+/** A socket in state 0A (LISTEN); the group is the local port. One regex over the file is cheap. */
+const LISTEN_LINE = /^\s*\d+: [0-9A-F]+:([0-9A-F]{4}) [0-9A-F]+:[0-9A-F]{4} 0A /gm;
 const TICK_MS = 20;
 const FALLBACK_MAX_MS = 250;
 
@@ -72,13 +73,8 @@ export function listeningPorts(): Set<number> {
     } catch {
       continue;
     }
-    // Each line: "sl local_address rem_address st ..."; local_address is HEXIP:HEXPORT.
-    for (const line of text.split("\n")) {
-      const fields = line.trim().split(/\s+/);
-      if (fields[3] !== LISTEN) continue;
-      const local = fields[1]!;
-      ports.add(parseInt(local.slice(local.lastIndexOf(":") + 1), 16));
-    }
+    // Each line: "sl: local_address rem_address st ..."; addresses are HEXIP:HEXPORT.
+    for (const match of text.matchAll(LISTEN_LINE)) ports.add(parseInt(match[1]!, 16));
   }
   return ports;
 }

@@ -186,8 +186,29 @@ function checkWorkingDir(dir: string): void {
   if (!stat.isDirectory()) throw new LaunchError(`working_dir ${dir} is not a directory`);
 }
 
+/** Programs found before, by program, folder and PATH; a hit is checked again with one access(). */
+const resolved = new Map<string, string>();
+
 /** The absolute path of the program, found as execvp would, so "not found" is a clear error. */
 export function resolveProgram(program: string, cwd: string, searchPath: string): string {
+  const key = `${program}\0${cwd}\0${searchPath}`;
+  const known = resolved.get(key);
+  if (known !== undefined && isExecutable(known)) return known;
+  const found = searchProgram(program, cwd, searchPath);
+  resolved.set(key, found);
+  return found;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function searchProgram(program: string, cwd: string, searchPath: string): string {
   const candidates = program.includes("/") ? [path.resolve(cwd, program)] : searchPath.split(":").filter(Boolean).map((dir) => path.join(dir, program));
   for (const candidate of candidates) {
     try {
