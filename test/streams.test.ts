@@ -23,7 +23,8 @@ async function follow(args: string[], trigger: () => Promise<unknown>, until: Re
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   try {
-    await waitFor(`${args.join(" ")} to start streaming`, () => output.length > 0 || args.includes("events"), 10_000);
+    // Both commands print their last past line (-n 1) once connected; only then is the trigger safe.
+    await waitFor(`${args.join(" ")} to start streaming`, () => output.length > 0, 10_000);
     await trigger();
     await waitFor(`${args.join(" ")} to show ${until}`, () => until.test(output), 15_000);
     return output;
@@ -52,7 +53,7 @@ test("logs -f follows new output of the replicas", async () => {
 });
 
 test("events -f streams events as they happen", async () => {
-  const output = await follow(["events", "-f", "-n", "1", "-s", "echo"], () => drover.run(["scale", "echo", "2"]), /ReplicaReady/);
+  const output = await follow(["events", "-f", "-n", "1", "-s", "echo"], () => drover.run(["scale", "echo", "2"]), /ServiceScaled[\s\S]*ReplicaReady/);
   assert.match(output, /ServiceScaled\s+test\/echo\s+Scaled: desired replicas 2/);
   assert.match(output, /ReplicaStarted\s+test\/echo echo-\w+\s+Started: pid \d+, ports http=\d+/);
 });

@@ -4,7 +4,7 @@ import readline from "node:readline/promises";
 import type { PlanEntry } from "../server/apply-plan.js";
 import type { AppliedService } from "../store/store.js";
 import type { SpecIssue } from "../spec/index.js";
-import { ApiClient, CliError, EXIT_USAGE } from "./client.js";
+import { ApiClient, CliError } from "./client.js";
 import { readDescriptorFiles } from "./files.js";
 import { formatPlan, hasChanges, printIssues } from "./plan-output.js";
 
