@@ -8,6 +8,7 @@ import { buildApi } from "./api/app.js";
 import { ProcessDriver } from "./agent/drivers/process/process-driver.js";
 import { LocalAgent } from "./agent/local-agent.js";
 import { parsePortRange } from "./agent/ports.js";
+import { ensureApiToken } from "./security/api-token.js";
 import { ControlPlane } from "./server/control-plane.js";
 import { HomeLockedError, lockHome } from "./store/sqlite/home-lock.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
@@ -39,7 +40,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const store = new SqliteStore(path.join(options.home, "drover.db"));
   const agent = await LocalAgent.open(path.join(options.home, "agent"), [new ProcessDriver()], parsePortRange(process.env.DROVER_PORT_RANGE));
   const controlPlane = new ControlPlane(store, agent);
-  const api = await buildApi(controlPlane, { home: options.home, onShutdown: options.onShutdown });
+  const api = await buildApi(controlPlane, { home: options.home, token: ensureApiToken(options.home), onShutdown: options.onShutdown });
   try {
     // Listen before reconciling: a server that cannot serve its API must not touch workloads.
     await api.listen({ host: options.host, port: options.port });

@@ -106,8 +106,13 @@ export class Drover {
     return JSON.parse(result.stdout) as T;
   }
 
-  async api<T>(route: string, init?: RequestInit): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${this.url}${route}`, init);
+  /** Headers that authenticate a direct API call (the CLI reads the same token file). */
+  authorization(): Record<string, string> {
+    return { authorization: `Bearer ${fs.readFileSync(path.join(this.home, "api.token"), "utf8").trim()}` };
+  }
+
+  async api<T>(route: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${this.url}${route}`, { ...init, headers: { ...(init.headers as Record<string, string>), ...this.authorization() } });
     return { status: response.status, body: (await response.json()) as T };
   }
 

@@ -24,3 +24,19 @@ test("one server per DROVER_HOME; a busy address is named; kill -9 leaves no sta
   await drover.startServer();
   assert.ok(await drover.healthy(), "a new server takes the home after kill -9");
 });
+
+test("the API demands the token from DROVER_HOME/api.token, which only its owner can read", async () => {
+  const drover = await Drover.create();
+  drovers.push(drover);
+  await drover.startServer();
+  const { mode } = await import("node:fs").then((fs) => fs.statSync(`${drover.home}/api.token`));
+  assert.equal(mode & 0o777, 0o600);
+  assert.equal((await fetch(`${drover.url}/api/v1/health`)).status, 200, "health needs no token");
+  const anonymous = await fetch(`${drover.url}/api/v1/services`);
+  assert.equal(anonymous.status, 401);
+  assert.match(((await anonymous.json()) as { message: string }).message, /missing or wrong API token/);
+  const wrong = await fetch(`${drover.url}/api/v1/apply`, { method: "POST", headers: { authorization: "Bearer nope", "content-type": "application/json" }, body: "{}" });
+  assert.equal(wrong.status, 401);
+  assert.equal((await drover.api("/api/v1/services")).status, 200);
+  assert.equal((await drover.run(["get"])).code, 0, "the CLI sends the token");
+});

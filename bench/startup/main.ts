@@ -50,14 +50,14 @@ async function droverRun(): Promise<{ elapsed: number; idle: { cpuPercent: numbe
     const ports = await freePorts(SERVICES);
     const text = ports.map((port, i) => helloService(`svc-${i}`, port)).join("---\n");
     const files = [{ file: "bench.yaml", text, baseDir: REPO }];
-    const events = await fetch(`${drover.url}/api/v1/events?follow=1&limit=1`);
+    const events = await fetch(`${drover.url}/api/v1/events?follow=1&limit=1`, { headers: drover.authorization() });
     const ready = new Set<string>();
     const allReady = readUntil(events, (event) => {
       if (event.type === "ReplicaReady") ready.add(event.service);
       return ready.size >= SERVICES;
     });
     const start = performance.now();
-    const response = await fetch(`${drover.url}/api/v1/apply`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ files }) });
+    const response = await fetch(`${drover.url}/api/v1/apply`, { method: "POST", headers: { "content-type": "application/json", ...drover.authorization() }, body: JSON.stringify({ files }) });
     if (!response.ok) throw new Error(`apply failed: ${await response.text()}`);
     await allReady;
     const elapsed = performance.now() - start;

@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { BadRequestError, DroverError } from "../errors.js";
 import type { ControlPlane } from "../server/control-plane.js";
+import { isAuthorized } from "../security/api-token.js";
 import { SpecError } from "../spec/index.js";
 import { registerLogRoutes } from "./logs-routes.js";
 import { registerEventRoutes } from "./events-routes.js";
@@ -21,8 +22,13 @@ const applySchema = z.object({
 });
 const scaleSchema = z.object({ replicas: z.number().int().min(0) });
 
-export async function buildApi(controlPlane: ControlPlane, options: { home: string; onShutdown?: () => void }): Promise<FastifyInstance> {
+export async function buildApi(controlPlane: ControlPlane, options: { home: string; token: string; onShutdown?: () => void }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.url === "/api/v1/health" || isAuthorized(request.headers.authorization, options.token)) return;
+    return reply.status(401).send({ error: "unauthorized", message: `missing or wrong API token (it is in ${options.home}/api.token; the CLI sends it)` });
+  });
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof SpecError) {

@@ -1,5 +1,6 @@
 /** The CLI's way to the server: JSON over HTTP, errors turned into {@link CliError}s with exit codes. */
-import { apiUrl } from "../settings.js";
+import { readApiToken } from "../security/api-token.js";
+import { apiUrl, droverHome } from "../settings.js";
 import type { SpecIssue } from "../spec/index.js";
 
 export const EXIT_OK = 0;
@@ -63,8 +64,10 @@ export class ApiClient {
   }
 
   private async fetch(path: string, init: RequestInit): Promise<Response> {
+    const token = process.env.DROVER_TOKEN ?? readApiToken(droverHome());
+    const headers = { ...(init.headers as Record<string, string> | undefined), ...(token && { authorization: `Bearer ${token}` }) };
     try {
-      return await fetch(`${this.baseUrl}${path}`, init);
+      return await fetch(`${this.baseUrl}${path}`, { ...init, headers });
     } catch (error) {
       if ((error as Error).name === "AbortError") throw error;
       throw new ServerUnreachableError(this.baseUrl);

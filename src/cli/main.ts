@@ -29,6 +29,7 @@ const program = new Command("drover")
 Environment:
   DROVER_HOME        state folder: database, replica logs (default ~/.drover)
   DROVER_ADDR        API address host:port (default 127.0.0.1:7070)
+  DROVER_TOKEN       API token (default: read from $DROVER_HOME/api.token)
   DROVER_PORT_RANGE  host ports for replicas, FROM-TO (default 20000-29999)
   DROVER_CGROUPS     "off" to run without cgroups even where they are writable
   NO_COLOR           plain output

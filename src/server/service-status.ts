@@ -2,13 +2,15 @@
 import type { ServiceDescriptor } from "../spec/index.js";
 import type { ReplicaRecord, ServiceRecord } from "../store/records.js";
 import { isFinal } from "./replica-plan.js";
+import { CRASH_LOOP_AFTER } from "./restart-policy.js";
 
 export type ServiceStatus = "ready" | "progressing" | "waiting" | "crash_loop" | "failed" | "stopped" | "stopping" | "deleting";
 
 export function serviceStatus(service: ServiceRecord, replicas: ReplicaRecord[], waitingFor: string[]): ServiceStatus {
   if (service.deleting) return "deleting";
   if (!service.enabled) return replicas.length > 0 ? "stopping" : "stopped";
-  if (replicas.some((r) => r.state === "crash_loop")) return "crash_loop";
+  // Sticky across restart attempts: a crash-looping replica that is starting again is still crash-looping.
+  if (replicas.some((r) => r.state === "crash_loop" || (r.consecutiveFailures >= CRASH_LOOP_AFTER && r.state !== "ready" && r.state !== "terminating"))) return "crash_loop";
   const current = replicas.filter((r) => r.revision === service.revision && r.state !== "terminating");
   if (current.some((r) => isFinal(r) && r.state === "failed")) return "failed";
   if (waitingFor.length > 0 && replicas.length === 0) return "waiting";

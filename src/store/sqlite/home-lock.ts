@@ -12,6 +12,7 @@ export function lockHome(file: string): { release(): void } {
   try {
     db.pragma("busy_timeout = 0");
     db.pragma("locking_mode = EXCLUSIVE");
+    db.pragma("journal_mode = MEMORY");
     // The lock is taken by the first write and kept until the connection closes.
     db.exec("CREATE TABLE IF NOT EXISTS holder (pid INTEGER); DELETE FROM holder;");
     db.prepare("INSERT INTO holder (pid) VALUES (?)").run(process.pid);
