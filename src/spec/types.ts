@@ -27,12 +27,6 @@ export interface ServiceDescriptor {
 export type ConfigMapDescriptor = ConfigMapDocument;
 export type SecretDescriptor = SecretDocument;
 
-/** Where a descriptor was written, for messages that point back at it. */
-export interface DescriptorOrigin {
-  file: string;
-  line: number;
-}
-
 export interface DescriptorSet {
   services: ServiceDescriptor[];
   configMaps: ConfigMapDescriptor[];
