@@ -1,6 +1,6 @@
 /** How a plan and descriptor problems read in a terminal. */
 import type { PlanEntry } from "../server/apply-plan.js";
-import { formatIssue, type SpecIssue } from "../spec/index.js";
+import { formatIssue, type SpecIssue } from "../spec/errors.js";
 import { color } from "./output.js";
 
 const MARK = { create: color.green("+ create"), change: color.yellow("~ change"), unchanged: color.dim("= unchanged"), delete: color.red("- delete") };

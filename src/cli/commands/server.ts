@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { startDaemon } from "../../daemon.js";
 import { apiAddress, droverHome } from "../../settings.js";
 
 export function registerServer(program: Command): void {
@@ -12,6 +11,8 @@ export function registerServer(program: Command): void {
       const { host, port } = apiAddress(options.listen ? { ...process.env, DROVER_ADDR: options.listen } : process.env);
       const home = droverHome();
       let closing = false;
+      // Loaded here, not at the top: every other command would pay for the server's modules.
+      const { startDaemon } = await import("../../daemon.js");
       const daemon = await startDaemon({ home, host, port, onShutdown: () => void shutdown("shutdown requested") });
       process.stdout.write(`drover server listening on ${daemon.url} (DROVER_HOME ${home})\n`);
       const info = daemon.controlPlane.agent.info();

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { descriptorJsonSchema, loadDescriptors, SpecError } from "../../spec/index.js";
 import { CliError, EXIT_USAGE } from "../client.js";
 import { readDescriptorFiles } from "../files.js";
 import { color } from "../output.js";
@@ -11,7 +10,9 @@ export function registerValidate(program: Command): void {
     .description("check descriptors offline: schema, units, references within the files, cycles")
     .requiredOption("-f, --file <path...>", "descriptor file(s) or folder(s), - for standard input")
     .addHelpText("after", "\nReferences to services, config maps or secrets that the files do not define are warnings here\n(they may exist on the server); \"drover plan\" checks them against the server.")
-    .action((options: { file: string[] }) => {
+    .action(async (options: { file: string[] }) => {
+      // The schema (zod, yaml) is loaded by the commands that need it, not by every command.
+      const { loadDescriptors, SpecError } = await import("../../spec/index.js");
       try {
         const set = loadDescriptors(readDescriptorFiles(options.file), { unresolved: "warning" });
         printIssues(set.warnings);
@@ -26,7 +27,8 @@ export function registerValidate(program: Command): void {
   program
     .command("schema")
     .description("print the JSON Schema of descriptors (for editor completion and checks)")
-    .action(() => {
+    .action(async () => {
+      const { descriptorJsonSchema } = await import("../../spec/json-schema.js");
       process.stdout.write(`${JSON.stringify(descriptorJsonSchema(), null, 2)}\n`);
     });
 }
