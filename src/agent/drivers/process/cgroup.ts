@@ -88,12 +88,13 @@ function readKeyed(file: string): Record<string, number> {
   return result;
 }
 
-async function mkdirAsync(dir: string): Promise<boolean> {
+/** "created" for a new cgroup (unlimited, default CFS period), "existed" for one to re-open. */
+async function mkdirAsync(dir: string): Promise<"created" | "existed" | false> {
   try {
-    await fsp.mkdir(dir, { recursive: true });
-    return true;
-  } catch {
-    return false;
+    await fsp.mkdir(dir);
+    return "created";
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EEXIST" ? "existed" : false;
   }
 }
 
@@ -150,8 +151,10 @@ function detectV2(root: string): CgroupSupport {
       remove: (replicaId) => removeDir(path.join(base, replicaId)),
       async open(replicaId, limits, owner) {
         const dir = path.join(base, replicaId);
-        if (!(await mkdirAsync(dir))) return null;
-        if (limits !== "unchanged") {
+        const made = await mkdirAsync(dir);
+        if (!made) return null;
+        // A new cgroup is unlimited already; only limits, or a re-opened cgroup, need writes.
+        if (limits !== "unchanged" && (made === "existed" || limits.memoryBytes !== undefined || limits.cpuMillis !== undefined)) {
           await writeIfPresent(path.join(dir, "memory.max"), limits.memoryBytes === undefined ? "max" : String(limits.memoryBytes));
           await writeIfPresent(path.join(dir, "cpu.max"), limits.cpuMillis === undefined ? `max ${CPU_PERIOD_US}` : `${quota(limits.cpuMillis)} ${CPU_PERIOD_US}`);
         }
@@ -193,10 +196,14 @@ function detectV1(root: string, mounted: string[]): CgroupSupport {
       // The cpu hierarchy is only needed to enforce a quota; accounting comes from cpuacct.
       const wantsCpu = limits !== "unchanged" && limits.cpuMillis !== undefined;
       const dirs = Object.fromEntries(Object.entries(all).filter(([c]) => c !== "cpu" || wantsCpu || fs.existsSync(all.cpu!)));
-      const made = await Promise.all(Object.values(dirs).map(mkdirAsync));
-      if (made.includes(false)) return null;
-      if (limits !== "unchanged" && dirs.memory) await fsp.writeFile(path.join(dirs.memory, "memory.limit_in_bytes"), limits.memoryBytes === undefined ? "-1" : String(limits.memoryBytes));
-      if (limits !== "unchanged" && dirs.cpu) {
+      const made = Object.fromEntries(await Promise.all(Object.entries(dirs).map(async ([c, dir]) => [c, await mkdirAsync(dir)] as const)));
+      if (Object.values(made).includes(false)) return null;
+      // A new cgroup is unlimited with the default CFS period; only limits, or a re-opened cgroup, need writes.
+      const needsWrite = (controller: string, limit: number | undefined) => limit !== undefined || made[controller] === "existed";
+      if (limits !== "unchanged" && dirs.memory && needsWrite("memory", limits.memoryBytes)) {
+        await fsp.writeFile(path.join(dirs.memory, "memory.limit_in_bytes"), limits.memoryBytes === undefined ? "-1" : String(limits.memoryBytes));
+      }
+      if (limits !== "unchanged" && dirs.cpu && needsWrite("cpu", limits.cpuMillis)) {
         await fsp.writeFile(path.join(dirs.cpu, "cpu.cfs_period_us"), String(CPU_PERIOD_US));
         await fsp.writeFile(path.join(dirs.cpu, "cpu.cfs_quota_us"), limits.cpuMillis === undefined ? "-1" : String(quota(limits.cpuMillis)));
       }
