@@ -106,6 +106,7 @@ test("scale, stop, start, restart, logs, history and delete", async () => {
   assert.equal((await drover.run(["stop", "web"])).code, 0);
   await waitFor("every replica stopped", async () => (await drover.json<ReplicaRecord[]>(["ps", "web"])).length === 0);
   assert.equal((await answer(port)), undefined, "a stopped service does not answer");
+  assert.match((await drover.run(["plan", "-f", file])).stdout, /~ change {2}Service test\/web\n\s+~ status: "stopped" → "running"/, "the plan says apply would start it");
   assert.equal((await drover.run(["start", "web"])).code, 0);
   await ready(1);
 

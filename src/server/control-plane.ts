@@ -86,6 +86,8 @@ export class ControlPlane {
       const current = await this.store.getRevision(name, service.revision);
       const changes = diffValues(current?.descriptor, revisionDescriptor(descriptor));
       if (service.replicas !== descriptor.spec.replicas) changes.push({ path: "spec.replicas", before: service.replicas, after: descriptor.spec.replicas });
+      // Applying a stopped service starts it again (apply states what should run).
+      if (!service.enabled) changes.push({ path: "status", before: "stopped", after: "running" });
       entries.push({ kind: "Service", name, action: changes.length ? "change" : "unchanged", changes });
     }
     const deletions: string[] = [];
