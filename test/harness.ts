@@ -130,7 +130,11 @@ export class Drover {
     for (const id of fs.existsSync(replicas) ? fs.readdirSync(replicas) : []) {
       try {
         const { handle } = JSON.parse(fs.readFileSync(path.join(replicas, id, "state.json"), "utf8")) as { handle?: { pid?: number } };
-        if (handle?.pid) process.kill(-handle.pid, "SIGKILL");
+        if (handle?.pid) {
+          process.kill(-handle.pid, "SIGKILL");
+          // a cgroup can only be removed once its processes are gone
+          await waitFor(`replica ${id} to die`, () => !fs.existsSync(`/proc/${handle.pid}`) || fs.readFileSync(`/proc/${handle.pid}/stat`, "utf8").includes(") Z "), 5000, 10);
+        }
       } catch {
         // no state or the group is gone already
       }

@@ -88,4 +88,11 @@ test("a slow stop does not hold up restarts of other services", async () => {
 
   process.kill(stopping.pid!, "SIGKILL");
   await waitFor("the killed terminating replica to be removed", async () => (await drover.json<ReplicaRecord[]>(["ps", "slow"])).length === 1);
+
+  // The last replica ignores SIGTERM for 60s: delete the service and end it here rather than in cleanup.
+  const [last] = await drover.json<ReplicaRecord[]>(["ps", "slow"]);
+  assert.equal((await drover.run(["delete", "slow"])).code, 0);
+  await waitFor("the last replica to be terminating", async () => (await drover.json<ReplicaRecord[]>(["ps", "slow"]))[0]?.state === "terminating");
+  process.kill(last!.pid!, "SIGKILL");
+  await waitFor("slow to be gone", async () => !(await drover.json<{ name: string }[]>(["get"])).some((s) => s.name === "test/slow"));
 });
