@@ -201,6 +201,7 @@ export class LocalAgent implements NodeAgent {
       return;
     }
     const cancel = this.listening.wait(port, () => {
+      this.cancelReadyWatch.delete(id);
       const entry = current();
       if (entry) this.set(id, { ...entry, status: { ...entry.status, state: "ready", message: `accepting connections on port ${port}` } });
     });

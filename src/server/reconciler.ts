@@ -6,7 +6,7 @@
  */
 import crypto from "node:crypto";
 import type { NodeAgent, ReplicaStatus, Route } from "../agent/node-agent.js";
-import type { ReplicaRecord, RevisionRecord, ServiceRecord } from "../store/records.js";
+import type { ConfigObjectRecord, ReplicaRecord, RevisionRecord, ServiceRecord } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./event-bus.js";
 import { buildLaunch, referencedObjects } from "./launch.js";
@@ -100,25 +100,28 @@ export class Reconciler {
     const now = this.now();
     const work: Promise<void>[] = [];
     let wakeAt = Infinity;
+    // Read once per pass, and only when a replica is to be started.
+    let objects: Promise<ConfigObjectRecord[]> | undefined;
+    const configObjects = () => (objects ??= this.store.listConfigObjects());
     for (const service of services) {
       const descriptor = (await this.revision(service.name, service.revision)).descriptor;
       const waitingFor = dependencyWaits(descriptor, hasReady);
       const plan = planReplicas({ ...service, waitingFor }, byService.get(service.name) ?? [], now);
       if (plan.wakeAt !== null) wakeAt = Math.min(wakeAt, plan.wakeAt);
-      for (const action of plan.actions) work.push(this.act(service, action, byService.get(service.name) ?? []));
+      for (const action of plan.actions) work.push(this.act(service, action, byService.get(service.name) ?? [], configObjects));
     }
     await Promise.all(work);
     await this.syncRoutes(services);
     this.scheduleWake(wakeAt);
   }
 
-  private async act(service: ServiceRecord, action: ReplicaAction, replicas: ReplicaRecord[]): Promise<void> {
+  private async act(service: ServiceRecord, action: ReplicaAction, replicas: ReplicaRecord[], configObjects: () => Promise<ConfigObjectRecord[]>): Promise<void> {
     if ("replica" in action && this.busy.has(action.replica)) return;
     switch (action.type) {
       case "create":
-        return this.create(service, action.revision);
+        return this.create(service, action.revision, configObjects);
       case "start":
-        return this.launch(replicas.find((r) => r.id === action.replica)!, "Restarted");
+        return this.launch(replicas.find((r) => r.id === action.replica)!, "Restarted", configObjects);
       case "stop":
         return this.stop(replicas.find((r) => r.id === action.replica)!, service, action.reason);
       case "remove":
@@ -129,7 +132,7 @@ export class Reconciler {
     }
   }
 
-  private async create(service: ServiceRecord, revision: number): Promise<void> {
+  private async create(service: ServiceRecord, revision: number, configObjects: () => Promise<ConfigObjectRecord[]>): Promise<void> {
     const shortName = service.name.slice(service.namespace.length + 1);
     const now = this.now();
     const replica: ReplicaRecord = {
@@ -151,14 +154,14 @@ export class Reconciler {
       updatedAt: now,
     };
     await this.store.insertReplica(replica);
-    await this.launch(replica, "Created");
+    await this.launch(replica, "Created", configObjects);
   }
 
-  private async launch(replica: ReplicaRecord, reason: "Created" | "Restarted"): Promise<void> {
+  private async launch(replica: ReplicaRecord, reason: "Created" | "Restarted", configObjects: () => Promise<ConfigObjectRecord[]>): Promise<void> {
     this.busy.add(replica.id);
     try {
       const { descriptor } = await this.revision(replica.service, replica.revision);
-      const objects = referencedObjects(descriptor, await this.store.listConfigObjects());
+      const objects = referencedObjects(descriptor, await configObjects());
       const restarts = replica.restarts + (reason === "Restarted" ? 1 : 0);
       await this.store.updateReplica(replica.id, { state: "starting", restarts, nextStartAt: null, reason, startedAt: this.now(), readyAt: null });
       await this.agent.start(buildLaunch(replica, descriptor, objects));

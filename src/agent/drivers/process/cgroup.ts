@@ -24,7 +24,6 @@ export interface ReplicaCgroup {
   procsFiles: string[];
   usage(): CgroupUsage | null;
   pids(): number[];
-  remove(): void;
 }
 
 export interface CgroupSupport {
@@ -171,7 +170,6 @@ function detectV2(root: string): CgroupSupport {
             return { cpuSeconds: (cpuStat.usage_usec ?? 0) / 1e6, memoryBytes: Math.max(0, (memory ?? 0) - inactive), oomKills: readKeyed(path.join(dir, "memory.events")).oom_kill ?? 0 };
           },
           pids: () => readPids(procs),
-          remove: () => removeDir(dir),
         };
       },
     };
@@ -223,7 +221,6 @@ function detectV1(root: string, mounted: string[]): CgroupSupport {
           return { cpuSeconds: (cpuNs ?? 0) / 1e9, memoryBytes, oomKills: oom };
         },
         pids: () => readPids(first),
-        remove: () => Object.values(all).forEach(removeDir),
       };
     },
   };
