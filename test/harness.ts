@@ -61,6 +61,18 @@ export class Drover {
     return new Drover(home, await freePort());
   }
 
+  /** A harness with its server already running. */
+  static async started(): Promise<Drover> {
+    const drover = await Drover.create();
+    try {
+      await drover.startServer();
+    } catch (error) {
+      await drover.cleanup();
+      throw error;
+    }
+    return drover;
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.apiPort}`;
   }

@@ -9,8 +9,7 @@ let drover: Drover;
 let port: number;
 
 before(async () => {
-  drover = await Drover.create();
-  await drover.startServer();
+  drover = await Drover.started();
   port = await freePort();
   const applied = await drover.run(["apply", "-f", drover.write("good.yaml", helloService("api", port, { namespace: "default" })), "--yes"]);
   assert.equal(applied.code, 0, applied.stderr);

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { ServiceSummary } from "../src/server/control-plane.js";
 import type { EventRecord, ReplicaRecord } from "../src/store/records.js";
-import { Drover, freePort, REPO, waitFor } from "./harness.js";
+import { Drover, freePort, helloService, REPO, waitFor } from "./harness.js";
 
 const drovers: Drover[] = [];
 after(async () => Promise.all(drovers.map((d) => d.cleanup())));
@@ -82,11 +82,10 @@ test("up: the shop comes up, survives kill -9 of a replica and of the server, an
 });
 
 test("scale, stop, start, restart, logs, history and delete", async () => {
-  const drover = await Drover.create();
+  const drover = await Drover.started();
   drovers.push(drover);
-  await drover.startServer();
   const port = await freePort();
-  const file = drover.write("web.yaml", (await import("./harness.js")).helloService("web", port, { replicas: 1, env: { MESSAGE: "v1" } }));
+  const file = drover.write("web.yaml", helloService("web", port, { replicas: 1, env: { MESSAGE: "v1" } }));
   assert.equal((await drover.run(["apply", "-f", file, "--yes"])).code, 0);
   const ready = (count: number) => waitFor(`${count} ready web replicas`, async () => {
     const [s] = await drover.json<ServiceSummary[]>(["get", "web"]);
@@ -117,7 +116,7 @@ test("scale, stop, start, restart, logs, history and delete", async () => {
     return replicas.length === 1 && replicas[0]!.revision === 2 && replicas[0]!.state === "ready" && replicas[0]!.id !== first!.id;
   });
 
-  const changed = drover.write("web2.yaml", (await import("./harness.js")).helloService("web", port, { replicas: 1, env: { MESSAGE: "v2" } }));
+  const changed = drover.write("web2.yaml", helloService("web", port, { replicas: 1, env: { MESSAGE: "v2" } }));
   const plan = await drover.run(["plan", "-f", changed]);
   assert.match(plan.stdout, /~ change {2}Service test\/web/);
   assert.match(plan.stdout, /spec\.configuration\.environment\.MESSAGE: "v1" → "v2"/);

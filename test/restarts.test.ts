@@ -6,8 +6,7 @@ import { Drover, freePort, helloService, waitFor } from "./harness.js";
 
 let drover: Drover;
 before(async () => {
-  drover = await Drover.create();
-  await drover.startServer();
+  drover = await Drover.started();
 });
 after(async () => drover.cleanup());
 

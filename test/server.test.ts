@@ -6,9 +6,8 @@ const drovers: Drover[] = [];
 after(async () => Promise.all(drovers.map((d) => d.cleanup())));
 
 test("one server per DROVER_HOME; a busy address is named; kill -9 leaves no stale lock", async () => {
-  const drover = await Drover.create();
+  const drover = await Drover.started();
   drovers.push(drover);
-  await drover.startServer();
 
   const second = await drover.run(["server", "--listen", `127.0.0.1:${await freePort()}`]);
   assert.equal(second.code, 1);
@@ -26,9 +25,8 @@ test("one server per DROVER_HOME; a busy address is named; kill -9 leaves no sta
 });
 
 test("the API demands the token from DROVER_HOME/api.token, which only its owner can read", async () => {
-  const drover = await Drover.create();
+  const drover = await Drover.started();
   drovers.push(drover);
-  await drover.startServer();
   const { mode } = await import("node:fs").then((fs) => fs.statSync(`${drover.home}/api.token`));
   assert.equal(mode & 0o777, 0o600);
   assert.equal((await fetch(`${drover.url}/api/v1/health`)).status, 200, "health needs no token");

@@ -6,8 +6,7 @@ import { CLI, Drover, freePort, helloService, waitFor } from "./harness.js";
 let drover: Drover;
 let port: number;
 before(async () => {
-  drover = await Drover.create();
-  await drover.startServer();
+  drover = await Drover.started();
   port = await freePort();
   const config = "apiVersion: drover/v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: test}\ndata: {GREETING: bonjour, LEVEL: 3}\n---\n";
   const secret = "apiVersion: drover/v1\nkind: Secret\nmetadata: {name: keys, namespace: test}\ndata: {TOKEN: czNjcjN0}\n---\n";
