@@ -11,6 +11,8 @@ import { followFile, rotateIfLarge, tailLines } from "./log-files.js";
 import type { AgentInfo, NodeAgent, ReplicaLaunch, ReplicaStatus } from "./node-agent.js";
 import { PortAllocator, type PortRange } from "./ports.js";
 import { ListenWatcher, listeningPorts } from "./probes/listen-watch.js";
+import type { HealthDefinition, ProbeReport } from "./probes/probe.js";
+import { ReplicaHealth } from "./probes/replica-health.js";
 import { TcpRouter, type Route, type RouteStatus } from "./router/tcp-router.js";
 
 interface Entry {
@@ -20,11 +22,16 @@ interface Entry {
   handle: DriverHandle | null;
   /** Bumped on every start, so watchers of an earlier run of the same replica stand down. */
   generation: number;
+  definition: HealthDefinition;
+  /** Present while the replica runs. */
+  health?: ReplicaHealth;
 }
 
 interface StateFile {
   status: ReplicaStatus;
   handle: DriverHandle | null;
+  /** The probes, so a drover that re-adopts the replica probes it as before. */
+  health?: HealthDefinition;
 }
 
 const LOG_ROTATE_CHECK_MS = 10_000;
@@ -36,8 +43,6 @@ export class LocalAgent implements NodeAgent {
   private readonly ports: PortAllocator;
   private readonly rotation: NodeJS.Timeout;
   private readonly listening = new ListenWatcher();
-  /** Readiness watches to cancel when a replica ends before it became ready. */
-  private readonly cancelReadyWatch = new Map<string, () => void>();
   private readonly router = new TcpRouter((service, portName) => this.readyPorts(service, portName));
   private closed = false;
 
@@ -67,7 +72,8 @@ export class LocalAgent implements NodeAgent {
     if (previous?.status.state === "running" || previous?.status.state === "ready") return previous.status;
     const generation = (previous?.generation ?? 0) + 1;
     const driver = this.drivers.get(launch.runtime);
-    const base = { id: launch.id, service: launch.service, revision: launch.revision, startedAt: Date.now(), exit: null };
+    const base = { id: launch.id, service: launch.service, revision: launch.revision, startedAt: Date.now(), exit: null, probes: [], failing: null };
+    const definition = launch.health;
     let ports: Record<string, number> = {};
     try {
       if (!driver) throw new LaunchError(`runtime ${launch.runtime} is not available on node ${this.node}`);
@@ -84,17 +90,17 @@ export class LocalAgent implements NodeAgent {
         user: launch.user,
       });
       const status: ReplicaStatus = { ...base, state: "running", pid: running.pid, ports, message: "started" };
-      this.set(launch.id, { status, handle: running.handle, generation });
+      this.set(launch.id, { status, handle: running.handle, generation, definition });
       this.ports.settle(Object.values(ports));
       this.watchExit(launch.id, generation, running.exited);
-      this.watchReady(launch.id, generation);
-      return status;
+      this.watchHealth(launch.id, generation);
+      return this.entries.get(launch.id)!.status;
     } catch (error) {
       this.ports.settle(Object.values(ports));
       if (!(error instanceof LaunchError)) throw error;
       this.appendLog(launch.id, `drover: ${error.message}\n`);
       const status: ReplicaStatus = { ...base, state: "exited", pid: null, ports, exit: { code: error.exitCode, signal: null, at: Date.now() }, message: error.message };
-      this.set(launch.id, { status, handle: null, generation });
+      this.set(launch.id, { status, handle: null, generation, definition });
       return status;
     }
   }
@@ -115,7 +121,7 @@ export class LocalAgent implements NodeAgent {
   }
 
   async list(): Promise<ReplicaStatus[]> {
-    return [...this.entries.values()].map((e) => e.status);
+    return [...this.entries.values()].map((e) => (e.health ? { ...e.status, probes: e.health.reports() } : e.status));
   }
 
   watch(listener: (status: ReplicaStatus) => void): () => void {
@@ -144,6 +150,7 @@ export class LocalAgent implements NodeAgent {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.rotation);
+    for (const entry of this.entries.values()) entry.health?.close();
     this.router.close();
     this.listeners.clear();
   }
@@ -160,18 +167,21 @@ export class LocalAgent implements NodeAgent {
       const driver = saved.handle ? this.drivers.get(saved.handle.runtime) : undefined;
       const wasRunning = saved.status.state !== "exited";
       const running = wasRunning && driver && saved.handle ? await driver.adopt(saved.handle) : null;
+      const definition = saved.health ?? {};
       if (running && driver) {
-        // A replica whose port listens is ready as it was; only a not-yet-ready one is watched again.
+        // Ready as it was (a port rule is checked again at once); probes take over from there.
         const port = Object.values(saved.status.ports)[0];
-        const ready = port === undefined || listening.has(port);
-        const status: ReplicaStatus = { ...saved.status, state: ready ? "ready" : "running", message: "adopted after drover restart" };
-        this.entries.set(id, { status, handle: saved.handle, generation: 1 });
+        const wasReady = saved.status.state === "ready" && (definition.readiness !== undefined || port === undefined || listening.has(port));
+        const startupPassed = saved.status.state === "ready" || saved.status.state === "unready";
+        const state = wasReady ? "ready" : startupPassed ? "unready" : "running";
+        const status: ReplicaStatus = { ...saved.status, state, probes: [], failing: null, message: "adopted after drover restart" };
+        this.entries.set(id, { status, handle: saved.handle, generation: 1, definition });
         this.watchExit(id, 1, running.exited);
-        this.watchReady(id, 1);
+        this.watchHealth(id, 1, { startupPassed, ready: wasReady });
       } else {
         const exit = saved.status.exit ?? { code: null, signal: null, unknown: true, at: Date.now() };
         const message = wasRunning ? "ended while drover was not running" : saved.status.message;
-        this.set(id, { status: { ...saved.status, state: "exited", exit, message }, handle: saved.handle, generation: 1 });
+        this.set(id, { status: { ...saved.status, state: "exited", exit, message, probes: [], failing: null }, handle: saved.handle, generation: 1, definition });
       }
     }
   }
@@ -180,44 +190,56 @@ export class LocalAgent implements NodeAgent {
     void exited.then((exit) => {
       const entry = this.entries.get(id);
       if (!entry || entry.generation !== generation) return;
-      this.cancelReadyWatch.get(id)?.();
-      this.cancelReadyWatch.delete(id);
-      const how = exit.unknown ? "ended" : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
-      this.set(id, { ...entry, status: { ...entry.status, state: "exited", exit, message: how } });
+      entry.health?.close();
+      const how = exit.unknown ? "ended" : exit.oomKilled ? `killed by the OOM killer (${exit.signal ?? `code ${exit.code}`})` : exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      const probes = entry.health?.reports() ?? [];
+      this.set(id, { ...entry, health: undefined, status: { ...entry.status, state: "exited", exit, message: how, probes, failing: null } });
     });
   }
 
-  /** Ready once the first port accepts a connection (DESIGN.md 5: the rule without a readiness probe). */
-  private watchReady(id: string, generation: number): void {
-    const current = () => {
-      const entry = this.entries.get(id);
-      return entry && entry.generation === generation && entry.status.state === "running" && !this.closed ? entry : undefined;
-    };
-    const first = current();
-    if (!first) return;
-    const port = Object.values(first.status.ports)[0];
-    if (port === undefined) {
-      this.set(id, { ...first, status: { ...first.status, state: "ready", message: "running (no ports)" } });
-      return;
-    }
-    const cancel = this.listening.wait(port, () => {
-      this.cancelReadyWatch.delete(id);
-      const entry = current();
-      if (entry) this.set(id, { ...entry, status: { ...entry.status, state: "ready", message: `accepting connections on port ${port}` } });
+  /** Starts the replica's probes; their verdicts move it between running, ready and unready. */
+  private watchHealth(id: string, generation: number, adopted?: { startupPassed: boolean; ready: boolean }): void {
+    const entry = this.entries.get(id);
+    if (!entry?.handle || this.closed) return;
+    const handle = entry.handle;
+    const driver = this.drivers.get(handle.runtime)!;
+    const health = new ReplicaHealth(entry.definition, {
+      ports: entry.status.ports,
+      startedAt: entry.status.startedAt,
+      exec: (command, timeoutMs) => driver.exec(handle, command, timeoutMs),
+      whenListening: (port, onListening) => this.listening.wait(port, onListening),
+      onChange: () => this.healthChanged(id, generation),
     });
-    this.cancelReadyWatch.set(id, cancel);
+    entry.health = health;
+    health.start(adopted);
+    // A replica with no ports and no probes is ready at once.
+    this.healthChanged(id, generation);
+  }
+
+  private healthChanged(id: string, generation: number): void {
+    const entry = this.entries.get(id);
+    if (!entry?.health || entry.generation !== generation || entry.status.state === "exited" || this.closed) return;
+    const verdict = entry.health.verdict();
+    const probes = entry.health.reports();
+    const was = entry.status.state;
+    const state = verdict.ready ? "ready" : was === "ready" || was === "unready" ? "unready" : "running";
+    const changedProbes = probes.map((p) => p.state).join() !== entry.status.probes.map((p) => p.state).join();
+    const changedFailing = verdict.failing?.message !== entry.status.failing?.message;
+    if (state === was && !changedProbes && !changedFailing) return;
+    const message = verdict.failing?.message ?? (state === was ? entry.status.message : stateMessage(state, probes, entry.status.ports));
+    this.set(id, { ...entry, status: { ...entry.status, state, probes, failing: verdict.failing, message } });
   }
 
   private set(id: string, entry: Entry): void {
     const previous = this.entries.get(id);
     this.entries.set(id, entry);
-    // The file records what re-adoption needs (the handle, an exit); readiness is re-checked then.
-    if (previous?.handle !== entry.handle || entry.status.state === "exited" || !previous) this.save(id, entry);
+    // The file records what re-adoption needs: the handle, the state (ready or not), an exit.
+    if (!previous || previous.handle !== entry.handle || previous.status.state !== entry.status.state) this.save(id, entry);
     for (const listener of this.listeners) listener(entry.status);
   }
 
   private save(id: string, entry: Entry): void {
-    const state: StateFile = { status: entry.status, handle: entry.handle };
+    const state: StateFile = { status: entry.status, handle: entry.handle, health: entry.definition };
     // The folder exists: start() and appendLog() make it before anything is saved.
     const file = path.join(this.replicaDir(id), "state.json");
     fs.writeFileSync(`${file}.tmp`, JSON.stringify(state));
@@ -253,6 +275,17 @@ export class LocalAgent implements NodeAgent {
   private logFile(id: string): string {
     return path.join(this.replicaDir(id), "replica.log");
   }
+}
+
+function stateMessage(state: ReplicaStatus["state"], probes: ProbeReport[], ports: Record<string, number>): string {
+  const readiness = probes.find((p) => p.kind === "readiness");
+  if (state === "ready") {
+    if (readiness) return `readiness probe passing (${readiness.target}: ${readiness.last?.message ?? "assumed after adoption"})`;
+    const port = Object.values(ports)[0];
+    return port === undefined ? "running (no ports)" : `accepting connections on port ${port}`;
+  }
+  if (state === "unready") return `readiness probe failing (${readiness?.target}: ${readiness?.last?.message})`;
+  return "started";
 }
 
 /** PORT (the first port) and DROVER_PORT_<NAME> for each. */

@@ -4,6 +4,8 @@
  */
 import type { ExitInfo } from "../store/records.js";
 import type { ResourceUsage } from "./drivers/driver.js";
+import type { HealthDefinition, ProbeReport } from "./probes/probe.js";
+import type { HealthVerdict } from "./probes/replica-health.js";
 import type { Route, RouteStatus } from "./router/tcp-router.js";
 
 export type { Route, RouteStatus };
@@ -22,6 +24,8 @@ export interface ReplicaLaunch {
   preferredPorts: Record<string, number>;
   limits: { cpuMillis?: number; memoryBytes?: number };
   user?: { uid?: number; gid?: number };
+  /** Probes, with ports as names of this replica's ports (or literal numbers). */
+  health: HealthDefinition;
 }
 
 /** What the agent sees of a replica. */
@@ -29,14 +33,21 @@ export interface ReplicaStatus {
   id: string;
   service: string;
   revision: number;
-  /** `running`: alive, not yet accepting connections; `ready`: accepting; `exited`: ended. */
-  state: "running" | "ready" | "exited";
+  /**
+   * `running`: alive, not ready yet; `ready`: takes traffic (readiness probe passing, or without
+   * one, its first port accepts); `unready`: was ready, its readiness probe now fails; `exited`.
+   */
+  state: "running" | "ready" | "unready" | "exited";
   pid: number | null;
   ports: Record<string, number>;
   startedAt: number;
   exit: ExitInfo | null;
   /** Why the state is what it is, in words (e.g. "command not found: nod"). */
   message: string;
+  /** Each probe's verdict and latest result (latest as of the call to `list`). */
+  probes: ProbeReport[];
+  /** The startup or liveness probe has failed past its threshold: the replica should be replaced. */
+  failing: HealthVerdict["failing"];
 }
 
 export interface AgentInfo {
@@ -55,7 +66,7 @@ export interface NodeAgent {
   remove(id: string): Promise<void>;
   /** Every replica this agent knows, running or ended (actual state). */
   list(): Promise<ReplicaStatus[]>;
-  /** Called on every change of a replica's status. Returns an unsubscribe function. */
+  /** Called on every change of a replica's state or of a probe's verdict (not on every probe run). Returns an unsubscribe function. */
   watch(listener: (status: ReplicaStatus) => void): () => void;
   usage(id: string): Promise<ResourceUsage | null>;
   /** The service ports to listen on; traffic goes to the service's ready replicas. Idempotent. */

@@ -1,6 +1,7 @@
 /** Turns a stored revision into what the agent needs to start one replica of it. */
 import type { ReplicaLaunch } from "../agent/node-agent.js";
-import type { ServiceDescriptor } from "../spec/index.js";
+import type { HealthDefinition, ProbeAction, ProbeDefinition } from "../agent/probes/probe.js";
+import type { ProbeSpec, ServiceDescriptor, ServiceSpec } from "../spec/index.js";
 import type { ConfigObjectRecord, ReplicaRecord } from "../store/records.js";
 
 /** Variables passed through from drover's own environment: what programs need to run at all. */
@@ -41,6 +42,38 @@ export function buildLaunch(
     user: spec.security.run_as_user !== undefined || spec.security.run_as_group !== undefined
       ? { uid: spec.security.run_as_user, gid: spec.security.run_as_group }
       : undefined,
+    health: healthDefinition(spec),
+  };
+}
+
+function healthDefinition(spec: ServiceSpec): HealthDefinition {
+  const { startup_probe, liveness_probe, readiness_probe } = spec.health_checks;
+  const health: HealthDefinition = {};
+  if (startup_probe) health.startup = probeDefinition(startup_probe, spec);
+  if (liveness_probe) health.liveness = probeDefinition(liveness_probe, spec);
+  if (readiness_probe) health.readiness = probeDefinition(readiness_probe, spec);
+  return health;
+}
+
+function probeDefinition(probe: ProbeSpec, spec: ServiceSpec): ProbeDefinition {
+  // A declared service port number means the replica's own port for it: the router holds the service port.
+  const port = (ref: string | number) => (typeof ref === "number" ? (spec.networking.ports.find((p) => p.port === ref)?.name ?? ref) : ref);
+  let action: ProbeAction;
+  if (probe.http_get) {
+    const { path, scheme, headers } = probe.http_get;
+    action = { type: "http", port: port(probe.http_get.port), path, scheme: scheme as "http" | "https", headers };
+  } else if (probe.tcp_socket) {
+    action = { type: "tcp", port: port(probe.tcp_socket.port) };
+  } else {
+    action = { type: "exec", command: probe.exec!.command };
+  }
+  return {
+    action,
+    initialDelayMs: probe.initial_delay,
+    periodMs: probe.period,
+    timeoutMs: probe.timeout,
+    failureThreshold: probe.failure_threshold,
+    successThreshold: probe.success_threshold,
   };
 }
 

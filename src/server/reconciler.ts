@@ -4,13 +4,15 @@
  * changes, and on a timer, so a missed wake-up never leaves a service stuck. Every action is safe
  * to repeat, and the loop can be killed at any point and resume from the store.
  */
-import crypto from "node:crypto";
 import type { NodeAgent, ReplicaStatus, Route } from "../agent/node-agent.js";
-import type { ConfigObjectRecord, ReplicaRecord, RevisionRecord, ServiceRecord } from "../store/records.js";
+import type { ProbeReport } from "../agent/probes/probe.js";
+import type { ConfigObjectRecord, PendingHealing, ReplicaRecord, RevisionRecord, ServiceRecord } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./event-bus.js";
 import { buildLaunch, referencedObjects } from "./launch.js";
-import { afterExit } from "./restart-policy.js";
+import { Healer } from "./healer.js";
+import { readinessBudget } from "./healing.js";
+import { newReplicaRecord } from "./replica-record.js";
 import { dependencyWaits } from "./service-status.js";
 import { planReplicas, type ReplicaAction } from "./replica-plan.js";
 
@@ -32,13 +34,18 @@ export class Reconciler {
   private observing: Promise<void> = Promise.resolve();
   private readonly routeErrors = new Set<string>();
   private idle: Promise<void> = Promise.resolve();
+  /** The probe verdicts last seen per replica, so an event marks each change (not each run). */
+  private readonly probeStates = new Map<string, string>();
+  private readonly healer: Healer;
 
   constructor(
     private readonly store: Store,
     private readonly agent: NodeAgent,
     private readonly events: EventBus,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.healer = new Healer(store, agent, events, now);
+  }
 
   /** Adopts what the agent already runs, then starts reconciling. */
   async start(): Promise<void> {
@@ -48,7 +55,7 @@ export class Reconciler {
     for (const record of await this.store.listReplicas()) {
       if (known.has(record.id) || record.nextStartAt !== null || record.state === "exited" || record.state === "failed") continue;
       const exit = { code: null, signal: null, unknown: true, at: this.now() };
-      await this.observe({ id: record.id, service: record.service, revision: record.revision, state: "exited", pid: null, ports: record.ports, startedAt: record.startedAt ?? 0, exit, message: "not running on its node after drover restarted" }, true);
+      await this.observe({ id: record.id, service: record.service, revision: record.revision, state: "exited", pid: null, ports: record.ports, startedAt: record.startedAt ?? 0, exit, message: "not running on its node after drover restarted", probes: [], failing: null }, true);
     }
     this.unwatch = this.agent.watch((status) => {
       this.observing = this.observing.then(() => this.observe(status, false)).catch((error) => this.fail(error));
@@ -109,6 +116,8 @@ export class Reconciler {
       const plan = planReplicas({ ...service, waitingFor }, byService.get(service.name) ?? [], now);
       if (plan.wakeAt !== null) wakeAt = Math.min(wakeAt, plan.wakeAt);
       for (const action of plan.actions) work.push(this.act(service, action, byService.get(service.name) ?? [], configObjects));
+      const deadline = await this.checkReadinessDeadlines(service, descriptor.spec, byService.get(service.name) ?? [], now);
+      if (deadline !== null) wakeAt = Math.min(wakeAt, deadline);
     }
     await Promise.all(work);
     await this.syncRoutes(services);
@@ -120,8 +129,10 @@ export class Reconciler {
     switch (action.type) {
       case "create":
         return this.create(service, action.revision, configObjects);
-      case "start":
-        return this.launch(replicas.find((r) => r.id === action.replica)!, "Restarted", configObjects);
+      case "start": {
+        const replica = replicas.find((r) => r.id === action.replica)!;
+        return this.launch(replica, replica.state === "pending" ? "Created" : "Restarted", configObjects);
+      }
       case "stop":
         return this.stop(replicas.find((r) => r.id === action.replica)!, service, action.reason);
       case "remove":
@@ -133,26 +144,7 @@ export class Reconciler {
   }
 
   private async create(service: ServiceRecord, revision: number, configObjects: () => Promise<ConfigObjectRecord[]>): Promise<void> {
-    const shortName = service.name.slice(service.namespace.length + 1);
-    const now = this.now();
-    const replica: ReplicaRecord = {
-      id: `${shortName}-${crypto.randomBytes(4).toString("hex").slice(0, 6)}`,
-      service: service.name,
-      revision,
-      node: this.agent.node,
-      state: "pending",
-      ports: {},
-      pid: null,
-      restarts: 0,
-      consecutiveFailures: 0,
-      lastExit: null,
-      reason: "Created",
-      startedAt: null,
-      readyAt: null,
-      nextStartAt: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const replica = newReplicaRecord(service, revision, this.agent.node, this.now());
     await this.store.insertReplica(replica);
     await this.launch(replica, "Created", configObjects);
   }
@@ -163,7 +155,7 @@ export class Reconciler {
       const { descriptor } = await this.revision(replica.service, replica.revision);
       const objects = referencedObjects(descriptor, await configObjects());
       const restarts = replica.restarts + (reason === "Restarted" ? 1 : 0);
-      await this.store.updateReplica(replica.id, { state: "starting", restarts, nextStartAt: null, reason, startedAt: this.now(), readyAt: null });
+      await this.store.updateReplica(replica.id, { state: "starting", restarts, nextStartAt: null, reason, startedAt: this.now(), readyAt: null, healing: { ...replica.healing, pending: null } });
       await this.agent.start(buildLaunch(replica, descriptor, objects));
     } finally {
       this.busy.delete(replica.id);
@@ -223,24 +215,84 @@ export class Reconciler {
       if (status.state === "exited" && !this.busy.has(record.id)) await this.removeReplica(record.id);
       return;
     }
+    const { descriptor } = await this.revision(service, record.revision);
+    if (status.state !== "exited") await this.noteProbes(record, status.probes);
     if (status.state === "exited") {
+      this.probeStates.delete(record.id);
       if (record.state === "exited" || record.state === "failed" || record.state === "crash_loop") {
         if (record.lastExit?.at === status.exit?.at) return;
       }
-      const exit = status.exit ?? { code: null, signal: null, unknown: true, at: this.now() };
-      const { spec } = (await this.revision(service, record.revision)).descriptor;
-      const next = afterExit(record, exit, spec.restart, this.now());
-      await this.store.updateReplica(record.id, { state: next.state, consecutiveFailures: next.consecutiveFailures, nextStartAt: next.nextStartAt, lastExit: exit, reason: next.reason, pid: null, readyAt: null });
-      const when = next.nextStartAt === null ? "it stays down" : next.nextStartAt <= this.now() ? "restarting now" : `restarting in ${next.nextStartAt - this.now()}ms`;
-      await this.events.emit({ type: next.state === "crash_loop" ? "ReplicaCrashLoop" : "ReplicaExited", service, replica: record.id, reason: next.reason, message: `${status.message}; ${when}` });
+      const serviceRecord = await this.store.getService(service);
+      if (serviceRecord) await this.healer.onExit(record, status, serviceRecord, descriptor.spec);
+    } else if (status.failing && record.healing.pending === null && !this.busy.has(record.id)) {
+      const serviceRecord = await this.store.getService(service);
+      const pending = serviceRecord && (await this.healer.onLiveTrigger("liveness_failure", record, serviceRecord, descriptor.spec, status.failing.message));
+      if (pending) this.stopForHealing(record, pending, descriptor.spec.stop);
     } else if (status.state === "running" && (record.state !== "running" || adopting)) {
       await this.store.updateReplica(record.id, { state: "running", pid: status.pid, ports: status.ports, reason: adopting ? "Adopted" : "Started" });
       await this.events.emit({ type: adopting ? "ReplicaAdopted" : "ReplicaStarted", service, replica: record.id, reason: adopting ? "Adopted" : "Started", message: `pid ${status.pid}${portsText(status.ports)}` });
     } else if (status.state === "ready" && (record.state !== "ready" || adopting)) {
       await this.store.updateReplica(record.id, { state: "ready", pid: status.pid, ports: status.ports, readyAt: record.readyAt ?? this.now(), reason: adopting ? "Adopted" : "Ready" });
       await this.events.emit({ type: adopting ? "ReplicaAdopted" : "ReplicaReady", service, replica: record.id, reason: adopting ? "Adopted" : "Ready", message: adopting ? `pid ${status.pid}${portsText(status.ports)}, ready` : status.message });
+    } else if (status.state === "unready" && (record.state !== "unready" || adopting)) {
+      await this.store.updateReplica(record.id, { state: "unready", pid: status.pid, ports: status.ports, reason: adopting ? "Adopted" : "NotReady" });
+      await this.events.emit({ type: adopting ? "ReplicaAdopted" : "ReplicaUnready", service, replica: record.id, reason: adopting ? "Adopted" : "NotReady", message: adopting ? `pid ${status.pid}${portsText(status.ports)}, not ready` : `${status.message}; taken out of the router` });
     }
     if (!adopting) this.wake();
+  }
+
+  /** An event for each change of a probe's verdict. */
+  private async noteProbes(record: ReplicaRecord, probes: ProbeReport[]): Promise<void> {
+    const key = probes.map((p) => `${p.kind}:${p.state}`).join(",");
+    const before = this.probeStates.get(record.id);
+    this.probeStates.set(record.id, key);
+    if (before === key) return;
+    const previous = new Map((before ?? "").split(",").map((entry) => entry.split(":") as [string, string]));
+    for (const probe of probes) {
+      if (probe.state === "pending" || previous.get(probe.kind) === probe.state) continue;
+      const passing = probe.state === "passing";
+      const last = probe.last ? `${probe.last.message} in ${probe.last.latencyMs}ms` : "assumed after adoption";
+      await this.events.emit({
+        type: passing ? "ProbeSucceeded" : "ProbeFailed",
+        service: record.service,
+        replica: record.id,
+        reason: `${probe.kind[0]!.toUpperCase()}${probe.kind.slice(1)}${passing ? "Passing" : "Failing"}`,
+        message: `${probe.kind} probe ${passing ? "passing" : `failing after ${probe.consecutiveFailures} failures`}: ${probe.target}: ${last}`,
+      });
+    }
+  }
+
+  /** Stops a replica for a probe trigger; its exit comes back through observe() with the pending healing. */
+  private stopForHealing(record: ReplicaRecord, pending: PendingHealing, stop: { signal: NodeJS.Signals; grace_period: number }): void {
+    this.busy.add(record.id);
+    void this.events
+      .emit({ type: "ReplicaUnhealthy", service: record.service, replica: record.id, reason: pending.trigger === "liveness_failure" ? "LivenessFailed" : "ReadinessTimeout", message: `${pending.reason}; stopping it (${stop.signal}, grace ${stop.grace_period}ms)` })
+      .then(() => this.agent.stop(record.id, stop.signal, stop.grace_period))
+      .catch((error) => this.fail(error))
+      .finally(() => {
+        this.busy.delete(record.id);
+        this.wake();
+      });
+  }
+
+  /** Fires readiness_timeout for replicas not ready within their budget; returns the next deadline. */
+  private async checkReadinessDeadlines(service: ServiceRecord, spec: import("../spec/index.js").ServiceSpec, replicas: ReplicaRecord[], now: number): Promise<number | null> {
+    const budget = readinessBudget(spec);
+    let next: number | null = null;
+    for (const replica of replicas) {
+      if (replica.state !== "running" && replica.state !== "starting") continue;
+      if (replica.startedAt === null || replica.readyAt !== null || replica.healing.readinessTimeoutFor === replica.startedAt) continue;
+      if (replica.healing.pending !== null || this.busy.has(replica.id)) continue;
+      const deadline = replica.startedAt + budget;
+      if (deadline > now) {
+        next = next === null ? deadline : Math.min(next, deadline);
+        continue;
+      }
+      const message = `not ready ${Math.round((now - replica.startedAt) / 1000)}s after it started (budget ${Math.round(budget / 1000)}s)`;
+      const pending = await this.healer.onLiveTrigger("readiness_timeout", replica, service, spec, message);
+      if (pending) this.stopForHealing(replica, pending, spec.stop);
+    }
+    return next;
   }
 
   /** Service ports follow the services that should run; a port that cannot be opened is an event, once. */

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ReplicaRecord } from "../store/records.js";
+import { NO_HEALING } from "./healing.js";
 import { planReplicas, type ServiceView } from "./replica-plan.js";
 
 const now = 10_000;
@@ -9,7 +10,7 @@ function replica(patch: Partial<ReplicaRecord>): ReplicaRecord {
   counter += 1;
   return {
     id: `r${counter}`, service: "default/api", revision: 1, node: "local", state: "ready", ports: {}, pid: 1, restarts: 0,
-    consecutiveFailures: 0, lastExit: null, reason: "", startedAt: 0, readyAt: 0, nextStartAt: null, createdAt: counter, updatedAt: 0,
+    consecutiveFailures: 0, lastExit: null, reason: "", startedAt: 0, readyAt: 0, nextStartAt: null, healing: NO_HEALING, createdAt: counter, updatedAt: 0,
     ...patch,
   };
 }

@@ -66,7 +66,8 @@ export function planReplicas(service: ServiceView, replicas: ReplicaRecord[], no
   }
 
   for (const replica of active) {
-    if (replica.nextStartAt === null || STOPPABLE.has(replica.state)) continue;
+    // Due: an exited replica whose backoff has passed, or a pending one scheduled by a recreate.
+    if (replica.nextStartAt === null || (STOPPABLE.has(replica.state) && replica.state !== "pending")) continue;
     if (replica.nextStartAt <= now) actions.push({ type: "start", replica: replica.id });
     else wake(replica.nextStartAt);
   }

@@ -1,13 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ReplicaRecord, ServiceRecord } from "../store/records.js";
+import { NO_HEALING } from "./healing.js";
 import { serviceStatus } from "./service-status.js";
 
 const service: ServiceRecord = { name: "default/api", namespace: "default", revision: 2, replicas: 2, enabled: true, deleting: false, createdAt: 0, updatedAt: 0 };
 function replica(patch: Partial<ReplicaRecord>): ReplicaRecord {
   return {
     id: "r", service: "default/api", revision: 2, node: "local", state: "ready", ports: {}, pid: 1, restarts: 0, consecutiveFailures: 0,
-    lastExit: null, reason: "", startedAt: 0, readyAt: 0, nextStartAt: null, createdAt: 0, updatedAt: 0, ...patch,
+    lastExit: null, reason: "", startedAt: 0, readyAt: 0, nextStartAt: null, healing: NO_HEALING, createdAt: 0, updatedAt: 0, ...patch,
   };
 }
 

@@ -5,3 +5,4 @@ export { descriptorJsonSchema } from "./json-schema.js";
 export * from "./types.js";
 export * from "./units.js";
 export { closest, didYouMean } from "./did-you-mean.js";
+export type { ProbeSpec } from "./service-schema.js";

@@ -44,7 +44,29 @@ export interface ExitInfo {
   signal: string | null;
   /** True when the exit is known only as "gone" (the process ended while drover was not its parent). */
   unknown?: boolean;
+  /** True when the kernel's OOM killer ended it (known where a cgroup counts OOM kills). */
+  oomKilled?: boolean;
   at: number;
+}
+
+export type HealingTrigger = "liveness_failure" | "crash_loop" | "readiness_timeout" | "oom_killed" | "exit_nonzero";
+
+/** A stop drover made for a probe trigger, and what to do once the replica has ended. */
+export interface PendingHealing {
+  trigger: HealingTrigger;
+  /** `policy`: no rule applies; the restart policy decides. */
+  action: "restart" | "recreate" | "fail" | "policy";
+  delayMs: number;
+  /** Words for the event and for `drover describe`. */
+  reason: string;
+}
+
+export interface HealingState {
+  /** Attempts used, by index of the rule in `spec.healing`. */
+  attempts: Record<string, number>;
+  pending: PendingHealing | null;
+  /** The start (startedAt) for which readiness_timeout has fired, so it fires once per start. */
+  readinessTimeoutFor: number | null;
 }
 
 export interface ReplicaRecord {
@@ -63,8 +85,9 @@ export interface ReplicaRecord {
   reason: string;
   startedAt: number | null;
   readyAt: number | null;
-  /** When an exited replica may be started again (backoff). */
+  /** When an exited replica may be started again (backoff), or a pending one created (recreate). */
   nextStartAt: number | null;
+  healing: HealingState;
   createdAt: number;
   updatedAt: number;
 }

@@ -3,6 +3,7 @@
  * and state files; a driver only starts, watches, stops and measures what it started.
  */
 import type { ExitInfo } from "../../store/records.js";
+import type { ProbeOutcome } from "../probes/probe.js";
 
 export interface LaunchSpec {
   replicaId: string;
@@ -54,6 +55,8 @@ export interface Driver {
   /** Stops gracefully: `signal`, then a kill after `gracePeriodMs`. Resolves once it has ended. */
   stop(handle: DriverHandle, signal: NodeJS.Signals, gracePeriodMs: number): Promise<void>;
   usage(handle: DriverHandle): ResourceUsage | null;
+  /** Runs a command inside the replica (its environment, directory and user), for exec probes; killed at the timeout. */
+  exec(handle: DriverHandle, command: string[], timeoutMs: number): Promise<ProbeOutcome>;
   /** Frees what the replica held (its cgroup) once it is removed for good; kept across restarts. */
   release(handle: DriverHandle): void;
   /** One line on what this driver can do here, for `drover doctor`. */

@@ -63,4 +63,7 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX events_service ON events (service, id);
   `,
+  `
+  ALTER TABLE replicas ADD COLUMN healing TEXT NOT NULL DEFAULT '{"attempts":{},"pending":null,"readinessTimeoutFor":null}';
+  `,
 ];

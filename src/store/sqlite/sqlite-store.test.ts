@@ -49,7 +49,8 @@ test("replica rows round-trip every field", async () => {
   const store = new SqliteStore(":memory:");
   const replica = {
     id: "api-1", service: "default/api", revision: 1, node: "local", state: "ready" as const, ports: { http: 20001 }, pid: 42, restarts: 2,
-    consecutiveFailures: 1, lastExit: { code: 1, signal: null, at: 5 }, reason: "Ready", startedAt: 3, readyAt: 4, nextStartAt: null, createdAt: 1, updatedAt: 1,
+    consecutiveFailures: 1, lastExit: { code: 1, signal: null, at: 5 }, reason: "Ready", startedAt: 3, readyAt: 4, nextStartAt: null,
+    healing: { attempts: { "0": 2 }, pending: { trigger: "liveness_failure" as const, action: "restart" as const, delayMs: 100, reason: "x" }, readinessTimeoutFor: 3 }, createdAt: 1, updatedAt: 1,
   };
   await store.insertReplica(replica);
   assert.deepEqual(await store.getReplica("api-1"), replica);

@@ -139,17 +139,17 @@ export class SqliteStore implements Store {
   async insertReplica(r: ReplicaRecord): Promise<void> {
     this.db
       .prepare(
-        `INSERT INTO replicas (id, service, revision, node, state, ports, pid, restarts, consecutive_failures, last_exit, reason, started_at, ready_at, next_start_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO replicas (id, service, revision, node, state, ports, pid, restarts, consecutive_failures, last_exit, reason, started_at, ready_at, next_start_at, healing, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(r.id, r.service, r.revision, r.node, r.state, JSON.stringify(r.ports), r.pid, r.restarts, r.consecutiveFailures, r.lastExit && JSON.stringify(r.lastExit), r.reason, r.startedAt, r.readyAt, r.nextStartAt, r.createdAt, r.updatedAt);
+      .run(r.id, r.service, r.revision, r.node, r.state, JSON.stringify(r.ports), r.pid, r.restarts, r.consecutiveFailures, r.lastExit && JSON.stringify(r.lastExit), r.reason, r.startedAt, r.readyAt, r.nextStartAt, JSON.stringify(r.healing), r.createdAt, r.updatedAt);
   }
 
   async updateReplica(id: string, patch: Partial<Omit<ReplicaRecord, "id" | "service" | "createdAt">>): Promise<void> {
     const columns: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(patch)) {
       const column = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-      columns[column] = key === "ports" || key === "lastExit" ? (value === null ? null : JSON.stringify(value)) : value;
+      columns[column] = key === "ports" || key === "lastExit" || key === "healing" ? (value === null ? null : JSON.stringify(value)) : value;
     }
     this.update("replicas", "id", id, columns);
   }
@@ -259,6 +259,7 @@ function toReplica(row: Row): ReplicaRecord {
     startedAt: optionalNumber(row.started_at),
     readyAt: optionalNumber(row.ready_at),
     nextStartAt: optionalNumber(row.next_start_at),
+    healing: JSON.parse(String(row.healing)),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };

@@ -9,6 +9,8 @@ import path from "node:path";
 import type { ExitInfo } from "../../../store/records.js";
 import { LaunchError, type Driver, type DriverHandle, type LaunchSpec, type ResourceUsage, type RunningReplica } from "../driver.js";
 import { detectCgroups, type CgroupSupport, type ReplicaCgroup } from "./cgroup.js";
+import type { ProbeOutcome } from "../../probes/probe.js";
+import { execInReplica } from "./exec-in-replica.js";
 import { isSameProcess, readStat, treeUsage } from "./proc.js";
 
 interface ProcessHandle extends DriverHandle {
@@ -16,6 +18,8 @@ interface ProcessHandle extends DriverHandle {
   pid: number;
   startTime: number;
   cgroup: boolean;
+  /** The cgroup's OOM-kill count when the replica started: a higher count at exit means it was OOM-killed. */
+  oomKillsAtStart?: number;
 }
 
 /**
@@ -33,7 +37,7 @@ export class ProcessDriver implements Driver {
   readonly runtime = "process";
   readonly cgroups: CgroupSupport;
   private readonly cgroupOf = new Map<string, ReplicaCgroup>();
-  private readonly adopted = new Map<number, { startTime: number; resolve: (exit: ExitInfo) => void }>();
+  private readonly adopted = new Map<number, { startTime: number; handle: ProcessHandle; resolve: (exit: ExitInfo) => void }>();
   private poller: NodeJS.Timeout | undefined;
 
   constructor(cgroups: CgroupSupport = detectCgroups()) {
@@ -71,11 +75,12 @@ export class ProcessDriver implements Driver {
       child.unref();
       const startTime = readStat(pid)?.startTime ?? 0;
       if (cgroup) this.cgroupOf.set(spec.replicaId, cgroup);
-      const handle: ProcessHandle = { runtime: "process", pid, startTime, cgroup: cgroup !== null, replicaId: spec.replicaId };
+      const oomKillsAtStart = cgroup?.usage()?.oomKills;
+      const handle: ProcessHandle = { runtime: "process", pid, startTime, cgroup: cgroup !== null, replicaId: spec.replicaId, oomKillsAtStart };
       const exited = new Promise<ExitInfo>((resolve) => {
         child.once("exit", (code, signal) => {
           this.killRemnants(handle);
-          resolve({ code, signal, at: Date.now() });
+          resolve({ code, signal, at: Date.now(), ...this.oomKilled(handle) });
         });
       });
       return { handle, pid, exited };
@@ -92,7 +97,7 @@ export class ProcessDriver implements Driver {
       if (cgroup) this.cgroupOf.set(String(handle.replicaId), cgroup);
     }
     const exited = new Promise<ExitInfo>((resolve) => {
-      this.adopted.set(handle.pid, { startTime: handle.startTime, resolve });
+      this.adopted.set(handle.pid, { startTime: handle.startTime, handle, resolve });
     });
     this.poller ??= setInterval(() => this.pollAdopted(), ADOPTED_POLL_MS).unref();
     return { handle, pid: handle.pid, exited };
@@ -116,11 +121,22 @@ export class ProcessDriver implements Driver {
     return fromProc && { ...fromProc, oomKills: 0, source: "proc" };
   }
 
+  exec(raw: DriverHandle, command: string[], timeoutMs: number): Promise<ProbeOutcome> {
+    return execInReplica((raw as ProcessHandle).pid, command, timeoutMs);
+  }
+
   release(raw: DriverHandle): void {
     const id = String(raw.replicaId);
     this.cgroups.remove(cgroupName(id));
     this.cgroupOf.delete(id);
     if (raw.pid !== undefined) this.adopted.delete(raw.pid);
+  }
+
+  /** Known only with a cgroup that counts OOM kills; absent (not false) otherwise. */
+  private oomKilled(handle: ProcessHandle): { oomKilled?: boolean } {
+    const now = this.cgroupOf.get(String(handle.replicaId))?.usage()?.oomKills;
+    if (now === undefined || handle.oomKillsAtStart === undefined) return {};
+    return { oomKilled: now > handle.oomKillsAtStart };
   }
 
   private alive(handle: ProcessHandle): boolean {
@@ -155,7 +171,7 @@ export class ProcessDriver implements Driver {
       if (isSameProcess(pid, watch.startTime)) continue;
       this.adopted.delete(pid);
       // Not our child: the exit status went to init, so only the fact of the exit is known.
-      watch.resolve({ code: null, signal: null, unknown: true, at: Date.now() });
+      watch.resolve({ code: null, signal: null, unknown: true, at: Date.now(), ...this.oomKilled(watch.handle) });
     }
     if (this.adopted.size === 0 && this.poller) {
       clearInterval(this.poller);
