@@ -163,7 +163,7 @@ export class Drover {
 }
 
 /** A hello service descriptor on a given service port. */
-export function helloService(name: string, port: number, options: { replicas?: number; env?: Record<string, string>; extra?: string; namespace?: string } = {}): string {
+export function helloService(name: string, port: number, options: { replicas?: number; env?: Record<string, string>; extra?: string; namespace?: string; grace?: string } = {}): string {
   const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}: "${v}"`).join(", ");
   return `apiVersion: drover/v1
 kind: Service
@@ -174,7 +174,7 @@ spec:
   replicas: ${options.replicas ?? 1}
   networking:
     ports: [{name: http, port: ${port}}]
-  stop: {grace_period: 3s}
+  stop: {grace_period: ${options.grace ?? "3s"}}
   configuration:
     environment: {${env}}
 ${options.extra ?? ""}`;

@@ -10,7 +10,8 @@
 //   ALLOC_MB           allocate and hold this many MiB at start
 //   IGNORE_SIGTERM     1: ignore SIGTERM (to exercise the stop grace period)
 //   MESSAGE            text included in every answer
-// Endpoints: / (who am I), /health, /ready, /env/NAME, POST /crash, POST /hang.
+// Endpoints: / (who am I), /health, /ready, /env/NAME, POST /crash, POST /hang,
+// POST /ready/off and POST /ready/on (make /ready answer 503 or 200 from now on).
 import http from "node:http";
 
 const env = process.env;
@@ -19,6 +20,7 @@ const port = Number(env.PORT ?? 8080);
 const startedAt = Date.now();
 const since = (name) => seconds(name) !== undefined && Date.now() - startedAt >= seconds(name);
 const held = [];
+let readyOff = false;
 
 function log(message) {
   process.stdout.write(`${new Date().toISOString()} hello[${process.pid}] ${message}\n`);
@@ -37,7 +39,15 @@ function json(res, status, body) {
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? "/", "http://localhost");
   if (url.pathname === "/health") return json(res, since("FAIL_HEALTH_AFTER") ? 500 : 200, { healthy: !since("FAIL_HEALTH_AFTER") });
-  if (url.pathname === "/ready") return json(res, since("NOT_READY_AFTER") ? 503 : 200, { ready: !since("NOT_READY_AFTER") });
+  if (url.pathname === "/ready" && req.method === "GET") {
+    const ready = !readyOff && !since("NOT_READY_AFTER");
+    return json(res, ready ? 200 : 503, { ready });
+  }
+  if ((url.pathname === "/ready/off" || url.pathname === "/ready/on") && req.method === "POST") {
+    readyOff = url.pathname === "/ready/off";
+    log(`readiness turned ${readyOff ? "off" : "on"}`);
+    return json(res, 200, { ready: !readyOff });
+  }
   if (url.pathname.startsWith("/env/")) return json(res, 200, { value: env[url.pathname.slice(5)] ?? null });
   if (url.pathname === "/crash" && req.method === "POST") {
     json(res, 200, { crashing: true });

@@ -109,6 +109,8 @@ export class LocalAgent implements NodeAgent {
     const entry = this.entries.get(id);
     if (!entry?.handle || entry.status.state === "exited") return;
     entry.draining = true;
+    // A replica on its way out is not judged any more: a failing probe now would only be noise.
+    entry.health?.close();
     await this.drivers.get(entry.handle.runtime)?.stop(entry.handle, signal, gracePeriodMs);
   }
 

@@ -21,8 +21,9 @@ export function servicesTable(services: ServiceSummary[], now = Date.now()): str
 export function exitText(replica: ReplicaRecord): string {
   const exit = replica.lastExit;
   if (!exit) return "-";
-  if (exit.unknown) return "gone";
-  return exit.signal ? exit.signal : `code ${exit.code}`;
+  if (exit.unknown) return exit.oomKilled ? "OOM-killed" : "gone";
+  const how = exit.signal ? exit.signal : `code ${exit.code}`;
+  return exit.oomKilled ? `${how} (OOM)` : how;
 }
 
 export function replicasTable(replicas: Array<ReplicaRecord & Partial<Pick<ReplicaView, "usage">>>, now = Date.now()): string {

@@ -3,6 +3,7 @@
  * service's desired state, and read what is going on. It changes desired state in the store and
  * wakes the reconciler; it never touches a workload itself.
  */
+import type { ProbeReport } from "../agent/probes/probe.js";
 import type { NodeAgent } from "../agent/node-agent.js";
 import { BadRequestError, NotFoundError } from "../errors.js";
 import { closest, loadDescriptors, qualifiedName, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
@@ -36,6 +37,8 @@ export interface ServiceSummary {
 
 export interface ReplicaView extends ReplicaRecord {
   usage: { cpuSeconds: number; memoryBytes: number; source: string } | null;
+  /** Each probe's verdict and latest result, from the agent (only with details). */
+  probes: ProbeReport[];
 }
 
 export class ControlPlane {
@@ -156,10 +159,11 @@ export class ControlPlane {
     return { service: summary, revision: await this.revisionOf(service), replicas, events: await this.store.listEvents({ service: name, limit: 20 }) };
   }
 
-  /** Replicas of one service or all; with `usage`, each with its CPU time and memory. */
-  async replicas(input?: string, usage = false): Promise<ReplicaView[]> {
+  /** Replicas of one service or all; with `details`, each with its CPU time, memory and probe results. */
+  async replicas(input?: string, details = false): Promise<ReplicaView[]> {
     const replicas = await this.store.listReplicas(input ? await this.resolveName(input) : undefined);
-    return Promise.all(replicas.map(async (r) => ({ ...r, usage: usage ? await this.agent.usage(r.id) : null })));
+    const statuses = details ? new Map((await this.agent.list()).map((s) => [s.id, s])) : undefined;
+    return Promise.all(replicas.map(async (r) => ({ ...r, usage: details ? await this.agent.usage(r.id) : null, probes: statuses?.get(r.id)?.probes ?? [] })));
   }
 
   async scale(input: string, replicas: number): Promise<ServiceRecord> {

@@ -84,7 +84,9 @@ export class Healer {
       await this.store.deleteReplica(record.id);
       const fresh = newReplicaRecord({ name: service.name, namespace: service.namespace }, record.revision, record.node, now, { nextStartAt: at, healing, reason: "Recreated" });
       await this.store.insertReplica(fresh);
-      await this.emit({ type: "ReplicaRecreated", service: record.service, replica: fresh.id, reason: "Healing", message: `${cause}; healing: recreate${plan.label}, ${record.id} replaced by ${fresh.id}, starting ${when(at, now)}` });
+      // A stop for a probe says its healing in `cause` already.
+      const note = pending ? "" : `healing: recreate${plan.label}, `;
+      await this.emit({ type: "ReplicaRecreated", service: record.service, replica: fresh.id, reason: "Healing", message: `${cause}; ${note}${record.id} replaced by ${fresh.id}, starting ${when(at, now)}` });
       return;
     }
     if (plan.rollback) await this.rollback(service, record, plan.rollback, what);
@@ -99,7 +101,7 @@ export class Healer {
       service: record.service,
       replica: record.id,
       reason,
-      message: `${cause}; ${byRule ? `healing: restart${plan.label}, ` : ""}${next}`,
+      message: `${cause}; ${byRule && !pending ? `healing: restart${plan.label}, ` : ""}${next}`,
     });
   }
 

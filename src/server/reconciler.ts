@@ -249,7 +249,10 @@ export class Reconciler {
     if (before === key) return;
     const previous = new Map((before ?? "").split(",").map((entry) => entry.split(":") as [string, string]));
     for (const probe of probes) {
-      if (probe.state === "pending" || previous.get(probe.kind) === probe.state) continue;
+      const was = previous.get(probe.kind) ?? "pending";
+      if (probe.state === "pending" || was === probe.state) continue;
+      // A replica that has not been ready yet is not ready: a readiness probe failing while it starts is no news.
+      if (probe.kind === "readiness" && probe.state === "failing" && was === "pending") continue;
       const passing = probe.state === "passing";
       const last = probe.last ? `${probe.last.message} in ${probe.last.latencyMs}ms` : "assumed after adoption";
       await this.events.emit({
@@ -266,7 +269,13 @@ export class Reconciler {
   private stopForHealing(record: ReplicaRecord, pending: PendingHealing, stop: { signal: NodeJS.Signals; grace_period: number }): void {
     this.busy.add(record.id);
     void this.events
-      .emit({ type: "ReplicaUnhealthy", service: record.service, replica: record.id, reason: pending.trigger === "liveness_failure" ? "LivenessFailed" : "ReadinessTimeout", message: `${pending.reason}; stopping it (${stop.signal}, grace ${stop.grace_period}ms)` })
+      .emit({
+        type: pending.trigger === "liveness_failure" ? "ReplicaUnhealthy" : "ReplicaStopping",
+        service: record.service,
+        replica: record.id,
+        reason: pending.trigger === "liveness_failure" ? "LivenessFailed" : "ReadinessTimeout",
+        message: `${pending.reason}; stopping it (${stop.signal}, grace ${stop.grace_period}ms)`,
+      })
       .then(() => this.agent.stop(record.id, stop.signal, stop.grace_period))
       .catch((error) => this.fail(error))
       .finally(() => {

@@ -9,10 +9,11 @@ export type ServiceStatus = "ready" | "progressing" | "waiting" | "crash_loop" |
 export function serviceStatus(service: ServiceRecord, replicas: ReplicaRecord[], waitingFor: string[]): ServiceStatus {
   if (service.deleting) return "deleting";
   if (!service.enabled) return replicas.length > 0 ? "stopping" : "stopped";
-  // Sticky across restart attempts: a crash-looping replica that is starting again is still crash-looping.
-  if (replicas.some((r) => r.state === "crash_loop" || (r.consecutiveFailures >= CRASH_LOOP_AFTER && r.state !== "ready" && r.state !== "terminating"))) return "crash_loop";
   const current = replicas.filter((r) => r.revision === service.revision && r.state !== "terminating");
+  // A replica given up on (by its policy or its healing rules) outranks one still trying.
   if (current.some((r) => isFinal(r) && r.state === "failed")) return "failed";
+  // Sticky across restart attempts: a crash-looping replica that is starting again is still crash-looping.
+  if (replicas.some((r) => r.state === "crash_loop" || (r.consecutiveFailures >= CRASH_LOOP_AFTER && r.state !== "ready" && r.state !== "terminating" && !isFinal(r)))) return "crash_loop";
   if (waitingFor.length > 0 && replicas.length === 0) return "waiting";
   const ready = current.filter((r) => r.state === "ready").length;
   const others = replicas.filter((r) => r.revision !== service.revision).length;

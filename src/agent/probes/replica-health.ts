@@ -133,5 +133,6 @@ export class ReplicaHealth {
 
 function failureMessage(runner: ProbeRunner): string {
   const report = runner.report();
-  return `${runner.kind} probe failed ${report.consecutiveFailures} times in a row (${report.target}: ${report.last?.message ?? "no result"})`;
+  const times = report.consecutiveFailures === 1 ? "once" : `${report.consecutiveFailures} times in a row`;
+  return `${runner.kind} probe failed ${times} (${report.target}: ${report.last?.message ?? "no result"})`;
 }

@@ -4,7 +4,7 @@ import type { EventRecord, RevisionRecord } from "../../store/records.js";
 import { formatDuration } from "../../spec/units.js";
 import { ApiClient, servicePath } from "../client.js";
 import { age, color, printStructured, statusColor } from "../output.js";
-import { replicasTable } from "../tables.js";
+import { exitText, replicasTable } from "../tables.js";
 
 interface Description {
   service: ServiceSummary;
@@ -25,6 +25,26 @@ export function registerDescribe(program: Command): void {
     });
 }
 
+/** Per replica: state and why, last exit, backoff, healing attempts, each probe's latest result. */
+function replicaDetails(r: ReplicaView, rules: Description["revision"]["descriptor"]["spec"]["healing"], now = Date.now()): string[] {
+  const lines = [`  ${color.bold(r.id)}: ${statusColor(r.state)} (${r.reason}), restarts ${r.restarts}, failures in a row ${r.consecutiveFailures}`];
+  if (r.lastExit) lines.push(`    last exit: ${exitText(r)}${r.lastExit.oomKilled ? ", killed by the OOM killer" : ""}, ${age(r.lastExit.at, now)} ago`);
+  if (r.nextStartAt !== null) lines.push(`    backoff: next ${r.state === "pending" ? "start" : "restart"} in ${formatDuration(Math.max(0, r.nextStartAt - now))} (at ${new Date(r.nextStartAt).toISOString()})`);
+  if (r.healing.pending) lines.push(`    healing: stopping for ${r.healing.pending.trigger}: ${r.healing.pending.reason}`);
+  const used = Object.entries(r.healing.attempts).map(([i, n]) => ({ rule: rules[Number(i)], n })).filter((u) => u.rule);
+  if (used.length) lines.push(`    healing attempts: ${used.map((u) => `${u.rule!.trigger} ${u.rule!.action} ${u.n}/${u.rule!.max_attempts}`).join(", ")}`);
+  for (const probe of r.probes) {
+    const last = probe.last ? `${probe.last.message}, ${probe.last.latencyMs}ms, ${age(probe.last.at, now)} ago` : "no result yet";
+    lines.push(`    ${probe.kind.padEnd(9)} ${probeColor(probe.state)}  ${probe.target}: ${last}`);
+  }
+  return lines;
+}
+
+function probeColor(state: string): string {
+  const padded = state.padEnd(7);
+  return state === "passing" ? color.green(padded) : state === "failing" ? color.red(padded) : color.yellow(padded);
+}
+
 function render({ service, revision, replicas, events }: Description): string {
   const { spec, metadata } = revision.descriptor;
   const field = (label: string, value: string) => `${color.bold(`${label}:`.padEnd(14))}${value}`;
@@ -41,10 +61,9 @@ function render({ service, revision, replicas, events }: Description): string {
     field("Depends on", spec.dependencies.map((d) => `${d.name}${d.required ? "" : " (optional)"}`).join(", ") || "-"),
   ];
   if (service.waitingFor.length) lines.push(field("Waiting for", service.waitingFor.join(", ")));
+  if (spec.healing.length) lines.push(field("Healing", spec.healing.map((h) => `${h.trigger} → ${h.action} (max ${h.max_attempts}, ×${h.backoff_multiplier})`).join("; ")));
   lines.push("", color.bold("Replicas:"), replicas.length ? replicasTable(replicas) : "  none");
-  for (const r of replicas) {
-    if (r.nextStartAt !== null) lines.push(`  ${r.id}: ${r.reason}, next start in ${formatDuration(Math.max(0, r.nextStartAt - Date.now()))} (failures in a row: ${r.consecutiveFailures})`);
-  }
+  for (const r of replicas) lines.push(...replicaDetails(r, spec.healing));
   lines.push("", color.bold("Events:"));
   for (const e of events) lines.push(`  ${age(e.time)} ago  ${e.type}  ${e.replica ?? ""}  ${e.reason}: ${e.message}`);
   return lines.join("\n");
