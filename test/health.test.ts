@@ -145,3 +145,36 @@ test("exec probes pass and fail as their command does, run in the replica's envi
   assert.match(text, /readiness\s+failing\s+exec sh -c test -f "\$MARKER": exit code 1, [\d.]+ms/);
   assert.equal(replica!.restarts, 0);
 });
+
+test("after kill -9 of drover, an adopted replica stays ready and its probes (exec included) carry on", async () => {
+  const marker = path.join(drover.home, "adopted-marker");
+  fs.writeFileSync(marker, "");
+  const port = await freePort();
+  const extra = [
+    "  health_checks:",
+    '    readiness_probe: {exec: {command: [sh, -c, "test -f \\"$MARKER\\""]}, period: 200ms, failure_threshold: 1}',
+    "    liveness_probe: {http_get: {path: /health, port: http}, period: 200ms, failure_threshold: 2}",
+    "",
+  ].join("\n");
+  const file = drover.write("adopt.yaml", helloService("adoptee", port, { env: { MARKER: marker }, extra }));
+  assert.equal((await drover.run(["up", "-f", file])).code, 0);
+  const [before] = await ps("adoptee");
+  await drover.killServer();
+  const restartedAt = Date.now();
+  await drover.startServer();
+  const list = await waitFor("the adoption", async () => {
+    const all = await events("adoptee");
+    return all.some((e) => e.type === "ReplicaAdopted" && e.time >= restartedAt) ? all : undefined;
+  });
+  const [after] = await ps("adoptee");
+  assert.deepEqual([after!.pid, after!.state, after!.restarts], [before!.pid, "ready", 0]);
+  assert.ok(!list.some((e) => e.time >= restartedAt && /ReplicaUnready|ReplicaStarted/.test(e.type)), "no flap, no restart");
+  // The probes run again: the exec probe reads the adopted process's environment.
+  fs.rmSync(marker);
+  await waitFor("unready once the exec probe fails", async () => (await ps("adoptee"))[0]?.state === "unready");
+  await post(before!.ports.http!, "/hang");
+  await waitFor("a liveness restart of the adopted replica", async () => {
+    const [r] = await ps("adoptee");
+    return r && r.pid !== before!.pid && r.restarts === 1;
+  });
+});

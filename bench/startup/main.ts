@@ -8,11 +8,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import path from "node:path";
 import { parseArgs } from "node:util";
 import { tcpConnects } from "../../src/agent/probes/tcp.js";
 import { readStat } from "../../src/agent/drivers/process/proc.js";
 import { Drover, freePort, HELLO, helloService, REPO } from "../../test/harness.js";
+import { median, readUntil, writeResult } from "../common.js";
 
 const { values } = parseArgs({
   options: { services: { type: "string", default: "100" }, rounds: { type: "string", default: "3" }, idle: { type: "string", default: "10" } },
@@ -68,21 +68,6 @@ async function droverRun(): Promise<{ elapsed: number; idle: { cpuPercent: numbe
   }
 }
 
-async function readUntil(response: Response, done: (event: { type: string; service: string }) => boolean): Promise<void> {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const data = buffer.slice(0, end).split("\n").find((line) => line.startsWith("data: "));
-      buffer = buffer.slice(end + 2);
-      // returning from the for-await loop cancels the stream
-      if (data && done(JSON.parse(data.slice(6)))) return;
-    }
-  }
-}
-
 /** The server's CPU share and resident memory over IDLE_SECONDS with every replica at rest. */
 async function idleCost(drover: Drover): Promise<{ cpuPercent: number; rssMb: number }> {
   const pid = drover.server!.pid!;
@@ -96,11 +81,6 @@ async function idleCost(drover: Drover): Promise<{ cpuPercent: number; rssMb: nu
   return { cpuPercent: (ticks / 100 / seconds) * 100, rssMb: rssKb / 1024 };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 const baselines: number[] = [];
 const drovers: number[] = [];
 let idle: { cpuPercent: number; rssMb: number } | null = null;
@@ -112,7 +92,6 @@ for (let round = 1; round <= ROUNDS; round++) {
   process.stdout.write(`round ${round}: baseline ${(baselines.at(-1)! / 1000).toFixed(2)}s, drover ${(run.elapsed / 1000).toFixed(2)}s\n`);
 }
 const result = {
-  bench: "startup",
   services: SERVICES,
   rounds: ROUNDS,
   baselineSeconds: median(baselines) / 1000,
@@ -121,14 +100,9 @@ const result = {
   targets: { droverSeconds: 10, ratio: 1.15, idleCpuPercent: 1, idleRssMb: 80 },
   idle,
   allRounds: { baselineMs: baselines.map(Math.round), droverMs: drovers.map(Math.round) },
-  machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
-  at: new Date().toISOString(),
 };
 process.stdout.write(
   `\n${SERVICES} services until all ready (median of ${ROUNDS}): drover ${result.droverSeconds.toFixed(2)}s, bare spawn-and-wait ${result.baselineSeconds.toFixed(2)}s, ratio ${result.ratio.toFixed(3)} (targets ≤ 10s, ≤ 1.15)\n`,
 );
 if (idle) process.stdout.write(`drover at rest with ${SERVICES} replicas: ${idle.cpuPercent.toFixed(2)}% of one core, ${idle.rssMb.toFixed(1)} MB resident (targets ≤ 1%, ≤ 80 MB)\n`);
-const out = path.join(REPO, "bench/results");
-fs.mkdirSync(out, { recursive: true });
-fs.writeFileSync(path.join(out, "startup.json"), `${JSON.stringify(result, null, 2)}\n`);
-process.stdout.write(`wrote ${path.join(out, "startup.json")}\n`);
+writeResult("startup", result);

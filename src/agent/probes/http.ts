@@ -3,6 +3,10 @@ import https from "node:https";
 import { performance } from "node:perf_hooks";
 import type { ProbeOutcome } from "./probe.js";
 
+/** Shared agents that never keep a connection: each probe opens its own, without building an agent per run. */
+const httpAgent = new http.Agent({ keepAlive: false });
+const httpsAgent = new https.Agent({ keepAlive: false, rejectUnauthorized: false });
+
 export interface HttpTarget {
   host?: string;
   port: number;
@@ -34,8 +38,7 @@ export function httpGet(target: HttpTarget, timeoutMs: number): Promise<ProbeOut
       path: target.path,
       method: "GET",
       headers: { "user-agent": "drover-probe", ...target.headers },
-      agent: false,
-      rejectUnauthorized: false,
+      agent: target.scheme === "https" ? httpsAgent : httpAgent,
     });
     const timer = setTimeout(() => finish(false, `no answer within ${timeoutMs}ms`), timeoutMs);
     request.once("response", (response) => {
