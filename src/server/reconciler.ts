@@ -238,6 +238,10 @@ export class Reconciler {
       await this.store.updateReplica(record.id, { state: "unready", pid: status.pid, ports: status.ports, reason: adopting ? "Adopted" : "NotReady" });
       await this.events.emit({ type: adopting ? "ReplicaAdopted" : "ReplicaUnready", service, replica: record.id, reason: adopting ? "Adopted" : "NotReady", message: adopting ? `pid ${status.pid}${portsText(status.ports)}, not ready` : `${status.message}; taken out of the router` });
     }
+    // A stop for healing that an earlier drover decided but did not see through is carried out now.
+    if (adopting && status.state !== "exited" && record.healing.pending && !this.busy.has(record.id)) {
+      this.stopForHealing(record, record.healing.pending, descriptor.spec.stop);
+    }
     if (!adopting) this.wake();
   }
 

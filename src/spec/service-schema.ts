@@ -123,7 +123,7 @@ export const serviceSpecSchema = z
           action: z.enum(["restart", "recreate", "rollback", "alert"]),
           max_attempts: positiveInt.default(3),
           backoff_multiplier: z.number().min(1).default(2),
-          webhook: z.url().optional(),
+          webhook: z.url({ protocol: /^https?$/, error: "must be an http or https URL" }).optional(),
         }),
       )
       .default([]),
