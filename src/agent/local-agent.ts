@@ -13,7 +13,9 @@ import { PortAllocator, type PortRange } from "./ports.js";
 import { ListenWatcher, listeningPorts } from "./probes/listen-watch.js";
 import type { HealthDefinition, ProbeReport } from "./probes/probe.js";
 import { ReplicaHealth } from "./probes/replica-health.js";
-import { TcpRouter, type Route, type RouteStatus } from "./router/tcp-router.js";
+import type { BackendTarget } from "./router/backends.js";
+import { Router, type Route, type RouteStatus } from "./router/router.js";
+import type { ServiceTraffic } from "./router/traffic-stats.js";
 
 interface Entry {
   status: ReplicaStatus;
@@ -43,8 +45,9 @@ export class LocalAgent implements NodeAgent {
   private readonly ports: PortAllocator;
   private readonly rotation: NodeJS.Timeout;
   private readonly listening = new ListenWatcher();
-  private readonly router = new TcpRouter((service, portName) => this.readyPorts(service, portName));
+  private readonly router = new Router((service, portName) => this.readyTargets(service, portName));
   private closed = false;
+  private readonly targetCache = new Map<string, BackendTarget[]>();
 
   private constructor(
     private readonly dir: string,
@@ -109,8 +112,10 @@ export class LocalAgent implements NodeAgent {
     const entry = this.entries.get(id);
     if (!entry?.handle || entry.status.state === "exited") return;
     entry.draining = true;
+    this.targetCache.clear();
     // A replica on its way out is not judged any more: a failing probe now would only be noise.
     entry.health?.close();
+    await this.router.drain(id, gracePeriodMs);
     await this.drivers.get(entry.handle.runtime)?.stop(entry.handle, signal, gracePeriodMs);
   }
 
@@ -139,6 +144,10 @@ export class LocalAgent implements NodeAgent {
 
   setRoutes(routes: Route[]): Promise<RouteStatus[]> {
     return this.router.sync(routes);
+  }
+
+  traffic(service?: string): ServiceTraffic[] {
+    return this.router.traffic(service);
   }
 
   async tailLogs(id: string, lines: number): Promise<string[]> {
@@ -235,6 +244,7 @@ export class LocalAgent implements NodeAgent {
   private set(id: string, entry: Entry): void {
     const previous = this.entries.get(id);
     this.entries.set(id, entry);
+    this.targetCache.clear();
     // The file records what re-adoption needs: the handle, the state (ready or not), an exit.
     if (!previous || previous.handle !== entry.handle || previous.status.state !== entry.status.state) this.save(id, entry);
     for (const listener of this.listeners) listener(entry.status);
@@ -248,13 +258,18 @@ export class LocalAgent implements NodeAgent {
     fs.renameSync(`${file}.tmp`, file);
   }
 
-  private readyPorts(service: string, portName: string): number[] {
-    const ports: number[] = [];
+  /** Cached per service port until a replica changes: the router asks on every request. */
+  private readyTargets(service: string, portName: string): BackendTarget[] {
+    const key = `${service}\0${portName}`;
+    const cached = this.targetCache.get(key);
+    if (cached) return cached;
+    const targets: BackendTarget[] = [];
     for (const entry of this.entries.values()) {
       const port = entry.status.ports[portName];
-      if (entry.status.service === service && entry.status.state === "ready" && !entry.draining && port !== undefined) ports.push(port);
+      if (entry.status.service === service && entry.status.state === "ready" && !entry.draining && port !== undefined) targets.push({ replica: entry.status.id, revision: entry.status.revision, port });
     }
-    return ports;
+    this.targetCache.set(key, targets);
+    return targets;
   }
 
   private portsInUse(): number[] {

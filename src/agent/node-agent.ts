@@ -6,9 +6,10 @@ import type { ExitInfo } from "../store/records.js";
 import type { ResourceUsage } from "./drivers/driver.js";
 import type { HealthDefinition, ProbeReport } from "./probes/probe.js";
 import type { HealthVerdict } from "./probes/replica-health.js";
-import type { Route, RouteStatus } from "./router/tcp-router.js";
+import type { Route, RouteStatus } from "./router/router.js";
+import type { ServiceTraffic } from "./router/traffic-stats.js";
 
-export type { Route, RouteStatus };
+export type { Route, RouteStatus, ServiceTraffic };
 
 export interface ReplicaLaunch {
   id: string;
@@ -60,7 +61,10 @@ export interface NodeAgent {
   readonly node: string;
   /** Starts (or restarts, under the same id) a replica. Failures to launch come back as an exited status. */
   start(launch: ReplicaLaunch): Promise<ReplicaStatus>;
-  /** Stops gracefully; resolves once the replica has ended. */
+  /**
+   * Stops gracefully: the router sends it nothing new, requests in flight finish (up to the grace
+   * period), then the stop signal, then a kill after the grace period. Resolves once it has ended.
+   */
   stop(id: string, signal: NodeJS.Signals, gracePeriodMs: number): Promise<void>;
   /** Forgets an ended replica: its state, its log files, its cgroup. */
   remove(id: string): Promise<void>;
@@ -71,6 +75,8 @@ export interface NodeAgent {
   usage(id: string): Promise<ResourceUsage | null>;
   /** The service ports to listen on; traffic goes to the service's ready replicas. Idempotent. */
   setRoutes(routes: Route[]): Promise<RouteStatus[]>;
+  /** What the router counted (cumulative), per service and revision. */
+  traffic(service?: string): ServiceTraffic[];
   tailLogs(id: string, lines: number): Promise<string[]>;
   followLogs(id: string, onData: (text: string) => void): () => void;
   info(): AgentInfo;

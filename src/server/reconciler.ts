@@ -36,6 +36,8 @@ export class Reconciler {
   private idle: Promise<void> = Promise.resolve();
   /** The probe verdicts last seen per replica, so an event marks each change (not each run). */
   private readonly probeStates = new Map<string, string>();
+  /** Per service: each revision's share of new requests while a rollout splits traffic. */
+  private readonly weights = new Map<string, Record<string, number>>();
   private readonly healer: Healer;
 
   constructor(
@@ -314,7 +316,11 @@ export class Reconciler {
     for (const service of services) {
       if (!service.enabled || service.deleting) continue;
       const { spec } = (await this.revision(service.name, service.revision)).descriptor;
-      for (const port of spec.networking.ports) routes.push({ service: service.name, portName: port.name, port: port.port });
+      for (const port of spec.networking.ports) {
+        // UDP is not proxied: clients reach each replica on its own port.
+        if (port.protocol === "udp") continue;
+        routes.push({ service: service.name, portName: port.name, port: port.port, protocol: port.protocol as "http" | "tcp", algorithm: spec.networking.load_balancing, weights: this.weights.get(service.name) ?? null });
+      }
     }
     for (const status of await this.agent.setRoutes(routes)) {
       const key = `${status.service}:${status.port}`;

@@ -120,7 +120,7 @@ function normaliseService(parsed: ServiceDocumentParsed, baseDir: string): Servi
       runtime: spec.runtime ?? (spec.image ? "docker" : "process"),
       replicas: spec.replicas ?? spec.scaling?.min_replicas ?? 1,
       working_dir: path.resolve(baseDir, spec.working_dir ?? "."),
-      networking: { ports },
+      networking: { ports, load_balancing: spec.networking.load_balancing },
     },
   };
 }

@@ -99,7 +99,9 @@ export const serviceSpecSchema = z
       .optional(),
     replicas: nonNegativeInt.optional(),
     resources: z.strictObject({ requests: resourceSet.default({}), limits: resourceSet.default({}) }).prefault({}),
-    networking: z.strictObject({ ports: z.array(port).default([]) }).prefault({}),
+    networking: z
+      .strictObject({ ports: z.array(port).default([]), load_balancing: z.enum(["round_robin", "least_connections"]).default("round_robin") })
+      .prefault({}),
     health_checks: z
       .strictObject({ startup_probe: probe.optional(), liveness_probe: probe.optional(), readiness_probe: probe.optional() })
       .prefault({}),

@@ -12,7 +12,7 @@ export type ServiceSpec = Omit<ServiceSpecParsed, "runtime" | "replicas" | "work
   replicas: number;
   /** Absolute; relative paths in a descriptor are resolved against the descriptor's folder. */
   working_dir: string;
-  networking: { ports: NamedPort[] };
+  networking: { ports: NamedPort[]; load_balancing: "round_robin" | "least_connections" };
 };
 
 export type Metadata = ServiceDocumentParsed["metadata"];
