@@ -21,6 +21,10 @@ const applySchema = z.object({
   message: z.string().default(""),
 });
 const scaleSchema = z.object({ replicas: z.number().int().min(0) });
+const rolloutActionSchema = z.object({ action: z.enum(["pause", "resume", "promote", "abort", "undo"]) });
+const rollbackSchema = z.strictObject({ to: z.number().int().min(1).optional(), strategy: z.enum(["immediate", "gradual", "canary"]).optional(), author: z.string().optional() });
+const revisionNumber = z.coerce.number().int().min(1);
+const diffSchema = z.object({ from: revisionNumber, to: revisionNumber });
 
 export async function buildApi(controlPlane: ControlPlane, options: { home: string; token: string; onShutdown?: () => void }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
@@ -70,6 +74,19 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   app.post<{ Params: { name: string } }>("/api/v1/services/:name/restart", async (request) => ({
     applied: await controlPlane.restartService(request.params.name, authorOf(request.body)),
   }));
+  app.get<{ Params: { name: string } }>("/api/v1/services/:name/rollout", async (request) => controlPlane.rolloutStatus(request.params.name));
+  app.post<{ Params: { name: string; action: string } }>("/api/v1/services/:name/rollout/:action", async (request) => {
+    const { action } = parseWith(rolloutActionSchema, request.params);
+    return controlPlane.rolloutCommand(request.params.name, action, authorOf(request.body));
+  });
+  app.post<{ Params: { name: string } }>("/api/v1/services/:name/rollback", async (request) => {
+    const body = parseWith(rollbackSchema, request.body ?? {});
+    return { applied: await controlPlane.rollback(request.params.name, { ...body, author: body.author ?? "api" }) };
+  });
+  app.get<{ Params: { name: string }; Querystring: Record<string, string> }>("/api/v1/services/:name/diff", async (request) => {
+    const { from, to } = parseWith(diffSchema, request.query);
+    return controlPlane.diff(request.params.name, from, to);
+  });
   app.delete<{ Params: { name: string } }>("/api/v1/services/:name", async (request) => ({ service: await controlPlane.deleteService(request.params.name) }));
   app.get<{ Querystring: { service?: string; usage?: string } }>("/api/v1/replicas", async (request) => ({
     replicas: await controlPlane.replicas(request.query.service, request.query.usage === "1"),

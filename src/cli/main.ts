@@ -11,6 +11,7 @@ import { registerGet } from "./commands/get.js";
 import { registerHistory } from "./commands/history.js";
 import { registerLifecycle } from "./commands/lifecycle.js";
 import { registerLogs } from "./commands/logs.js";
+import { registerRollout } from "./commands/rollout.js";
 import { registerScale } from "./commands/scale.js";
 import { registerServer } from "./commands/server.js";
 import { registerUp } from "./commands/up.js";
@@ -39,7 +40,7 @@ Environment:
 Exit codes: 0 ok, 1 failure, 2 bad input (descriptor, arguments, unknown service).`,
   );
 
-for (const register of [registerUp, registerServer, registerApply, registerValidate, registerGet, registerDescribe, registerLogs, registerScale, registerLifecycle, registerHistory, registerEvents, registerDown, registerDoctor]) {
+for (const register of [registerUp, registerServer, registerApply, registerValidate, registerGet, registerDescribe, registerLogs, registerScale, registerLifecycle, registerHistory, registerRollout, registerEvents, registerDown, registerDoctor]) {
   register(program);
 }
 for (const command of program.commands) command.exitOverride();

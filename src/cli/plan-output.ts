@@ -1,5 +1,5 @@
 /** How a plan and descriptor problems read in a terminal. */
-import type { PlanEntry } from "../server/apply-plan.js";
+import type { FieldChange, PlanEntry } from "../server/apply-plan.js";
 import { formatIssue, type SpecIssue } from "../spec/errors.js";
 import { color } from "./output.js";
 
@@ -9,16 +9,20 @@ export function formatPlan(entries: PlanEntry[]): string {
   const lines: string[] = [];
   for (const entry of entries) {
     lines.push(`${MARK[entry.action]}  ${entry.kind} ${entry.name}`);
-    if (entry.action !== "change") continue;
-    for (const change of entry.changes) {
-      if (change.before === undefined) lines.push(color.green(`      + ${change.path}: ${show(change.after)}`));
-      else if (change.after === undefined) lines.push(color.red(`      - ${change.path}: ${show(change.before)}`));
-      else lines.push(color.yellow(`      ~ ${change.path}: ${show(change.before)} → ${show(change.after)}`));
-    }
+    if (entry.action === "change") lines.push(...formatChanges(entry.changes, "      "));
   }
   const count = (action: PlanEntry["action"]) => entries.filter((e) => e.action === action).length;
   lines.push(`plan: ${count("create")} to create, ${count("change")} to change, ${count("delete")} to delete, ${count("unchanged")} unchanged`);
   return lines.join("\n");
+}
+
+/** One line per changed field: `+ added`, `- removed`, `~ before → after` (coloured on a terminal). */
+export function formatChanges(changes: FieldChange[], indent: string): string[] {
+  return changes.map((change) => {
+    if (change.before === undefined) return color.green(`${indent}+ ${change.path}: ${show(change.after)}`);
+    if (change.after === undefined) return color.red(`${indent}- ${change.path}: ${show(change.before)}`);
+    return color.yellow(`${indent}~ ${change.path}: ${show(change.before)} → ${show(change.after)}`);
+  });
 }
 
 function show(value: unknown): string {

@@ -5,11 +5,14 @@
  */
 import type { ProbeReport } from "../agent/probes/probe.js";
 import type { NodeAgent } from "../agent/node-agent.js";
-import { BadRequestError, NotFoundError } from "../errors.js";
+import { BadRequestError, ConflictError, NotFoundError } from "../errors.js";
 import { closest, loadDescriptors, qualifiedName, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
-import type { EventRecord, ReplicaRecord, RevisionRecord, ServiceRecord } from "../store/records.js";
+import type { EventRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord } from "../store/records.js";
+import { STRATEGY_ANNOTATION } from "../rollout/controller.js";
+import { canarySteps } from "../rollout/strategies.js";
+import { rollBack, rollbackTarget } from "./rollback.js";
 import type { AppliedService, Store } from "../store/store.js";
-import { contentHash, diffValues, redact, revisionDescriptor, type PlanEntry } from "./apply-plan.js";
+import { contentHash, diffValues, redact, revisionDescriptor, type FieldChange, type PlanEntry } from "./apply-plan.js";
 import { EventBus } from "./event-bus.js";
 import { Reconciler } from "./reconciler.js";
 import { dependencyWaits, serviceStatus, type ServiceStatus } from "./service-status.js";
@@ -39,6 +42,17 @@ export interface ReplicaView extends ReplicaRecord {
   usage: { cpuSeconds: number; memoryBytes: number; source: string } | null;
   /** Each probe's verdict and latest result, from the agent (only with details). */
   probes: ProbeReport[];
+}
+
+export interface RolloutStatusView {
+  service: string;
+  desired: number;
+  revision: number;
+  rollout: RolloutRecord | null;
+  steps: Array<{ weight: number; pause: number }>;
+  replicas: { to: { total: number; ready: number }; from: { total: number; ready: number } };
+  weights: Record<string, number> | null;
+  history: RolloutRecord[];
 }
 
 export class ControlPlane {
@@ -199,6 +213,78 @@ export class ControlPlane {
     this.events.publish(result.events);
     this.reconciler.wake();
     return result.services[0]!;
+  }
+
+  /** The active or latest rollout, with the replica counts and weights `drover rollout status` shows. */
+  async rolloutStatus(input: string): Promise<RolloutStatusView> {
+    const name = await this.resolveName(input);
+    const service = (await this.store.getService(name))!;
+    const rollouts = await this.store.listRollouts(name, 10);
+    const replicas = (await this.store.listReplicas(name)).filter((r) => r.state !== "terminating");
+    const count = (revision: number) => {
+      const of = replicas.filter((r) => r.revision === revision);
+      return { total: of.length, ready: of.filter((r) => r.state === "ready").length };
+    };
+    const latest = rollouts[0] ?? null;
+    const descriptor = latest ? (await this.store.getRevision(name, latest.toRevision))?.descriptor : undefined;
+    return {
+      service: name,
+      desired: service.replicas,
+      revision: service.revision,
+      rollout: latest,
+      steps: descriptor && latest?.strategy === "canary" ? canarySteps(descriptor.spec.deployment) : [],
+      replicas: latest ? { to: count(latest.toRevision), from: count(latest.fromRevision) } : { to: count(service.revision), from: { total: 0, ready: 0 } },
+      weights: this.reconciler.weightsOf(name),
+      history: rollouts,
+    };
+  }
+
+  async rolloutCommand(input: string, action: "pause" | "resume" | "promote" | "abort" | "undo", author: string): Promise<RolloutStatusView> {
+    const name = await this.resolveName(input);
+    const service = (await this.store.getService(name))!;
+    const { descriptor } = await this.revisionOf(service);
+    const changed = await this.reconciler.rollouts.command(service, descriptor, action);
+    if (!changed) {
+      // Without a rollout under way, undo means what it means to kubectl: back to the previous revision.
+      if (action === "undo") await this.rollback(name, { author });
+      else throw new ConflictError(`${name} has no rollout under way (see drover rollout status ${input})`);
+    }
+    this.reconciler.wake();
+    return this.rolloutStatus(name);
+  }
+
+  /**
+   * A new revision with the spec of revision `to` (default: the previous good one), rolled out with
+   * `strategy` (default: the target's own): immediate (the new set at once, then a switch), gradual
+   * (rolling), canary.
+   */
+  async rollback(input: string, options: { to?: number; strategy?: "immediate" | "gradual" | "canary"; author: string }): Promise<AppliedService & { target: number }> {
+    const name = await this.resolveName(input);
+    const service = (await this.store.getService(name))!;
+    const revisions = await this.store.listRevisions(name);
+    const target = options.to !== undefined ? revisions.find((r) => r.number === options.to) : rollbackTarget(revisions, service.revision);
+    if (!target) {
+      throw options.to !== undefined
+        ? new BadRequestError(`${name} has no revision ${options.to} (revisions: ${revisions.map((r) => r.number).join(", ")})`, "to")
+        : new ConflictError(`${name} has no earlier revision to roll back to`);
+    }
+    if (target.number === service.revision) throw new BadRequestError(`revision ${target.number} is the current revision of ${name}`, "to");
+    const strategy = options.strategy === undefined ? undefined : options.strategy === "gradual" ? "rolling" : options.strategy;
+    const done = await rollBack(this.store, this.events, service, options.author, `by ${options.author}`, target, strategy ? { [STRATEGY_ANNOTATION]: strategy } : {});
+    this.reconciler.wake();
+    return { ...done!.applied, target: target.number };
+  }
+
+  /** Field-by-field changes from revision `from` to `to`. */
+  async diff(input: string, from: number, to: number): Promise<{ service: string; from: number; to: number; changes: FieldChange[] }> {
+    const name = await this.resolveName(input);
+    const revisions = await this.store.listRevisions(name);
+    const find = (number: number, field: string) => {
+      const revision = revisions.find((r) => r.number === number);
+      if (!revision) throw new BadRequestError(`${name} has no revision ${number} (revisions: ${revisions.map((r) => r.number).join(", ")})`, field);
+      return revision;
+    };
+    return { service: name, from, to, changes: diffValues(find(from, "from").descriptor, find(to, "to").descriptor) };
   }
 
   async history(input: string): Promise<RevisionRecord[]> {

@@ -10,6 +10,7 @@ import type { ConfigObjectRecord, PendingHealing, ReplicaRecord, RevisionRecord,
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./event-bus.js";
 import { buildLaunch, referencedObjects } from "./launch.js";
+import { RolloutController } from "../rollout/controller.js";
 import { Healer } from "./healer.js";
 import { readinessBudget } from "./healing.js";
 import { newReplicaRecord } from "./replica-record.js";
@@ -39,6 +40,7 @@ export class Reconciler {
   /** Per service: each revision's share of new requests while a rollout splits traffic. */
   private readonly weights = new Map<string, Record<string, number>>();
   private readonly healer: Healer;
+  readonly rollouts: RolloutController;
 
   constructor(
     private readonly store: Store,
@@ -47,6 +49,7 @@ export class Reconciler {
     private readonly now: () => number = Date.now,
   ) {
     this.healer = new Healer(store, agent, events, now);
+    this.rollouts = new RolloutController(store, agent, events, now);
   }
 
   /** Adopts what the agent already runs, then starts reconciling. */
@@ -64,6 +67,11 @@ export class Reconciler {
     });
     this.resync = setInterval(() => this.wake(), RESYNC_MS).unref();
     this.wake();
+  }
+
+  /** The traffic split a rollout holds for a service now; null: every ready replica alike. */
+  weightsOf(service: string): Record<string, number> | null {
+    return this.weights.get(service) ?? null;
   }
 
   /** Asks for a pass soon; passes never overlap, and wake-ups during one coalesce into one more. */
@@ -115,7 +123,16 @@ export class Reconciler {
     for (const service of services) {
       const descriptor = (await this.revision(service.name, service.revision)).descriptor;
       const waitingFor = dependencyWaits(descriptor, hasReady);
-      const plan = planReplicas({ ...service, waitingFor }, byService.get(service.name) ?? [], now);
+      const rollout = await this.rollouts.plan(service, descriptor, byService.get(service.name) ?? []);
+      if (rollout.reverted) {
+        this.again = true;
+        this.weights.set(service.name, rollout.weights!);
+        continue;
+      }
+      if (rollout.weights) this.weights.set(service.name, rollout.weights);
+      else this.weights.delete(service.name);
+      if (rollout.wakeAt !== null) wakeAt = Math.min(wakeAt, rollout.wakeAt);
+      const plan = planReplicas({ ...service, waitingFor }, byService.get(service.name) ?? [], now, rollout.revisions);
       if (plan.wakeAt !== null) wakeAt = Math.min(wakeAt, plan.wakeAt);
       for (const action of plan.actions) work.push(this.act(service, action, byService.get(service.name) ?? [], configObjects));
       const deadline = await this.checkReadinessDeadlines(service, descriptor.spec, byService.get(service.name) ?? [], now);

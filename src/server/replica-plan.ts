@@ -47,7 +47,12 @@ function stopOrder(a: ReplicaRecord, b: ReplicaRecord): number {
   return Number(isReady(a)) - Number(isReady(b)) || b.createdAt - a.createdAt || b.id.localeCompare(a.id);
 }
 
-export function planReplicas(service: ServiceView, replicas: ReplicaRecord[], now: number): ReplicaPlan {
+/**
+ * `revisions`, while a rollout runs, decides the replicas of the new and old revisions (its
+ * strategy); otherwise the default applies: the desired count of the service's revision, old
+ * replicas stopped as new ones become ready.
+ */
+export function planReplicas(service: ServiceView, replicas: ReplicaRecord[], now: number, revisions?: ((current: ReplicaRecord[], old: ReplicaRecord[]) => ReplicaAction[]) | null): ReplicaPlan {
   const actions: ReplicaAction[] = [];
   let wakeAt: number | null = null;
   const wake = (at: number) => (wakeAt = wakeAt === null ? at : Math.min(wakeAt, at));
@@ -75,6 +80,10 @@ export function planReplicas(service: ServiceView, replicas: ReplicaRecord[], no
   const current = active.filter((r) => r.revision === service.revision).sort(stopOrder).reverse();
   const old = active.filter((r) => r.revision !== service.revision).sort(stopOrder);
   const blocked = service.waitingFor.length > 0 && active.length === 0;
+  if (revisions) {
+    actions.push(...revisions(current, old));
+    return { actions, wakeAt };
+  }
 
   if (current.length < service.replicas && !blocked) {
     for (let i = current.length; i < service.replicas; i++) actions.push({ type: "create", revision: service.revision });

@@ -8,6 +8,7 @@ import type { RevisionRecord, ServiceRecord } from "../store/records.js";
 import type { AppliedService, Store } from "../store/store.js";
 import { contentHash } from "./apply-plan.js";
 import type { EventBus } from "./event-bus.js";
+import { STRATEGY_ANNOTATION } from "../rollout/controller.js";
 
 export const ROLLBACK_FROM = "drover.dev/rollback-from";
 export const ROLLBACK_TO = "drover.dev/rollback-to";
@@ -26,13 +27,15 @@ export function rollbackTarget(revisions: RevisionRecord[], current: number): Re
   return candidates.sort((a, b) => b.number - a.number)[0] ?? null;
 }
 
-/** Creates the rollback revision; null (and nothing changed) when there is nothing to go back to. */
-export async function rollBack(store: Store, events: EventBus, service: ServiceRecord, author: string, why: string): Promise<{ applied: AppliedService; target: number } | null> {
-  const revisions = await store.listRevisions(service.name);
-  const target = rollbackTarget(revisions, service.revision);
+/**
+ * Creates the rollback revision (to `chosen`, or else the {@link rollbackTarget}); null (and
+ * nothing changed) when there is nothing to go back to. `notes` are further annotations.
+ */
+export async function rollBack(store: Store, events: EventBus, service: ServiceRecord, author: string, why: string, chosen?: RevisionRecord, notes: Record<string, string> = {}): Promise<{ applied: AppliedService; target: number } | null> {
+  const target = chosen ?? rollbackTarget(await store.listRevisions(service.name), service.revision);
   if (!target) return null;
   const base = withoutRollbackNotes(target);
-  const descriptor = { ...base, metadata: { ...base.metadata, annotations: { ...base.metadata.annotations, [ROLLBACK_FROM]: String(service.revision), [ROLLBACK_TO]: String(target.number) } } };
+  const descriptor = { ...base, metadata: { ...base.metadata, annotations: { ...base.metadata.annotations, ...notes, [ROLLBACK_FROM]: String(service.revision), [ROLLBACK_TO]: String(target.number) } } };
   const result = await store.apply({
     services: [{ name: service.name, descriptor, hash: contentHash(descriptor), replicas: service.replicas }],
     configObjects: [],
@@ -45,6 +48,6 @@ export async function rollBack(store: Store, events: EventBus, service: ServiceR
 }
 
 function withoutRollbackNotes(revision: RevisionRecord): RevisionRecord["descriptor"] {
-  const { [ROLLBACK_FROM]: _from, [ROLLBACK_TO]: _to, ...annotations } = revision.descriptor.metadata.annotations;
+  const { [ROLLBACK_FROM]: _from, [ROLLBACK_TO]: _to, [STRATEGY_ANNOTATION]: _strategy, ...annotations } = revision.descriptor.metadata.annotations;
   return { ...revision.descriptor, metadata: { ...revision.descriptor.metadata, annotations } };
 }

@@ -113,3 +113,61 @@ export interface ConfigObjectRecord {
   hash: string;
   updatedAt: number;
 }
+
+export type RolloutStrategy = "rolling" | "blue_green" | "canary" | "immediate";
+
+/**
+ * `progressing` → `succeeded`; a failed gate, analysis or deadline → `rolling_back` (with
+ * auto_rollback) → `rolled_back`, or `failed` (without); `paused` by the user.
+ */
+export type RolloutState = "progressing" | "paused" | "rolling_back" | "succeeded" | "rolled_back" | "failed";
+
+/** Traffic totals of one revision at a moment (the router's counters; they restart with drover). */
+export interface TrafficMark {
+  requests: number;
+  errors: number;
+  latencyBuckets: number[];
+}
+
+export interface CanaryAnalysis {
+  at: number;
+  canary: { requests: number; errorRate: number | null; p95Ms: number | null };
+  stable: { requests: number; errorRate: number | null; p95Ms: number | null };
+  verdict: "pass" | "fail" | "waiting";
+  reason: string;
+}
+
+export interface RolloutMetrics {
+  durationMs: number;
+  outcome: RolloutState;
+  /** From the failure until the previous revision served everything again. */
+  rollbackDurationMs: number | null;
+  /** From the router's counts for the service during the rollout. */
+  requests: number;
+  errors: number;
+  availability: number | null;
+}
+
+export interface RolloutRecord {
+  id: number;
+  service: string;
+  fromRevision: number;
+  toRevision: number;
+  strategy: RolloutStrategy;
+  state: RolloutState;
+  /** Canary: the step under way (index into the steps; = steps.length while promoting). */
+  step: number;
+  /** Canary: when the step's replicas were all ready and its pause began. Blue-green: when traffic switched. */
+  stepStartedAt: number | null;
+  /** The last time the rollout made progress (for progress_deadline). */
+  progressAt: number;
+  startedAt: number;
+  finishedAt: number | null;
+  /** When the rollback began (the failed gate, analysis or deadline, or the user's undo/abort). */
+  failedAt: number | null;
+  reason: string;
+  /** Router counts per revision when the rollout (and the current canary step) began. */
+  marks: { start: Record<string, TrafficMark>; step: Record<string, TrafficMark> };
+  analysis: CanaryAnalysis | null;
+  metrics: RolloutMetrics | null;
+}

@@ -8,6 +8,7 @@ import type {
   EventRecord,
   ReplicaRecord,
   RevisionRecord,
+  RolloutRecord,
   ServiceRecord,
 } from "./records.js";
 import type { ServiceDescriptor } from "../spec/index.js";
@@ -62,6 +63,11 @@ export interface Store {
 
   getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined>;
   listConfigObjects(kind?: ConfigObjectRecord["kind"]): Promise<ConfigObjectRecord[]>;
+
+  /** The service's rollouts, newest first. */
+  listRollouts(service: string, limit?: number): Promise<RolloutRecord[]>;
+  insertRollout(rollout: Omit<RolloutRecord, "id">): Promise<RolloutRecord>;
+  updateRollout(id: number, patch: Partial<Omit<RolloutRecord, "id" | "service">>): Promise<void>;
 
   appendEvent(event: EventInput): Promise<EventRecord>;
   listEvents(query?: EventQuery): Promise<EventRecord[]>;

@@ -66,4 +66,26 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE replicas ADD COLUMN healing TEXT NOT NULL DEFAULT '{"attempts":{},"pending":null,"readinessTimeoutFor":null}';
   `,
+  `
+  CREATE TABLE rollouts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    service TEXT NOT NULL,
+    from_revision INTEGER NOT NULL,
+    to_revision INTEGER NOT NULL,
+    strategy TEXT NOT NULL,
+    state TEXT NOT NULL,
+    step INTEGER NOT NULL DEFAULT 0,
+    step_started_at INTEGER,
+    progress_at INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    failed_at INTEGER,
+    reason TEXT NOT NULL DEFAULT '',
+    marks TEXT NOT NULL,
+    analysis TEXT,
+    metrics TEXT,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX rollouts_service ON rollouts (service, id);
+  `,
 ];

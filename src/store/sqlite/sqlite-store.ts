@@ -6,6 +6,7 @@ import type {
   EventRecord,
   ReplicaRecord,
   RevisionRecord,
+  RolloutRecord,
   ServiceRecord,
 } from "../records.js";
 import type { AppliedService, ApplyBatch, EventQuery, Store } from "../store.js";
@@ -111,6 +112,7 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       this.statement("DELETE FROM replicas WHERE service = ?").run(name);
       this.statement("DELETE FROM revisions WHERE service = ?").run(name);
+      this.statement("DELETE FROM rollouts WHERE service = ?").run(name);
       this.statement("DELETE FROM services WHERE name = ?").run(name);
     })();
   }
@@ -156,6 +158,27 @@ export class SqliteStore implements Store {
 
   async deleteReplica(id: string): Promise<void> {
     this.statement("DELETE FROM replicas WHERE id = ?").run(id);
+  }
+
+  async listRollouts(service: string, limit = 20): Promise<RolloutRecord[]> {
+    return (this.statement("SELECT * FROM rollouts WHERE service = ? ORDER BY id DESC LIMIT ?").all(service, limit) as Row[]).map(toRollout);
+  }
+
+  async insertRollout(r: Omit<RolloutRecord, "id">): Promise<RolloutRecord> {
+    const result = this.statement(
+      `INSERT INTO rollouts (service, from_revision, to_revision, strategy, state, step, step_started_at, progress_at, started_at, finished_at, failed_at, reason, marks, analysis, metrics, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(r.service, r.fromRevision, r.toRevision, r.strategy, r.state, r.step, r.stepStartedAt, r.progressAt, r.startedAt, r.finishedAt, r.failedAt, r.reason, JSON.stringify(r.marks), r.analysis && JSON.stringify(r.analysis), r.metrics && JSON.stringify(r.metrics), this.now());
+    return { ...r, id: Number(result.lastInsertRowid) };
+  }
+
+  async updateRollout(id: number, patch: Partial<Omit<RolloutRecord, "id" | "service">>): Promise<void> {
+    const columns: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(patch)) {
+      const column = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      columns[column] = key === "marks" || key === "analysis" || key === "metrics" ? (value === null ? null : JSON.stringify(value)) : value;
+    }
+    this.update("rollouts", "id", String(id), columns);
   }
 
   async getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined> {
@@ -262,6 +285,28 @@ function toReplica(row: Row): ReplicaRecord {
     healing: JSON.parse(String(row.healing)),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+  };
+}
+
+function toRollout(row: Row): RolloutRecord {
+  const optionalNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+  return {
+    id: Number(row.id),
+    service: String(row.service),
+    fromRevision: Number(row.from_revision),
+    toRevision: Number(row.to_revision),
+    strategy: row.strategy as RolloutRecord["strategy"],
+    state: row.state as RolloutRecord["state"],
+    step: Number(row.step),
+    stepStartedAt: optionalNumber(row.step_started_at),
+    progressAt: Number(row.progress_at),
+    startedAt: Number(row.started_at),
+    finishedAt: optionalNumber(row.finished_at),
+    failedAt: optionalNumber(row.failed_at),
+    reason: String(row.reason),
+    marks: JSON.parse(String(row.marks)),
+    analysis: row.analysis ? JSON.parse(String(row.analysis)) : null,
+    metrics: row.metrics ? JSON.parse(String(row.metrics)) : null,
   };
 }
 
