@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -178,4 +179,62 @@ spec:
   configuration:
     environment: {${env}}
 ${options.extra ?? ""}`;
+}
+
+export interface LoadResult {
+  requests: number;
+  failed: number;
+  /** Answers by status code; "error" for requests that got no answer at all. */
+  statuses: Record<string, number>;
+  /** Which revisions answered (from hello's body). */
+  revisions: Record<string, number>;
+}
+
+/**
+ * Sends requests to 127.0.0.1:port from `workers` loops until `until` settles: half on
+ * keep-alive connections, half on a new connection per request. A request fails when it gets no
+ * answer or a status other than 2xx.
+ */
+export async function loadDuring<T>(port: number, until: Promise<T>, workers = 4): Promise<LoadResult & { value: T }> {
+  const result: LoadResult = { requests: 0, failed: 0, statuses: {}, revisions: {} };
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: workers });
+  let done = false;
+  const settled = until.finally(() => (done = true));
+  const one = (agent: http.Agent | false) =>
+    new Promise<void>((resolve) => {
+      const request = http.get({ host: "127.0.0.1", port, path: "/", agent }, (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk) => (body += chunk));
+        response.on("end", () => {
+          const status = String(response.statusCode);
+          result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+          if (!status.startsWith("2")) result.failed++;
+          const revision = /"revision":"(\d+)"/.exec(body)?.[1];
+          if (revision) result.revisions[revision] = (result.revisions[revision] ?? 0) + 1;
+          resolve();
+        });
+        response.on("error", () => {
+          result.failed++;
+          result.statuses.error = (result.statuses.error ?? 0) + 1;
+          resolve();
+        });
+      });
+      request.setTimeout(10_000, () => request.destroy(new Error("timeout")));
+      request.on("error", () => {
+        result.failed++;
+        result.statuses.error = (result.statuses.error ?? 0) + 1;
+        resolve();
+      });
+    });
+  const loops = Array.from({ length: workers }, async (_, i) => {
+    while (!done) {
+      result.requests++;
+      await one(i % 2 === 0 ? keepAlive : false);
+    }
+  });
+  const value = await settled;
+  await Promise.all(loops);
+  keepAlive.destroy();
+  return { ...result, value };
 }

@@ -10,6 +10,7 @@
 //   ALLOC_MB           allocate and hold this many MiB at start
 //   IGNORE_SIGTERM     1: ignore SIGTERM (to exercise the stop grace period)
 //   MESSAGE            text included in every answer
+//   ERROR_RATE         share of requests to / answered with 500 (0..1), spread evenly
 // Endpoints: / (who am I), /health, /ready, /env/NAME, POST /crash, POST /hang,
 // POST /ready/off and POST /ready/on (make /ready answer 503 or 200 from now on).
 import http from "node:http";
@@ -21,6 +22,7 @@ const startedAt = Date.now();
 const since = (name) => seconds(name) !== undefined && Date.now() - startedAt >= seconds(name);
 const held = [];
 let readyOff = false;
+let errorCredit = 0;
 
 function log(message) {
   process.stdout.write(`${new Date().toISOString()} hello[${process.pid}] ${message}\n`);
@@ -57,7 +59,11 @@ const server = http.createServer((req, res) => {
     json(res, 200, { hanging: true });
     return setTimeout(hang, 10);
   }
-  json(res, 200, {
+  // Every 1/ERROR_RATE-th request fails: an exact share, not a random one, so tests can count.
+  errorCredit += Number(env.ERROR_RATE ?? 0);
+  const failing = errorCredit >= 1;
+  if (failing) errorCredit -= 1;
+  json(res, failing ? 500 : 200, {
     service: env.DROVER_SERVICE ?? "hello",
     replica: env.DROVER_REPLICA ?? null,
     revision: env.DROVER_REVISION ?? null,

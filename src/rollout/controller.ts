@@ -131,6 +131,7 @@ export class RolloutController {
     if (rollout.strategy === "blue_green" || rollout.strategy === "immediate") {
       if (decision.stepReady && rollout.stepStartedAt === null) {
         patch.stepStartedAt = now;
+        wakeAt = now + (rollout.strategy === "immediate" ? 0 : deployment.blue_green.scale_down_delay);
         await this.emit(service.name, "RolloutSwitched", "Switched", `all ${service.replicas} replicas of revision ${rollout.toRevision} are ready: every new request goes to them; revision ${rollout.fromRevision} stays for ${Math.round(deployment.blue_green.scale_down_delay / 1000)}s`);
       }
     } else if (rollout.strategy === "canary") {
@@ -140,6 +141,7 @@ export class RolloutController {
         if (rollout.stepStartedAt === null) {
           patch.stepStartedAt = now;
           patch.marks = { ...rollout.marks, step: this.marksOf(traffic) };
+          wakeAt = now + Math.min(steps[rollout.step]!.pause, 500);
           await this.emit(service.name, "RolloutStep", "CanaryStep", `step ${rollout.step + 1} of ${steps.length}: ${steps[rollout.step]!.weight}% of requests to revision ${rollout.toRevision}`);
         } else {
           const stepMarks = rollout.marks.step;
@@ -153,6 +155,8 @@ export class RolloutController {
             patch.step = rollout.step + 1;
             patch.stepStartedAt = null;
             patch.progressAt = now;
+            // The next step's replicas are planned on the next pass: make it now.
+            wakeAt = now;
           } else {
             // Analysis runs every pass while the step lasts; wake for the end of the pause and to look again.
             wakeAt = Math.min(wakeAt ?? Infinity, now >= pauseEnds ? now + 500 : Math.min(pauseEnds, now + 500));

@@ -132,7 +132,7 @@ export function canarySteps(deployment: ServiceSpec["deployment"]): Array<{ weig
 }
 
 /** Step by step: a canary set sized to its weight takes that share of requests; the stable set stays whole until promotion. */
-function canary({ desired, deployment, rollout, current, old, now }: StrategyInput): StrategyDecision {
+function canary({ desired, deployment, rollout, current, old }: StrategyInput): StrategyDecision {
   const steps = canarySteps(deployment);
   const promoting = rollout.step >= steps.length;
   const weight = promoting ? 100 : steps[rollout.step]!.weight;

@@ -1,0 +1,122 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import type { RolloutStatusView, ServiceSummary } from "../src/server/control-plane.js";
+import type { EventRecord, ReplicaRecord } from "../src/store/records.js";
+import { Drover, freePort, helloService, loadDuring, waitFor } from "./harness.js";
+
+let drover: Drover;
+before(async () => {
+  drover = await Drover.started();
+});
+after(async () => drover.cleanup());
+
+const events = async (service: string) => (await drover.api<{ events: EventRecord[] }>(`/api/v1/events?service=${encodeURIComponent(service)}&limit=1000`)).body.events;
+const rolloutOf = async (service: string) => (await drover.api<RolloutStatusView>(`/api/v1/services/${encodeURIComponent(service)}/rollout`)).body;
+const probe = "  health_checks:\n    readiness_probe: {http_get: {path: /ready, port: http}, period: 100ms, failure_threshold: 1}\n";
+
+function version(name: string, port: number, message: string, deployment: string, env: Record<string, string> = {}): string {
+  return helloService(name, port, { replicas: 4, env: { MESSAGE: message, ...env }, extra: `${probe}  deployment: ${deployment}\n`, grace: "2s" });
+}
+
+/** Applies and waits until the rollout to the new revision has ended; returns the rollout. */
+async function rollOut(name: string, text: string): Promise<RolloutStatusView> {
+  const file = drover.write(`${name.replace("/", "-")}-${Date.now()}.yaml`, text);
+  const applied = await drover.run(["apply", "-f", file, "--yes"]);
+  assert.equal(applied.code, 0, applied.stderr);
+  const revision = Number(/revision (\d+)/.exec(applied.stdout)![1]);
+  return waitFor("the rollout to end", async () => {
+    const view = await rolloutOf(name);
+    return view.rollout && view.rollout.toRevision === revision && ["succeeded", "rolled_back", "failed"].includes(view.rollout.state) ? view : undefined;
+  }, 60_000, 100);
+}
+
+for (const [strategy, deployment] of [
+  ["rolling", "{strategy: rolling, rolling: {max_surge: 1, max_unavailable: 0}}"],
+  ["blue-green", "{strategy: blue_green, blue_green: {scale_down_delay: 500ms}}"],
+  ["canary", "{strategy: canary, canary: {steps: [{weight: 25, pause: 300ms}, {weight: 50, pause: 300ms}], analysis: {min_requests: 10}}}"],
+] as const) {
+  test(`a ${strategy} update under load loses no request (keep-alive and new connections)`, async () => {
+    const port = await freePort();
+    const name = `zd-${strategy}`;
+    assert.equal((await drover.run(["up", "-f", drover.write(`${name}.yaml`, version(name, port, "v1", deployment))])).code, 0);
+    const load = await loadDuring(port, rollOut(`test/${name}`, version(name, port, "v2", deployment)));
+    const rollout = load.value.rollout!;
+    assert.equal(rollout.state, "succeeded", rollout.reason);
+    assert.ok(load.requests > 50, `only ${load.requests} requests`);
+    assert.equal(load.failed, 0, `failed requests: ${JSON.stringify(load.statuses)}`);
+    assert.ok(load.revisions["1"]! > 0 && load.revisions["2"]! > 0, `both revisions answered: ${JSON.stringify(load.revisions)}`);
+    assert.equal(rollout.metrics!.errors, 0);
+    process.stdout.write(`# ${strategy}: ${load.requests} requests during ${rollout.metrics!.durationMs}ms, 0 failed; by revision ${JSON.stringify(load.revisions)}\n`);
+  });
+}
+
+test("a revision that never becomes ready fails its gate and is rolled back within 5s; the old one serves throughout", async () => {
+  const port = await freePort();
+  const deployment = "{strategy: rolling}";
+  const never = helloService("never", port, { replicas: 2, env: { MESSAGE: "v2", NOT_READY_AFTER: "0" }, extra: "  health_checks:\n    readiness_probe: {http_get: {path: /ready, port: http}, period: 200ms, timeout: 200ms, failure_threshold: 2}\n  deployment: {strategy: rolling}\n", grace: "1s" });
+  const good = helloService("never", port, { replicas: 2, env: { MESSAGE: "v1" }, extra: `  health_checks:\n    readiness_probe: {http_get: {path: /ready, port: http}, period: 200ms, timeout: 200ms, failure_threshold: 2}\n  deployment: ${deployment}\n`, grace: "1s" });
+  assert.equal((await drover.run(["up", "-f", drover.write("never-v1.yaml", good)])).code, 0);
+  const load = await loadDuring(port, rollOut("test/never", never));
+  const rollout = load.value.rollout!;
+  assert.equal(rollout.state, "rolled_back");
+  assert.match(rollout.reason, /health gate failed: replica never-\w+ of the new revision did not become ready in time/);
+  const list = await events("test/never");
+  const failed = list.find((e) => e.type === "RolloutFailed")!;
+  const back = list.find((e) => e.type === "RolloutRolledBack")!;
+  assert.ok(back.time - failed.time <= 5_000, `previous revision served everything ${back.time - failed.time}ms after the failed gate`);
+  assert.ok(Math.abs(rollout.metrics!.rollbackDurationMs! - (back.time - rollout.failedAt!)) <= 5, "the rollout's metrics hold the rollback duration");
+  const [service] = await drover.json<ServiceSummary[]>(["get", "never"]);
+  assert.deepEqual([service!.revision, service!.status], [1, "ready"]);
+  assert.equal(load.failed, 0, JSON.stringify(load.statuses));
+  assert.deepEqual(Object.keys(load.revisions), ["1"]);
+  process.stdout.write(`# failed gate → previous revision serving everything: ${back.time - failed.time}ms\n`);
+});
+
+test("a canary answering 5xx to 20% of requests is aborted by its analysis; clients saw no more errors than the step's weight allows", async () => {
+  const port = await freePort();
+  const deployment = "{strategy: canary, canary: {steps: [{weight: 20, pause: 60s}], analysis: {max_error_rate: 0.05, min_requests: 40}}}";
+  assert.equal((await drover.run(["up", "-f", drover.write("canary-v1.yaml", version("bad-canary", port, "v1", deployment))])).code, 0);
+  const load = await loadDuring(port, rollOut("test/bad-canary", version("bad-canary", port, "v2", deployment, { ERROR_RATE: "0.2" })));
+  const rollout = load.value.rollout!;
+  assert.equal(rollout.state, "rolled_back");
+  assert.match(rollout.reason, /canary analysis failed: canary error rate (19|2\d)\.\d% is above 5\.0%/);
+  const share = load.failed / load.requests;
+  // 20% of requests to a canary that fails 20% of them: 4% at most, give or take the last requests in flight.
+  assert.ok(share <= 0.05, `clients saw ${(share * 100).toFixed(1)}% errors (${load.failed} of ${load.requests})`);
+  assert.ok(load.failed > 0);
+  assert.equal(load.statuses.error, undefined, "every request got an answer");
+  process.stdout.write(`# bad canary: ${load.failed} of ${load.requests} requests failed (${(share * 100).toFixed(1)}%), aborted after ${rollout.metrics!.durationMs}ms\n`);
+});
+
+test("kill -9 of drover in the middle of a rolling update: the rollout completes after the restart, nothing is orphaned", async () => {
+  const port = await freePort();
+  const deployment = "{strategy: rolling, rolling: {max_surge: 1, max_unavailable: 0, min_ready: 700ms}}";
+  assert.equal((await drover.run(["up", "-f", drover.write("mid-v1.yaml", version("mid", port, "v1", deployment))])).code, 0);
+  const file = drover.write("mid-v2.yaml", version("mid", port, "v2", deployment));
+  assert.equal((await drover.run(["apply", "-f", file, "--yes"])).code, 0);
+  await waitFor("the first new replica to be ready", async () => (await rolloutOf("test/mid")).replicas.to.ready >= 1, 15_000, 50);
+  await drover.killServer();
+  await drover.startServer();
+  const view = await waitFor("the rollout to finish", async () => {
+    const v = await rolloutOf("test/mid");
+    return v.rollout?.state === "succeeded" ? v : undefined;
+  }, 30_000, 100);
+  assert.equal(view.rollout!.toRevision, 2);
+  // The last old replica may still be draining when the rollout is done; then it is gone.
+  const replicas = await waitFor("only the four new replicas", async () => {
+    const list = await drover.json<ReplicaRecord[]>(["ps", "mid"]);
+    return list.length === 4 && list.every((r) => r.revision === 2 && r.state === "ready") ? list : undefined;
+  });
+  // No process of this service runs that drover does not know.
+  const known = new Set(replicas.map((r) => r.pid));
+  const running = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes("DROVER_SERVICE=mid") && fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes(`DROVER_HOME`) === false;
+    } catch {
+      return false;
+    }
+  }).map(Number);
+  const ours = running.filter((pid) => fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes(`DROVER_NAMESPACE=test`));
+  assert.deepEqual(ours.filter((pid) => !known.has(pid)), [], "orphaned replica processes");
+});
