@@ -3,7 +3,7 @@
  * first (a canary's share), then round robin or least connections among that revision's ready
  * replicas. Each backend keeps its own keep-alive pool, so draining one closes exactly its sockets.
  */
-import http from "node:http";
+import { Pool } from "undici";
 
 export type Algorithm = "round_robin" | "least_connections";
 
@@ -15,7 +15,8 @@ export interface BackendTarget {
 
 export interface Backend extends BackendTarget {
   inflight: number;
-  agent: http.Agent;
+  /** Keep-alive connections to this replica (undici: a leaner HTTP client than node:http's). */
+  pool: Pool;
 }
 
 export class BackendPool {
@@ -27,7 +28,7 @@ export class BackendPool {
     const key = `${target.replica}:${target.port}`;
     let backend = this.backends.get(key);
     if (!backend) {
-      backend = { ...target, inflight: 0, agent: new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: "lifo" }) };
+      backend = { ...target, inflight: 0, pool: new Pool(`http://127.0.0.1:${target.port}`, { connections: 256, pipelining: 1, keepAliveTimeout: 4_000 }) };
       this.backends.set(key, backend);
     }
     return backend;
@@ -70,13 +71,13 @@ export class BackendPool {
   forget(replica: string): void {
     for (const [key, backend] of this.backends) {
       if (backend.replica !== replica) continue;
-      backend.agent.destroy();
+      void backend.pool.destroy().catch(() => undefined);
       this.backends.delete(key);
     }
   }
 
   close(): void {
-    for (const backend of this.backends.values()) backend.agent.destroy();
+    for (const backend of this.backends.values()) void backend.pool.destroy().catch(() => undefined);
     this.backends.clear();
   }
 }

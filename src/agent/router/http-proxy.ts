@@ -7,11 +7,11 @@
 import http from "node:http";
 import net from "node:net";
 import type { Backend } from "./backends.js";
-import type { RevisionTraffic, TrafficStats } from "./traffic-stats.js";
+import type { Dispatcher } from "undici";
+import type { TrafficStats } from "./traffic-stats.js";
 
 /** Headers that describe one hop, not the message (RFC 9110 7.6.1): never forwarded. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
-const RETRIABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ECONNABORTED"]);
 
 export interface ProxyContext {
   service: string;
@@ -28,28 +28,25 @@ export function proxyRequest(context: ProxyContext, request: http.IncomingMessag
   const started = performance.now();
   const candidates = context.candidates();
   const hasBody = request.headers["content-length"] !== undefined ? request.headers["content-length"] !== "0" : request.headers["transfer-encoding"] !== undefined;
-  const headers = forwardHeaders(request, context.port);
-  let stats: RevisionTraffic | undefined;
+  const headers = forwardRawHeaders(request, context.port);
   // Body bytes: from Content-Length where given, else counted as they pass.
   let bytesIn = Number(request.headers["content-length"] ?? 0);
   let bytesOut = 0;
   if (hasBody && request.headers["content-length"] === undefined) request.on("data", (chunk: Buffer) => (bytesIn += chunk.length));
-  const finish = (status: number, proxyError: boolean) => {
-    if (!stats) return;
+  const record = (revision: number, status: number, proxyError: boolean) => {
+    const stats = context.stats.entry(context.service, revision);
     context.stats.recordRequest(stats, status, performance.now() - started, proxyError);
     stats.bytesIn += bytesIn;
     stats.bytesOut += bytesOut;
-    stats = undefined;
   };
   const fail = (status: number, message: string, revision: number) => {
-    stats = context.stats.entry(context.service, revision);
     if (!response.headersSent) {
       response.writeHead(status, { "content-type": "text/plain; charset=utf-8", "x-drover-error": "1" });
       response.end(`${message}\n`);
     } else {
       response.destroy();
     }
-    finish(status, true);
+    record(revision, status, true);
   };
   if (candidates.length === 0) return fail(503, `no ready replica of ${context.service}`, 0);
 
@@ -62,38 +59,51 @@ export function proxyRequest(context: ProxyContext, request: http.IncomingMessag
       if (!released) context.release(backend);
       released = true;
     };
-    let responded = false;
-    const upstream = http.request({ host: "127.0.0.1", port: backend.port, method: request.method, path: request.url, headers, agent: backend.agent, setHost: false });
-    upstream.once("socket", (s: net.Socket) => {
-      // The body goes out once there is a connection: a refused connect leaves it unread, to retry.
-      const send = () => (hasBody ? request.pipe(upstream) : upstream.end());
-      if (s.connecting) s.once("connect", send);
-      else send();
+    let status = 0;
+    let controller: Dispatcher.DispatchController | undefined;
+    response.once("close", () => {
+      // The client went away before the answer was complete: stop the upstream request.
+      if (!response.writableFinished) controller?.abort(new Error("client closed the connection"));
     });
-    upstream.once("response", (answer) => {
-      responded = true;
-      stats = context.stats.entry(context.service, backend.revision);
-      const length = answer.headers["content-length"];
-      if (length !== undefined) bytesOut = Number(length);
-      else answer.on("data", (chunk: Buffer) => (bytesOut += chunk.length));
-      response.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseHeaders(answer.rawHeaders));
-      answer.pipe(response);
-      answer.once("error", () => response.destroy());
-      answer.once("end", () => release());
-      response.once("close", () => {
-        release();
-        if (!answer.complete) upstream.destroy();
-        finish(answer.statusCode ?? 502, false);
-      });
-    });
-    upstream.once("error", (error: NodeJS.ErrnoException) => {
-      release();
-      if (responded) return response.destroy();
-      const unsent = error.code === "ECONNREFUSED" || (!hasBody && upstream.reusedSocket && RETRIABLE.has(error.code ?? ""));
-      if (unsent && !request.destroyed) return attempt(index + 1, error.code ?? error.message);
-      fail(502, `replica ${backend.replica} failed: ${error.code ?? error.message}`, backend.revision);
-    });
-    request.once("aborted", () => upstream.destroy());
+    backend.pool.dispatch(
+      { path: request.url ?? "/", method: request.method as Dispatcher.HttpMethod, headers, body: hasBody ? request : null },
+      {
+        onRequestStart(c) {
+          controller = c;
+        },
+        onResponseStart(c, statusCode, _headers, statusMessage) {
+          if (statusCode < 200 && statusCode !== 101) return; // 1xx informational: the final answer follows
+          status = statusCode;
+          response.writeHead(statusCode, statusMessage, responseHeaders(c.rawHeaders as Buffer[] | undefined));
+        },
+        onResponseData(c, chunk) {
+          bytesOut += chunk.length;
+          if (!response.write(chunk)) {
+            c.pause();
+            response.once("drain", () => c.resume());
+          }
+        },
+        onResponseEnd() {
+          response.end();
+          release();
+          record(backend.revision, status, false);
+        },
+        onResponseError(_c, error: Error & { code?: string }) {
+          release();
+          if (status !== 0) {
+            response.destroy();
+            record(backend.revision, status, false);
+            return;
+          }
+          const code = error.code ?? "";
+          // Nothing was delivered: the connect failed, or a pooled connection was found closed for a request without a body.
+          const unsent = code === "ECONNREFUSED" || (!hasBody && (code === "UND_ERR_SOCKET" || code === "ECONNRESET"));
+          if (unsent && !request.destroyed && !response.destroyed) return attempt(index + 1, code);
+          if (response.destroyed) return record(backend.revision, 499, false);
+          fail(502, `replica ${backend.replica} failed: ${code || error.message}`, backend.revision);
+        },
+      },
+    );
   };
   attempt(0, "");
 }
@@ -143,6 +153,32 @@ export function proxyUpgrade(context: ProxyContext, request: http.IncomingMessag
   attempt(0);
 }
 
+/** The request's headers as a flat [name, value, …] list without hop-by-hop ones, plus X-Forwarded-*. */
+function forwardRawHeaders(request: http.IncomingMessage, port: number): string[] {
+  const raw = request.rawHeaders;
+  const out: string[] = [];
+  let forwardedFor: string | undefined;
+  let forwardedProto: string | undefined;
+  let forwardedHost: string | undefined;
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) continue;
+    if (lower.startsWith("x-forwarded-")) {
+      if (lower === "x-forwarded-for") forwardedFor = raw[i + 1];
+      else if (lower === "x-forwarded-proto") forwardedProto = raw[i + 1];
+      else if (lower === "x-forwarded-host") forwardedHost = raw[i + 1];
+      continue;
+    }
+    if (lower === "host") host = raw[i + 1];
+    out.push(name, raw[i + 1]!);
+  }
+  const client = request.socket.remoteAddress ?? "";
+  out.push("x-forwarded-for", forwardedFor ? `${forwardedFor}, ${client}` : client, "x-forwarded-proto", forwardedProto ?? "http", "x-forwarded-host", forwardedHost ?? host ?? "", "x-forwarded-port", String(port));
+  return out;
+}
+
 function forwardHeaders(request: http.IncomingMessage, port: number, upgrade = false): http.OutgoingHttpHeaders {
   const headers: http.OutgoingHttpHeaders = {};
   const raw = request.rawHeaders;
@@ -163,13 +199,14 @@ function forwardHeaders(request: http.IncomingMessage, port: number, upgrade = f
   return headers;
 }
 
-function responseHeaders(raw: string[]): string[] {
+/** The replica's response headers without hop-by-hop ones; Node frames the body for the client itself. */
+function responseHeaders(raw: Buffer[] | undefined): string[] {
   const out: string[] = [];
+  if (!raw) return out;
   for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i]!.toLowerCase();
-    // Transfer-Encoding is hop-by-hop, but keeping "chunked" lets Node frame the body the same way.
-    if (HOP_BY_HOP.has(lower) && lower !== "transfer-encoding") continue;
-    out.push(raw[i]!, raw[i + 1]!);
+    const name = raw[i]!.toString("latin1");
+    if (HOP_BY_HOP.has(name.toLowerCase())) continue;
+    out.push(name, raw[i + 1]!.toString("latin1"));
   }
   return out;
 }
