@@ -10,6 +10,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { KernelTcp } from "../src/agent/router/kernel-tcp.js";
 import { SERVER_NODE_FLAGS } from "../src/cli/server-process.js";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -159,6 +160,8 @@ export class Drover {
         }
       }
     }
+    // A server killed with -9 leaves its kernel rules for tcp ports behind.
+    KernelTcp.forget(path.join(this.home, "agent"));
     fs.rmSync(this.home, { recursive: true, force: true });
   }
 }

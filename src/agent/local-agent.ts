@@ -14,7 +14,8 @@ import { ListenWatcher, listeningPorts } from "./probes/listen-watch.js";
 import type { HealthDefinition, ProbeReport } from "./probes/probe.js";
 import { ReplicaHealth } from "./probes/replica-health.js";
 import type { BackendTarget } from "./router/backends.js";
-import { Router, type Route, type RouteStatus } from "./router/router.js";
+import { KernelTcp } from "./router/kernel-tcp.js";
+import { Router, routerHost, type Route, type RouteStatus } from "./router/router.js";
 import type { ServiceTraffic } from "./router/traffic-stats.js";
 
 interface Entry {
@@ -45,15 +46,20 @@ export class LocalAgent implements NodeAgent {
   private readonly ports: PortAllocator;
   private readonly rotation: NodeJS.Timeout;
   private readonly listening = new ListenWatcher();
-  private readonly router = new Router((service, portName) => this.readyTargets(service, portName));
+  private readonly router: Router;
   private closed = false;
   private readonly targetCache = new Map<string, BackendTarget[]>();
+
+  private readonly routerDetail: string;
 
   private constructor(
     private readonly dir: string,
     private readonly drivers: Map<string, Driver>,
     portRange: PortRange,
   ) {
+    const { kernel, detail } = KernelTcp.detect(dir, routerHost());
+    this.routerDetail = detail;
+    this.router = new Router((service, portName) => this.readyTargets(service, portName), routerHost(), kernel);
     this.ports = new PortAllocator(portRange, () => this.portsInUse());
     this.rotation = setInterval(() => this.rotateLogs(), LOG_ROTATE_CHECK_MS).unref();
   }
@@ -67,7 +73,7 @@ export class LocalAgent implements NodeAgent {
   }
 
   info(): AgentInfo {
-    return { node: this.node, runtimes: [...this.drivers.keys()], details: [...this.drivers.values()].map((d) => d.describe()) };
+    return { node: this.node, runtimes: [...this.drivers.keys()], details: [...[...this.drivers.values()].map((d) => d.describe()), this.routerDetail] };
   }
 
   async start(launch: ReplicaLaunch): Promise<ReplicaStatus> {
@@ -113,6 +119,7 @@ export class LocalAgent implements NodeAgent {
     if (!entry?.handle || entry.status.state === "exited") return;
     entry.draining = true;
     this.targetCache.clear();
+    this.router.membershipChanged();
     // A replica on its way out is not judged any more: a failing probe now would only be noise.
     entry.health?.close();
     await this.router.drain(id, gracePeriodMs);
@@ -245,6 +252,7 @@ export class LocalAgent implements NodeAgent {
     const previous = this.entries.get(id);
     this.entries.set(id, entry);
     this.targetCache.clear();
+    this.router.membershipChanged();
     // The file records what re-adoption needs: the handle, the state (ready or not), an exit.
     if (!previous || previous.handle !== entry.handle || previous.status.state !== entry.status.state) this.save(id, entry);
     for (const listener of this.listeners) listener(entry.status);

@@ -3,6 +3,11 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { KernelTcp } from "./kernel-tcp.js";
 import { Router, type Route } from "./router.js";
 import type { BackendTarget } from "./backends.js";
 import { errorRate, latencyQuantile } from "./traffic-stats.js";
@@ -177,4 +182,36 @@ test("WebSocket-style upgrades pass through; tcp ports forward bytes and balance
   } finally {
     router.close();
   }
+});
+
+const kernelPossible = process.getuid?.() === 0 && spawnSync("iptables", ["--version"]).status === 0;
+
+test("tcp ports through the kernel: connections are DNAT-ed to a replica, never pass through drover; rules go on close", { skip: kernelPossible ? false : "needs root and iptables" }, async () => {
+  const echo = net.createServer((socket) => {
+    socket.on("data", (chunk) => socket.end(`kernel:${chunk}`));
+    socket.on("error", () => undefined);
+  });
+  const echoPort = await listen(echo);
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "drover-kernel-"));
+  const { kernel, detail } = KernelTcp.detect(home, "127.0.0.1");
+  assert.ok(kernel, detail);
+  const router = new Router(() => [{ replica: "e", revision: 1, port: echoPort }], "127.0.0.1", kernel);
+  const port = await freePort();
+  await router.sync([route(port, { service: "t/raw", protocol: "tcp" })]);
+  try {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ port, host: "127.0.0.1" });
+      let seen = "";
+      socket.on("data", (chunk) => (seen += chunk));
+      socket.on("end", () => resolve(seen));
+      socket.on("error", reject);
+      socket.write("hi");
+    });
+    assert.equal(answer, "kernel:hi");
+    assert.deepEqual(router.traffic("t/raw"), [], "the Node forwarder saw no connection");
+  } finally {
+    router.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+  assert.ok(!spawnSync("iptables", ["-t", "nat", "-S"], { encoding: "utf8" }).stdout.includes(`--dport ${port} `), "no rule left behind");
 });

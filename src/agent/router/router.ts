@@ -7,6 +7,7 @@ import http from "node:http";
 import net from "node:net";
 import { Balancer, BackendPool, type Algorithm, type Backend, type BackendTarget } from "./backends.js";
 import { proxyRequest, proxyUpgrade, type ProxyContext } from "./http-proxy.js";
+import type { KernelRoute, KernelTcp } from "./kernel-tcp.js";
 import { TrafficStats, type ServiceTraffic } from "./traffic-stats.js";
 
 export interface Route {
@@ -40,11 +41,24 @@ export class Router {
   private readonly pool = new BackendPool();
   readonly stats = new TrafficStats();
 
+  private kernelUpdate: NodeJS.Immediate | undefined;
+
   constructor(
     /** The replica ports that may take new work for this service port now. */
     private readonly targets: (service: string, portName: string) => BackendTarget[],
-    private readonly host = process.env.DROVER_ROUTER_HOST ?? "127.0.0.1",
+    private readonly host = routerHost(),
+    /** Where available, tcp ports are balanced by the kernel instead of passing through drover. */
+    private readonly kernel: KernelTcp | null = null,
   ) {}
+
+  /** The agent's ready set changed: tcp ports balanced by the kernel follow it. */
+  membershipChanged(): void {
+    if (!this.kernel || this.kernelUpdate) return;
+    this.kernelUpdate = setImmediate(() => {
+      this.kernelUpdate = undefined;
+      void this.kernel?.apply(this.kernelRoutes());
+    });
+  }
 
   /** Opens listeners for new routes, updates weights in place, closes those no longer wanted; idempotent. */
   async sync(routes: Route[]): Promise<RouteStatus[]> {
@@ -63,6 +77,7 @@ export class Router {
     await Promise.all(routes.filter((r) => !this.listeners.has(r.port)).map((r) => this.listen(r)));
     const services = new Set(routes.map((r) => r.service));
     for (const traffic of this.stats.snapshot()) if (!services.has(traffic.service)) this.stats.forget(traffic.service);
+    await this.kernel?.apply(this.kernelRoutes());
     return [...this.listeners.values()].map((l) => ({ ...l.route, error: l.error }));
   }
 
@@ -76,9 +91,27 @@ export class Router {
   }
 
   close(): void {
+    clearImmediate(this.kernelUpdate);
+    this.kernel?.close();
     for (const listener of this.listeners.values()) closeListener(listener, true);
     this.listeners.clear();
     this.pool.close();
+  }
+
+  /** Each tcp port's ready replicas with their share: the revision's weight split among its replicas. */
+  private kernelRoutes(): KernelRoute[] {
+    const routes: KernelRoute[] = [];
+    for (const listener of this.listeners.values()) {
+      if (listener.route.protocol !== "tcp" || listener.error) continue;
+      const targets = this.targets(listener.route.service, listener.route.portName);
+      const weights = listener.route.weights;
+      const perRevision = new Map<number, number>();
+      for (const t of targets) perRevision.set(t.revision, (perRevision.get(t.revision) ?? 0) + 1);
+      let backends = targets.map((t) => ({ port: t.port, share: weights ? (weights[t.revision] ?? 0) / perRevision.get(t.revision)! : 1 }));
+      if (backends.every((b) => b.share === 0)) backends = backends.map((b) => ({ ...b, share: 1 }));
+      routes.push({ port: listener.route.port, backends });
+    }
+    return routes;
   }
 
   private candidates(listener: Listener): Backend[] {
@@ -125,6 +158,10 @@ export class Router {
       listener.server.listen(route.port, this.host, () => resolve());
     });
   }
+}
+
+export function routerHost(): string {
+  return process.env.DROVER_ROUTER_HOST ?? "127.0.0.1";
 }
 
 /** Stops listening; idle keep-alive connections go now, busy ones after their request (or at once, `all`). */
