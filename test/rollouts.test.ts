@@ -120,3 +120,53 @@ test("kill -9 of drover in the middle of a rolling update: the rollout completes
   const ours = running.filter((pid) => fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes(`DROVER_NAMESPACE=test`));
   assert.deepEqual(ours.filter((pid) => !known.has(pid)), [], "orphaned replica processes");
 });
+
+test("blue-green: rollout undo inside the scale-down window sends every request back to the old set at once", async () => {
+  const port = await freePort();
+  const deployment = "{strategy: blue_green, blue_green: {scale_down_delay: 60s}}";
+  assert.equal((await drover.run(["up", "-f", drover.write("bg-v1.yaml", version("bg", port, "v1", deployment))])).code, 0);
+  assert.equal((await drover.run(["apply", "-f", drover.write("bg-v2.yaml", version("bg", port, "v2", deployment)), "--yes"])).code, 0);
+  await waitFor("the switch", async () => (await events("test/bg")).some((e) => e.type === "RolloutSwitched"), 20_000, 50);
+  const answer = async () => ((await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { message: string }).message;
+  await waitFor("the new set to answer", async () => (await answer()) === "v2", 5_000, 20);
+  const undo = await drover.run(["rollout", "undo", "bg"]);
+  assert.equal(undo.code, 0, undo.stderr);
+  const after = await Promise.all(Array.from({ length: 8 }, () => answer()));
+  assert.deepEqual([...new Set(after)], ["v1"], "the old set takes every request at once");
+  const view = await waitFor("the rollback to end", async () => {
+    const v = await rolloutOf("test/bg");
+    return v.rollout?.state === "rolled_back" ? v : undefined;
+  });
+  assert.match(view.rollout!.reason, /undone by the user/);
+  assert.ok(view.rollout!.metrics!.rollbackDurationMs! < 5_000);
+});
+
+test("canary by hand: pause, resume, promote; rollback --to with a strategy; diff between revisions", async () => {
+  const port = await freePort();
+  const deployment = "{strategy: canary, canary: {steps: [{weight: 50, pause: 10m}], analysis: {min_requests: 0}}}";
+  assert.equal((await drover.run(["up", "-f", drover.write("hand-v1.yaml", version("hand", port, "v1", deployment))])).code, 0);
+  assert.equal((await drover.run(["apply", "-f", drover.write("hand-v2.yaml", version("hand", port, "v2", deployment)), "--yes"])).code, 0);
+  await waitFor("the canary step", async () => (await events("test/hand")).some((e) => e.type === "RolloutStep"), 20_000, 50);
+  const status = (await drover.run(["rollout", "status", "hand"])).stdout;
+  assert.match(status, /Step:\s+1 of 1: 50%, paused \d/);
+  assert.match(status, /Traffic:\s+revision 1 50%, revision 2 50%/);
+  assert.match((await drover.run(["rollout", "pause", "hand"])).stdout, /progressing|paused/);
+  assert.equal((await rolloutOf("test/hand")).rollout!.state, "paused");
+  assert.equal((await drover.run(["rollout", "resume", "hand"])).code, 0);
+  assert.equal((await drover.run(["rollout", "promote", "hand"])).code, 0);
+  const done = await waitFor("promotion", async () => {
+    const v = await rolloutOf("test/hand");
+    return v.rollout?.state === "succeeded" ? v : undefined;
+  }, 20_000, 50);
+  assert.equal(done.replicas.to.ready, 4);
+  assert.match((await drover.run(["diff", "hand", "1", "2"])).stdout, /~ spec\.configuration\.environment\.MESSAGE: "v1" → "v2"/);
+  assert.equal((await drover.run(["diff", "hand", "1", "9"])).code, 2, "an unknown revision is a usage error");
+  const back = await drover.run(["rollback", "hand", "--to", "1", "--strategy", "immediate"]);
+  assert.match(back.stdout, /rolling back to revision 1 as revision 3/);
+  const immediate = await waitFor("the immediate rollback", async () => {
+    const v = await rolloutOf("test/hand");
+    return v.rollout?.toRevision === 3 && v.rollout.state === "succeeded" ? v : undefined;
+  }, 20_000, 50);
+  assert.equal(immediate.rollout!.strategy, "immediate");
+  assert.equal(((await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { message: string }).message, "v1");
+});

@@ -74,6 +74,7 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   app.post<{ Params: { name: string } }>("/api/v1/services/:name/restart", async (request) => ({
     applied: await controlPlane.restartService(request.params.name, authorOf(request.body)),
   }));
+  app.get<{ Params: { name: string } }>("/api/v1/services/:name/traffic", async (request) => controlPlane.traffic(request.params.name));
   app.get<{ Params: { name: string } }>("/api/v1/services/:name/rollout", async (request) => controlPlane.rolloutStatus(request.params.name));
   app.post<{ Params: { name: string; action: string } }>("/api/v1/services/:name/rollout/:action", async (request) => {
     const { action } = parseWith(rolloutActionSchema, request.params);

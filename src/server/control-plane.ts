@@ -4,7 +4,7 @@
  * wakes the reconciler; it never touches a workload itself.
  */
 import type { ProbeReport } from "../agent/probes/probe.js";
-import type { NodeAgent } from "../agent/node-agent.js";
+import type { NodeAgent, ServiceTraffic } from "../agent/node-agent.js";
 import { BadRequestError, ConflictError, NotFoundError } from "../errors.js";
 import { closest, loadDescriptors, qualifiedName, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
 import type { EventRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord } from "../store/records.js";
@@ -213,6 +213,12 @@ export class ControlPlane {
     this.events.publish(result.events);
     this.reconciler.wake();
     return result.services[0]!;
+  }
+
+  /** What the router counted for the service since drover started, per revision (requests, status classes, latency histogram, bytes). */
+  async traffic(input: string): Promise<ServiceTraffic> {
+    const name = await this.resolveName(input);
+    return this.agent.traffic(name)[0] ?? { service: name, revisions: [] };
   }
 
   /** The active or latest rollout, with the replica counts and weights `drover rollout status` shows. */
