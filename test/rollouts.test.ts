@@ -13,6 +13,13 @@ after(async () => drover.cleanup());
 
 const events = async (service: string) => (await drover.api<{ events: EventRecord[] }>(`/api/v1/events?service=${encodeURIComponent(service)}&limit=1000`)).body.events;
 const rolloutOf = async (service: string) => (await drover.api<RolloutStatusView>(`/api/v1/services/${encodeURIComponent(service)}/rollout`)).body;
+/** Waits until the service's rollout view satisfies `done`. */
+async function rolloutWhen(service: string, what: string, done: (view: RolloutStatusView) => boolean, timeoutMs = 20_000): Promise<RolloutStatusView> {
+  return waitFor(what, async () => {
+    const view = await rolloutOf(service);
+    return done(view) ? view : undefined;
+  }, timeoutMs, 50);
+}
 const probe = "  health_checks:\n    readiness_probe: {http_get: {path: /ready, port: http}, period: 100ms, failure_threshold: 1}\n";
 
 function version(name: string, port: number, message: string, deployment: string, env: Record<string, string> = {}): string {
@@ -25,10 +32,7 @@ async function rollOut(name: string, text: string): Promise<RolloutStatusView> {
   const applied = await drover.run(["apply", "-f", file, "--yes"]);
   assert.equal(applied.code, 0, applied.stderr);
   const revision = Number(/revision (\d+)/.exec(applied.stdout)![1]);
-  return waitFor("the rollout to end", async () => {
-    const view = await rolloutOf(name);
-    return view.rollout && view.rollout.toRevision === revision && ["succeeded", "rolled_back", "failed"].includes(view.rollout.state) ? view : undefined;
-  }, 60_000, 100);
+  return rolloutWhen(name, "the rollout to end", (v) => v.rollout?.toRevision === revision && ["succeeded", "rolled_back", "failed"].includes(v.rollout.state), 60_000);
 }
 
 for (const [strategy, deployment] of [
@@ -98,10 +102,7 @@ test("kill -9 of drover in the middle of a rolling update: the rollout completes
   await waitFor("the first new replica to be ready", async () => (await rolloutOf("test/mid")).replicas.to.ready >= 1, 15_000, 50);
   await drover.killServer();
   await drover.startServer();
-  const view = await waitFor("the rollout to finish", async () => {
-    const v = await rolloutOf("test/mid");
-    return v.rollout?.state === "succeeded" ? v : undefined;
-  }, 30_000, 100);
+  const view = await rolloutWhen("test/mid", "the rollout to finish", (v) => v.rollout?.state === "succeeded", 30_000);
   assert.equal(view.rollout!.toRevision, 2);
   // The last old replica may still be draining when the rollout is done; then it is gone.
   const replicas = await waitFor("only the four new replicas", async () => {
@@ -133,10 +134,7 @@ test("blue-green: rollout undo inside the scale-down window sends every request 
   assert.equal(undo.code, 0, undo.stderr);
   const after = await Promise.all(Array.from({ length: 8 }, () => answer()));
   assert.deepEqual([...new Set(after)], ["v1"], "the old set takes every request at once");
-  const view = await waitFor("the rollback to end", async () => {
-    const v = await rolloutOf("test/bg");
-    return v.rollout?.state === "rolled_back" ? v : undefined;
-  });
+  const view = await rolloutWhen("test/bg", "the rollback to end", (v) => v.rollout?.state === "rolled_back");
   assert.match(view.rollout!.reason, /undone by the user/);
   assert.ok(view.rollout!.metrics!.rollbackDurationMs! < 5_000);
 });
@@ -154,19 +152,13 @@ test("canary by hand: pause, resume, promote; rollback --to with a strategy; dif
   assert.equal((await rolloutOf("test/hand")).rollout!.state, "paused");
   assert.equal((await drover.run(["rollout", "resume", "hand"])).code, 0);
   assert.equal((await drover.run(["rollout", "promote", "hand"])).code, 0);
-  const done = await waitFor("promotion", async () => {
-    const v = await rolloutOf("test/hand");
-    return v.rollout?.state === "succeeded" ? v : undefined;
-  }, 20_000, 50);
+  const done = await rolloutWhen("test/hand", "promotion", (v) => v.rollout?.state === "succeeded");
   assert.equal(done.replicas.to.ready, 4);
   assert.match((await drover.run(["diff", "hand", "1", "2"])).stdout, /~ spec\.configuration\.environment\.MESSAGE: "v1" → "v2"/);
   assert.equal((await drover.run(["diff", "hand", "1", "9"])).code, 2, "an unknown revision is a usage error");
   const back = await drover.run(["rollback", "hand", "--to", "1", "--strategy", "immediate"]);
   assert.match(back.stdout, /rolling back to revision 1 as revision 3/);
-  const immediate = await waitFor("the immediate rollback", async () => {
-    const v = await rolloutOf("test/hand");
-    return v.rollout?.toRevision === 3 && v.rollout.state === "succeeded" ? v : undefined;
-  }, 20_000, 50);
+  const immediate = await rolloutWhen("test/hand", "the immediate rollback", (v) => v.rollout?.toRevision === 3 && v.rollout.state === "succeeded");
   assert.equal(immediate.rollout!.strategy, "immediate");
   assert.equal(((await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { message: string }).message, "v1");
 });
