@@ -38,7 +38,8 @@ async function rollOut(name: string, text: string): Promise<RolloutStatusView> {
 for (const [strategy, deployment] of [
   ["rolling", "{strategy: rolling, rolling: {max_surge: 1, max_unavailable: 0}}"],
   ["blue-green", "{strategy: blue_green, blue_green: {scale_down_delay: 500ms}}"],
-  ["canary", "{strategy: canary, canary: {steps: [{weight: 25, pause: 300ms}, {weight: 50, pause: 300ms}], analysis: {min_requests: 10}}}"],
+  // Latency is not what this test is about: fresh replicas on a busy 2-core machine are slower at first.
+  ["canary", "{strategy: canary, canary: {steps: [{weight: 25, pause: 300ms}, {weight: 50, pause: 300ms}], analysis: {min_requests: 10, max_latency_ratio: 5}}}"],
 ] as const) {
   test(`a ${strategy} update under load loses no request (keep-alive and new connections)`, async () => {
     const port = await freePort();

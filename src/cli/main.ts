@@ -33,6 +33,7 @@ Environment:
   DROVER_TOKEN       API token (default: read from $DROVER_HOME/api.token)
   DROVER_PORT_RANGE  host ports for replicas, FROM-TO (default 20000-29999)
   DROVER_ROUTER_HOST address service ports listen on (default 127.0.0.1)
+  DROVER_ROUTER_KERNEL  "off": tcp ports forwarded by drover, not by kernel DNAT rules
   DROVER_LOG_MAX_BYTES  a replica log is rotated past this size (default 10 MiB)
   DROVER_CGROUPS     "off" to run without cgroups even where they are writable
   NO_COLOR           plain output

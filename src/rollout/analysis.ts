@@ -6,6 +6,9 @@ import { LATENCY_BUCKETS_MS, latencyQuantile, type RevisionTraffic } from "../ag
 import type { ServiceSpec } from "../spec/index.js";
 import type { CanaryAnalysis, TrafficMark } from "../store/records.js";
 
+const LATENCY_MIN_SAMPLES = 100;
+const LATENCY_FLOOR_MS = 10;
+
 export function markOf(traffic: RevisionTraffic | undefined): TrafficMark {
   return { requests: traffic?.requests ?? 0, errors: traffic?.statuses["5xx"] ?? 0, latencyBuckets: traffic ? [...traffic.latencyBuckets] : new Array(LATENCY_BUCKETS_MS.length + 1).fill(0) };
 }
@@ -29,8 +32,11 @@ export function analyseCanary(canary: TrafficMark, stable: TrafficMark, config: 
   if (c.errorRate !== null && c.errorRate > config.max_error_rate) {
     return { ...base, verdict: "fail", reason: `canary error rate ${(c.errorRate * 100).toFixed(1)}% is above ${(config.max_error_rate * 100).toFixed(1)}% (stable ${s.errorRate === null ? "-" : `${(s.errorRate * 100).toFixed(1)}%`})` };
   }
-  // Latency is compared only when both sides have enough to say something, and above a floor where noise dominates.
-  if (c.p95Ms !== null && s.p95Ms !== null && s.requests >= config.min_requests && c.p95Ms > Math.max(s.p95Ms, 5) * config.max_latency_ratio) {
+  // Latency is compared only with enough samples on both sides (a p95 needs a hundred or so), and
+  // a difference under LATENCY_FLOOR_MS never fails: at millisecond scale, a freshly started
+  // replica's warm-up and a busy machine's noise would decide, not the revision.
+  const samples = Math.max(config.min_requests, LATENCY_MIN_SAMPLES);
+  if (c.p95Ms !== null && s.p95Ms !== null && c.requests >= samples && s.requests >= samples && c.p95Ms > s.p95Ms * config.max_latency_ratio && c.p95Ms - s.p95Ms > LATENCY_FLOOR_MS) {
     return { ...base, verdict: "fail", reason: `canary p95 ${c.p95Ms.toFixed(1)}ms is over ${config.max_latency_ratio}× the stable ${s.p95Ms.toFixed(1)}ms` };
   }
   return { ...base, verdict: "pass", reason: `canary error rate ${((c.errorRate ?? 0) * 100).toFixed(1)}%, p95 ${c.p95Ms?.toFixed(1) ?? "-"}ms over ${c.requests} requests` };

@@ -120,11 +120,16 @@ export class RolloutController {
 
     const gate = failedGate(current);
     if (gate) return this.fail(rollout, service, `health gate failed: ${gate}`, deployment.auto_rollback);
-    if (now - rollout.progressAt > deployment.progress_deadline) return this.fail(rollout, service, `no progress for ${Math.round(deployment.progress_deadline / 1000)}s (progress_deadline)`, deployment.auto_rollback);
+    // Waiting on purpose (a canary step's pause, a blue-green scale-down delay) is not a lack of progress.
+    const steps = canarySteps(deployment);
+    const pausing = rollout.stepStartedAt !== null && (rollout.strategy === "canary" ? rollout.step < steps.length && now < rollout.stepStartedAt + steps[rollout.step]!.pause : true);
+    if (!pausing && now - rollout.progressAt > deployment.progress_deadline) {
+      return this.fail(rollout, service, `no progress for ${Math.round(deployment.progress_deadline / 1000)}s (progress_deadline)`, deployment.auto_rollback);
+    }
 
     const patch: Partial<RolloutRecord> = {};
     const known = this.progressKeys.get(rollout.id);
-    if (known !== undefined && known !== decision.progress) patch.progressAt = now;
+    if ((known !== undefined && known !== decision.progress) || pausing) patch.progressAt = now;
     this.progressKeys.set(rollout.id, decision.progress);
     let wakeAt = decision.wakeAt;
 
@@ -135,7 +140,6 @@ export class RolloutController {
         await this.emit(service.name, "RolloutSwitched", "Switched", `all ${service.replicas} replicas of revision ${rollout.toRevision} are ready: every new request goes to them; revision ${rollout.fromRevision} stays for ${Math.round(deployment.blue_green.scale_down_delay / 1000)}s`);
       }
     } else if (rollout.strategy === "canary") {
-      const steps = canarySteps(deployment);
       if (rollout.step < steps.length && decision.stepReady) {
         const traffic = this.traffic(service.name);
         if (rollout.stepStartedAt === null) {

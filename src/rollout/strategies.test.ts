@@ -103,6 +103,11 @@ test("canary analysis: waits for min_requests, fails on error rate or latency, p
   const errors = analyseCanary({ requests: 40, errors: 8, latencyBuckets: buckets(3, 40) }, stable, config, 0);
   assert.equal(errors.verdict, "fail");
   assert.match(errors.reason, /canary error rate 20\.0% is above 5\.0%/);
-  assert.equal(analyseCanary({ requests: 40, errors: 0, latencyBuckets: buckets(7, 40) }, stable, config, 0).verdict, "fail");
+  const slow = { requests: 150, errors: 0, latencyBuckets: buckets(7, 150) };
+  const stableMany = { requests: 150, errors: 0, latencyBuckets: buckets(3, 150) };
+  assert.equal(analyseCanary(slow, stableMany, config, 0).verdict, "fail", "p95 ~100ms against ~10ms");
+  assert.equal(analyseCanary({ requests: 40, errors: 0, latencyBuckets: buckets(7, 40) }, stable, config, 0).verdict, "pass", "too few samples to judge latency");
+  const fastStable = { requests: 150, errors: 0, latencyBuckets: buckets(1, 150) };
+  assert.equal(analyseCanary({ requests: 150, errors: 0, latencyBuckets: buckets(2, 150) }, fastStable, config, 0).verdict, "pass", "~4.9ms against ~2.4ms: twice as slow, but under the 10ms floor");
   assert.equal(analyseCanary({ requests: 40, errors: 1, latencyBuckets: buckets(3, 40) }, stable, config, 0).verdict, "pass");
 });
