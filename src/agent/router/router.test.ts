@@ -195,19 +195,30 @@ test("tcp ports through the kernel: connections are DNAT-ed to a replica, never 
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "drover-kernel-"));
   const { kernel, detail } = KernelTcp.detect(home, "127.0.0.1");
   assert.ok(kernel, detail);
-  const router = new Router(() => [{ replica: "e", revision: 1, port: echoPort }], "127.0.0.1", kernel);
+  // No replica is ready at first: the rule comes when one is (membership changes after the sync).
+  let targets: BackendTarget[] = [];
+  const router = new Router(() => targets, "127.0.0.1", kernel);
   const port = await freePort();
   await router.sync([route(port, { service: "t/raw", protocol: "tcp" })]);
-  try {
-    const answer = await new Promise<string>((resolve, reject) => {
+  // A second sync with nothing new changes nothing (and must not wedge later updates).
+  await router.sync([route(port, { service: "t/raw", protocol: "tcp" })]);
+  const exchange = () =>
+    new Promise<string>((resolve) => {
       const socket = net.connect({ port, host: "127.0.0.1" });
       let seen = "";
       socket.on("data", (chunk) => (seen += chunk));
-      socket.on("end", () => resolve(seen));
-      socket.on("error", reject);
+      socket.on("close", () => resolve(seen));
+      socket.on("error", () => resolve(""));
       socket.write("hi");
     });
-    assert.equal(answer, "kernel:hi");
+  try {
+    assert.equal(await exchange(), "", "no replica: the connection is closed");
+    targets = [{ replica: "e", revision: 1, port: echoPort }];
+    router.membershipChanged();
+    const ruled = () => spawnSync("iptables", ["-t", "nat", "-S"], { encoding: "utf8" }).stdout.includes(`--dport ${port} `);
+    for (let i = 0; i < 100 && !ruled(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(ruled(), "a DNAT rule for the port once a replica is ready");
+    assert.equal(await exchange(), "kernel:hi");
     assert.deepEqual(router.traffic("t/raw"), [], "the Node forwarder saw no connection");
   } finally {
     router.close();
