@@ -11,6 +11,7 @@ import { SpecError } from "../spec/index.js";
 import { registerLogRoutes } from "./logs-routes.js";
 import { registerEventRoutes } from "./events-routes.js";
 import { parseWith } from "./parse.js";
+import { DroverMetrics } from "./metrics.js";
 
 const fileSchema = z.object({ file: z.string().min(1), text: z.string(), baseDir: z.string().min(1) });
 const applySchema = z.object({
@@ -20,6 +21,9 @@ const applySchema = z.object({
   author: z.string().default("api"),
   message: z.string().default(""),
 });
+/** Paths that need no token: drover's own health, for supervisors and load balancers. */
+const OPEN_PATHS = new Set(["/api/v1/health", "/healthz", "/readyz"]);
+
 const scaleSchema = z.object({ replicas: z.number().int().min(0) });
 const rolloutActionSchema = z.object({ action: z.enum(["pause", "resume", "promote", "abort", "undo"]) });
 const rollbackSchema = z.strictObject({ to: z.number().int().min(1).optional(), strategy: z.enum(["immediate", "gradual", "canary"]).optional(), author: z.string().optional() });
@@ -30,7 +34,7 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
 
   app.addHook("onRequest", async (request, reply) => {
-    if (request.url === "/api/v1/health" || isAuthorized(request.headers.authorization, options.token)) return;
+    if (OPEN_PATHS.has(request.url) || isAuthorized(request.headers.authorization, options.token)) return;
     return reply.status(401).send({ error: "unauthorized", message: `missing or wrong API token (it is in ${options.home}/api.token; the CLI sends it)` });
   });
 
@@ -48,6 +52,20 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   });
 
   app.get("/api/v1/health", async () => ({ status: "ok", pid: process.pid, home: options.home }));
+  // Liveness of drover itself: the event loop answers.
+  app.get("/healthz", async () => ({ status: "ok" }));
+  // Readiness: the store answers too.
+  app.get("/readyz", async (_request, reply) => {
+    const started = performance.now();
+    try {
+      await controlPlane.store.listServices();
+      return { status: "ready", storeLatencyMs: Math.round((performance.now() - started) * 100) / 100 };
+    } catch (error) {
+      return reply.code(503).send({ status: "not ready", reason: `store: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  });
+  const metrics = new DroverMetrics(controlPlane);
+  app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType()).send(await metrics.scrape()));
   app.get("/api/v1/info", async () => ({ pid: process.pid, home: options.home, agent: controlPlane.agent.info() }));
 
   app.post("/api/v1/plan", async (request) => {

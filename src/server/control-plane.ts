@@ -4,6 +4,7 @@
  * wakes the reconciler; it never touches a workload itself.
  */
 import type { ProbeReport } from "../agent/probes/probe.js";
+import type { ResourceUsage } from "../agent/drivers/driver.js";
 import type { NodeAgent, ServiceTraffic } from "../agent/node-agent.js";
 import { BadRequestError, ConflictError, NotFoundError } from "../errors.js";
 import { closest, loadDescriptors, qualifiedName, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
@@ -39,7 +40,7 @@ export interface ServiceSummary {
 }
 
 export interface ReplicaView extends ReplicaRecord {
-  usage: { cpuSeconds: number; memoryBytes: number; source: string } | null;
+  usage: ResourceUsage | null;
   /** Each probe's verdict and latest result, from the agent (only with details). */
   probes: ProbeReport[];
 }

@@ -1,0 +1,101 @@
+/**
+ * drover's metrics for Prometheus, gathered at scrape time: services and replicas (state,
+ * restarts, CPU, memory, OOM kills, probes), the router (requests by status class, latency,
+ * bytes, connections), rollouts by outcome — labelled namespace, service, revision, replica,
+ * node — and drover's own process (prom-client's default metrics, prefixed drover_).
+ */
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { LATENCY_BUCKETS_MS } from "../agent/router/traffic-stats.js";
+import type { ControlPlane } from "../server/control-plane.js";
+import { histogramSamples, render, type Family, type Labels } from "./prometheus.js";
+
+const REPLICA_STATES = ["pending", "starting", "running", "ready", "unready", "terminating", "exited", "failed", "crash_loop"];
+
+export class DroverMetrics {
+  private readonly process = new Registry();
+
+  constructor(private readonly controlPlane: ControlPlane) {
+    collectDefaultMetrics({ register: this.process, prefix: "drover_" });
+    // Gauges that prom-client names like counters; promtool (rightly) rejects the "_total" suffix.
+    for (const name of ["active_handles_total", "active_requests_total", "active_resources_total"]) this.process.removeSingleMetric(`drover_nodejs_${name}`);
+  }
+
+  contentType(): string {
+    return this.process.contentType;
+  }
+
+  async scrape(): Promise<string> {
+    const families = await this.families();
+    return `${render(families)}${await this.process.metrics()}`;
+  }
+
+  private async families(): Promise<Family[]> {
+    const { store, agent } = this.controlPlane;
+    const node = agent.node;
+    const services = await this.controlPlane.listServices();
+    const replicas = await this.controlPlane.replicas(undefined, true);
+    const split = (name: string) => ({ namespace: name.slice(0, name.indexOf("/")), service: name.slice(name.indexOf("/") + 1) });
+    const family = (name: string, type: Family["type"], help: string): Family => ({ name, type, help, samples: [] });
+
+    const desired = family("drover_service_replicas_desired", "gauge", "Replicas the service should run.");
+    const ready = family("drover_service_replicas_ready", "gauge", "Replicas of the service's current revision that are ready.");
+    const revision = family("drover_service_revision", "gauge", "The revision the service runs.");
+    for (const s of services) {
+      desired.samples.push({ labels: split(s.name), value: s.desired });
+      ready.samples.push({ labels: split(s.name), value: s.ready });
+      revision.samples.push({ labels: split(s.name), value: s.revision });
+    }
+
+    const state = family("drover_replica_state", "gauge", "1 for the state the replica is in.");
+    const restarts = family("drover_replica_restarts_total", "counter", "Restarts of the replica.");
+    const cpu = family("drover_replica_cpu_seconds_total", "counter", "CPU time the replica used (its cgroup, else its process tree).");
+    const memory = family("drover_replica_memory_bytes", "gauge", "Memory the replica uses (cgroup usage less inactive page cache, else resident set).");
+    const ooms = family("drover_replica_oom_kills_total", "counter", "OOM kills in the replica's cgroup.");
+    const probeUp = family("drover_probe_success", "gauge", "1 while the probe passes, 0 while it fails (absent before a verdict).");
+    const probeLatency = family("drover_probe_duration_seconds", "gauge", "How long the probe's last run took.");
+    for (const r of replicas) {
+      const labels: Labels = { ...split(r.service), revision: r.revision, replica: r.id, node };
+      for (const s of REPLICA_STATES) state.samples.push({ labels: { ...labels, state: s }, value: r.state === s ? 1 : 0 });
+      restarts.samples.push({ labels, value: r.restarts });
+      if (r.usage) {
+        cpu.samples.push({ labels, value: r.usage.cpuSeconds });
+        memory.samples.push({ labels, value: r.usage.memoryBytes });
+        ooms.samples.push({ labels, value: r.usage.oomKills });
+      }
+      for (const p of r.probes) {
+        if (p.state !== "pending") probeUp.samples.push({ labels: { ...labels, probe: p.kind }, value: p.state === "passing" ? 1 : 0 });
+        if (p.last) probeLatency.samples.push({ labels: { ...labels, probe: p.kind }, value: p.last.latencyMs / 1000 });
+      }
+    }
+
+    const requests = family("drover_router_requests_total", "counter", "Requests the router answered, by status class (5xx includes the router's own 502/503).");
+    const proxyErrors = family("drover_router_proxy_errors_total", "counter", "Requests the router answered itself because no replica could take them.");
+    const duration = family("drover_router_request_duration_seconds", "histogram", "Time from a request's arrival to the end of its answer.");
+    const received = family("drover_router_received_bytes_total", "counter", "Body bytes received from clients.");
+    const sent = family("drover_router_sent_bytes_total", "counter", "Body bytes sent to clients.");
+    const connections = family("drover_router_connections_total", "counter", "Connections forwarded (tcp ports through drover, and upgrades).");
+    const bounds = LATENCY_BUCKETS_MS.map((ms) => ms / 1000);
+    for (const traffic of agent.traffic()) {
+      for (const t of traffic.revisions) {
+        const labels: Labels = { ...split(traffic.service), revision: t.revision, node };
+        for (const [code, count] of Object.entries(t.statuses)) requests.samples.push({ labels: { ...labels, code }, value: count });
+        proxyErrors.samples.push({ labels, value: t.proxyErrors });
+        if (t.requests > 0) duration.samples.push(...histogramSamples(labels, bounds, t.latencyBuckets, t.latencySumMs / 1000));
+        received.samples.push({ labels, value: t.bytesIn });
+        sent.samples.push({ labels, value: t.bytesOut });
+        if (t.connections > 0) connections.samples.push({ labels, value: t.connections });
+      }
+    }
+
+    const rollouts = family("drover_rollouts_total", "counter", "Rollouts that ended, by outcome (the last 1000 per service).");
+    const active = family("drover_rollout_active", "gauge", "1 while a rollout of the service is under way.");
+    for (const s of services) {
+      const list = await store.listRollouts(s.name, 1000);
+      const outcomes = new Map<string, number>();
+      for (const r of list) if (r.finishedAt !== null) outcomes.set(r.state, (outcomes.get(r.state) ?? 0) + 1);
+      for (const [outcome, count] of outcomes) rollouts.samples.push({ labels: { ...split(s.name), outcome }, value: count });
+      active.samples.push({ labels: split(s.name), value: list[0] && list[0].finishedAt === null ? 1 : 0 });
+    }
+    return [desired, ready, revision, state, restarts, cpu, memory, ooms, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active];
+  }
+}
