@@ -1,6 +1,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { Drover, freePort, helloService, waitFor } from "./harness.js";
 
 let drover: Drover;
@@ -51,4 +54,43 @@ test("/healthz and /readyz answer without a token", async () => {
   const ready = await fetch(`${drover.url}/readyz`);
   assert.equal(ready.status, 200);
   assert.equal(((await ready.json()) as { status: string }).status, "ready");
+});
+
+const prometheusInstalled = spawnSync("prometheus", ["--version"]).status === 0;
+
+test("a real Prometheus scrapes drover and answers a PromQL query about a running service", { skip: prometheusInstalled ? false : "prometheus is not installed (apt-get install -y prometheus)" }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drover-prometheus-"));
+  const port = await freePort();
+  const target = new URL(drover.url);
+  fs.writeFileSync(path.join(dir, "token"), fs.readFileSync(path.join(drover.home, "api.token")));
+  fs.writeFileSync(
+    path.join(dir, "prometheus.yml"),
+    `global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: drover
+    metrics_path: /metrics
+    authorization: {credentials_file: ${path.join(dir, "token")}}
+    static_configs: [{targets: ["${target.host}"]}]
+`,
+  );
+  const prometheus = spawn("prometheus", [`--config.file=${path.join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${path.join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  prometheus.stderr.on("data", (chunk) => (log += chunk));
+  t.after(async () => {
+    prometheus.kill("SIGTERM");
+    await new Promise((resolve) => prometheus.once("exit", resolve));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const query = `drover_service_replicas_ready{namespace="obs",service="shop"}`;
+  const value = await waitFor("Prometheus to answer the query", async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(query)}`).catch(() => undefined);
+    if (!response?.ok) return undefined;
+    const body = (await response.json()) as { data: { result: Array<{ value: [number, string] }> } };
+    return body.data.result[0]?.value[1];
+  }, 30_000, 250).catch((error) => {
+    throw new Error(`${error.message}\n${log.split("\n").slice(-5).join("\n")}`);
+  });
+  assert.equal(value, "2");
+  const up = await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('up{job="drover"}')}`)).json() as { data: { result: Array<{ value: [number, string] }> } };
+  assert.equal(up.data.result[0]?.value[1], "1", "the scrape itself succeeds (token accepted)");
 });
