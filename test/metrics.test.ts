@@ -8,6 +8,8 @@ import { Drover, freePort, helloService, waitFor } from "./harness.js";
 
 let drover: Drover;
 before(async () => {
+  // Sample every 300 ms, so host and energy figures exist within the test.
+  process.env.DROVER_METRICS_INTERVAL_MS = "300";
   drover = await Drover.started();
 });
 after(async () => drover.cleanup());
@@ -26,9 +28,9 @@ test("/metrics: services, replicas, probes, router and rollouts in Prometheus fo
   assert.equal((await drover.run(["up", "-f", file])).code, 0);
   for (let i = 0; i < 20; i++) await fetch(`http://127.0.0.1:${port}/`);
   assert.equal((await fetch(`${drover.url}/metrics`)).status, 401, "metrics need the token");
-  const { status, type, text } = await waitFor("probe results in the metrics", async () => {
+  const { status, type, text } = await waitFor("probe results and energy figures in the metrics", async () => {
     const s = await scrape();
-    return s.text.includes("drover_probe_success{") ? s : undefined;
+    return s.text.includes("drover_probe_success{") && s.text.includes("drover_replica_energy_joules_total{") ? s : undefined;
   });
   assert.equal(status, 200);
   assert.match(type, /^text\/plain; version=0\.0\.4/);
@@ -39,6 +41,15 @@ test("/metrics: services, replicas, probes, router and rollouts in Prometheus fo
   assert.match(text, /^drover_router_request_duration_seconds_bucket\{[^}]*le="\+Inf"\} 20$/m);
   assert.match(text, /^drover_probe_success\{[^}]*probe="readiness"\} 1$/m);
   assert.match(text, /^drover_process_resident_memory_bytes \d+/m, "drover's own process");
+  assert.match(text, /^drover_replica_open_fds\{[^}]*replica="shop-\w+"[^}]*\} [1-9]\d*$/m);
+  assert.match(text, /^drover_replica_threads\{[^}]*\} [1-9]\d*$/m, "node runs several threads");
+  assert.match(text, /^drover_host_cpu_seconds_total\{node="local",cpu="0",mode="user"\} [\d.]+$/m);
+  assert.match(text, /^drover_host_memory_total_bytes\{node="local"\} \d+$/m);
+  assert.match(text, /^drover_host_filesystem_free_bytes\{node="local",path="[^"]+"\} \d+$/m);
+  // This machine has no readable RAPL: every energy figure says it is an estimate.
+  const source = fs.existsSync("/sys/class/powercap/intel-rapl:0/energy_uj") ? "rapl" : "model";
+  assert.match(text, new RegExp(`^drover_host_power_watts\\{node="local",source="${source}"\\} [\\d.]+$`, "m"));
+  assert.match(text, new RegExp(`^drover_replica_energy_joules_total\\{[^}]*source="${source}"\\} [\\d.e-]+$`, "m"));
 });
 
 test("promtool check metrics accepts a live /metrics", { skip: promtool ? false : "promtool is not installed (apt-get install -y prometheus)" }, async () => {

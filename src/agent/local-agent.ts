@@ -17,6 +17,7 @@ import type { BackendTarget } from "./router/backends.js";
 import { KernelTcp } from "./router/kernel-tcp.js";
 import { Router, routerHost, type Route, type RouteStatus } from "./router/router.js";
 import type { ServiceTraffic } from "./router/traffic-stats.js";
+import { MetricsSampler, type MetricsSnapshot } from "./metrics/sampler.js";
 
 interface Entry {
   status: ReplicaStatus;
@@ -51,6 +52,7 @@ export class LocalAgent implements NodeAgent {
   private readonly targetCache = new Map<string, BackendTarget[]>();
 
   private readonly routerDetail: string;
+  private readonly sampler: MetricsSampler;
 
   private constructor(
     private readonly dir: string,
@@ -61,6 +63,7 @@ export class LocalAgent implements NodeAgent {
     this.routerDetail = detail;
     this.router = new Router((service, portName) => this.readyTargets(service, portName), routerHost(), kernel);
     this.ports = new PortAllocator(portRange, () => this.portsInUse());
+    this.sampler = new MetricsSampler(dir, async () => [...this.entries.values()].filter((e) => e.handle && e.status.state !== "exited").map((e) => ({ id: e.status.id, usage: this.drivers.get(e.handle!.runtime)?.usage(e.handle!) ?? null })));
     this.rotation = setInterval(() => this.rotateLogs(), LOG_ROTATE_CHECK_MS).unref();
   }
 
@@ -69,6 +72,7 @@ export class LocalAgent implements NodeAgent {
     fs.mkdirSync(path.join(dir, "replicas"), { recursive: true });
     const agent = new LocalAgent(dir, new Map(drivers.map((d) => [d.runtime, d])), portRange);
     await agent.recover();
+    agent.sampler.start();
     return agent;
   }
 
@@ -153,6 +157,10 @@ export class LocalAgent implements NodeAgent {
     return this.router.sync(routes);
   }
 
+  metrics(): MetricsSnapshot {
+    return this.sampler.snapshot();
+  }
+
   traffic(service?: string): ServiceTraffic[] {
     return this.router.traffic(service);
   }
@@ -168,6 +176,7 @@ export class LocalAgent implements NodeAgent {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.rotation);
+    this.sampler.stop();
     for (const entry of this.entries.values()) entry.health?.close();
     this.router.close();
     this.listeners.clear();

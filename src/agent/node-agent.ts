@@ -8,8 +8,9 @@ import type { HealthDefinition, ProbeReport } from "./probes/probe.js";
 import type { HealthVerdict } from "./probes/replica-health.js";
 import type { Route, RouteStatus } from "./router/router.js";
 import type { ServiceTraffic } from "./router/traffic-stats.js";
+import type { MetricsSnapshot } from "./metrics/sampler.js";
 
-export type { Route, RouteStatus, ServiceTraffic };
+export type { Route, RouteStatus, ServiceTraffic, MetricsSnapshot };
 
 export interface ReplicaLaunch {
   id: string;
@@ -75,6 +76,8 @@ export interface NodeAgent {
   usage(id: string): Promise<ResourceUsage | null>;
   /** The service ports to listen on; traffic goes to the service's ready replicas. Idempotent. */
   setRoutes(routes: Route[]): Promise<RouteStatus[]>;
+  /** The last samples of the host and the replicas: utilisation, power, energy. */
+  metrics(): MetricsSnapshot;
   /** What the router counted (cumulative), per service and revision. */
   traffic(service?: string): ServiceTraffic[];
   tailLogs(id: string, lines: number): Promise<string[]>;

@@ -6,6 +6,7 @@
  */
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { LATENCY_BUCKETS_MS } from "../agent/router/traffic-stats.js";
+import type { MetricsSnapshot } from "../agent/node-agent.js";
 import type { ControlPlane } from "../server/control-plane.js";
 import { histogramSamples, render, type Family, type Labels } from "./prometheus.js";
 
@@ -68,6 +69,29 @@ export class DroverMetrics {
       }
     }
 
+    const fds = family("drover_replica_open_fds", "gauge", "Open file descriptors of the replica's processes.");
+    const threads = family("drover_replica_threads", "gauge", "Threads of the replica's processes.");
+    const diskRead = family("drover_replica_disk_read_bytes_total", "counter", "Bytes the replica's processes read from storage.");
+    const diskWritten = family("drover_replica_disk_written_bytes_total", "counter", "Bytes the replica's processes wrote to storage.");
+    const replicaWatts = family("drover_replica_power_watts", "gauge", "The replica's share of the host's power over the last interval (source: rapl or model).");
+    const replicaJoules = family("drover_replica_energy_joules_total", "counter", "Energy attributed to the replica since drover started (source: rapl or model).");
+    const sample = agent.metrics();
+    const source = sample.energy.source;
+    for (const r of replicas) {
+      if (!r.usage) continue;
+      const labels: Labels = { ...split(r.service), revision: r.revision, replica: r.id, node };
+      if (r.usage.openFds !== undefined) fds.samples.push({ labels, value: r.usage.openFds });
+      if (r.usage.threads !== undefined) threads.samples.push({ labels, value: r.usage.threads });
+      if (r.usage.diskReadBytes !== undefined) diskRead.samples.push({ labels, value: r.usage.diskReadBytes });
+      if (r.usage.diskWrittenBytes !== undefined) diskWritten.samples.push({ labels, value: r.usage.diskWrittenBytes });
+      const energy = sample.replicas.get(r.id);
+      if (energy) {
+        replicaWatts.samples.push({ labels: { ...labels, source }, value: energy.watts });
+        replicaJoules.samples.push({ labels: { ...labels, source }, value: energy.joulesTotal });
+      }
+    }
+    const host = this.hostFamilies(sample, node);
+
     const requests = family("drover_router_requests_total", "counter", "Requests the router answered, by status class (5xx includes the router's own 502/503).");
     const proxyErrors = family("drover_router_proxy_errors_total", "counter", "Requests the router answered itself because no replica could take them.");
     const duration = family("drover_router_request_duration_seconds", "histogram", "Time from a request's arrival to the end of its answer.");
@@ -96,6 +120,36 @@ export class DroverMetrics {
       for (const [outcome, count] of outcomes) rollouts.samples.push({ labels: { ...split(s.name), outcome }, value: count });
       active.samples.push({ labels: split(s.name), value: list[0] && list[0].finishedAt === null ? 1 : 0 });
     }
-    return [desired, ready, revision, state, restarts, cpu, memory, ooms, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active];
+    return [desired, ready, revision, state, restarts, cpu, memory, ooms, fds, threads, diskRead, diskWritten, replicaWatts, replicaJoules, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active, ...host];
+  }
+
+  private hostFamilies(sample: MetricsSnapshot, node: string): Family[] {
+    const host = sample.host;
+    if (!host) return [];
+    const cpu: Family = { name: "drover_host_cpu_seconds_total", type: "counter", help: "CPU time of the host per core and mode.", samples: [] };
+    for (const [core, modes] of Object.entries(host.cpu)) {
+      if (core === "all") continue;
+      for (const [mode, seconds] of Object.entries(modes)) cpu.samples.push({ labels: { node, cpu: core.slice(3), mode }, value: seconds });
+    }
+    const gauge = (name: string, help: string, samples: Family["samples"]): Family => ({ name, type: "gauge", help, samples });
+    const counter = (name: string, help: string, samples: Family["samples"]): Family => ({ name, type: "counter", help, samples });
+    const fs = host.filesystem;
+    return [
+      cpu,
+      gauge("drover_host_cpu_utilisation_ratio", "Busy share of all cores over the last sampling interval.", sample.utilisation === null ? [] : [{ labels: { node }, value: sample.utilisation }]),
+      gauge("drover_host_memory_total_bytes", "Memory of the host.", [{ labels: { node }, value: host.memory.totalBytes }]),
+      gauge("drover_host_memory_available_bytes", "Memory available for new work without swapping.", [{ labels: { node }, value: host.memory.availableBytes }]),
+      gauge("drover_host_load1", "Load average over 1 minute.", [{ labels: { node }, value: host.load[0] }]),
+      gauge("drover_host_load5", "Load average over 5 minutes.", [{ labels: { node }, value: host.load[1] }]),
+      gauge("drover_host_load15", "Load average over 15 minutes.", [{ labels: { node }, value: host.load[2] }]),
+      counter("drover_host_disk_read_bytes_total", "Bytes read from each disk.", host.disks.map((d) => ({ labels: { node, device: d.device }, value: d.readBytes }))),
+      counter("drover_host_disk_written_bytes_total", "Bytes written to each disk.", host.disks.map((d) => ({ labels: { node, device: d.device }, value: d.writtenBytes }))),
+      counter("drover_host_network_received_bytes_total", "Bytes received per interface.", host.network.map((n) => ({ labels: { node, interface: n.interface }, value: n.receivedBytes }))),
+      counter("drover_host_network_transmitted_bytes_total", "Bytes sent per interface.", host.network.map((n) => ({ labels: { node, interface: n.interface }, value: n.transmittedBytes }))),
+      gauge("drover_host_filesystem_size_bytes", "Size of the filesystem that holds DROVER_HOME.", fs ? [{ labels: { node, path: fs.path }, value: fs.sizeBytes }] : []),
+      gauge("drover_host_filesystem_free_bytes", "Free space (for unprivileged users) where DROVER_HOME is.", fs ? [{ labels: { node, path: fs.path }, value: fs.freeBytes }] : []),
+      gauge("drover_host_power_watts", "Power of the host over the last interval: measured (rapl) or estimated (model).", [{ labels: { node, source: sample.energy.source }, value: sample.energy.watts }]),
+      counter("drover_host_energy_joules_total", "Energy of the host since drover started: measured (rapl) or estimated (model).", [{ labels: { node, source: sample.energy.source }, value: sample.energy.joulesTotal }]),
+    ];
   }
 }

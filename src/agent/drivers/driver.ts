@@ -34,6 +34,11 @@ export interface ResourceUsage {
   cpuSeconds: number;
   memoryBytes: number;
   oomKills: number;
+  /** Summed over the replica's processes, where /proc can tell. */
+  openFds?: number;
+  threads?: number;
+  diskReadBytes?: number;
+  diskWrittenBytes?: number;
   /** "cgroup" or "proc": where the figures came from. */
   source: string;
 }

@@ -11,7 +11,8 @@ import { LaunchError, type Driver, type DriverHandle, type LaunchSpec, type Reso
 import { detectCgroups, type CgroupSupport, type ReplicaCgroup } from "./cgroup.js";
 import type { ProbeOutcome } from "../../probes/probe.js";
 import { execInReplica } from "./exec-in-replica.js";
-import { isSameProcess, readStat, treeUsage } from "./proc.js";
+import { processDetails } from "../../metrics/process-details.js";
+import { isSameProcess, processTree, readStat, treeUsage } from "./proc.js";
 
 interface ProcessHandle extends DriverHandle {
   runtime: "process";
@@ -115,10 +116,11 @@ export class ProcessDriver implements Driver {
 
   usage(raw: DriverHandle): ResourceUsage | null {
     const handle = raw as ProcessHandle;
-    const fromCgroup = this.cgroupOf.get(String(handle.replicaId))?.usage();
-    if (fromCgroup) return { ...fromCgroup, source: "cgroup" };
+    const cgroup = this.cgroupOf.get(String(handle.replicaId));
+    const fromCgroup = cgroup?.usage();
+    if (fromCgroup) return { ...fromCgroup, ...processDetails(cgroup!.pids()), source: "cgroup" };
     const fromProc = treeUsage(handle.pid);
-    return fromProc && { ...fromProc, oomKills: 0, source: "proc" };
+    return fromProc && { ...fromProc, oomKills: 0, ...processDetails(processTree(handle.pid).map((p) => p.pid)), source: "proc" };
   }
 
   exec(raw: DriverHandle, command: string[], timeoutMs: number): Promise<ProbeOutcome> {

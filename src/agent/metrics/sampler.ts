@@ -1,0 +1,116 @@
+/**
+ * Samples the host and every running replica on an interval (DROVER_METRICS_INTERVAL, default
+ * 5 s) and keeps what the last samples say: utilisation, power and energy for the host and per
+ * replica. Energy counters only grow.
+ */
+import type { ResourceUsage } from "../drivers/driver.js";
+import { modelFromEnv, modelWatts, RaplMeter, raplDomains, type EnergyModel } from "./energy.js";
+import { cpuUtilisation, readHost, type HostSample } from "./host.js";
+
+export interface ReplicaEnergy {
+  /** Share of one core over the last interval (1 = a whole core). */
+  cpuCores: number;
+  watts: number;
+  joulesTotal: number;
+}
+
+export interface MetricsSnapshot {
+  intervalMs: number;
+  host: HostSample | null;
+  /** Busy share of all cores over the last interval. */
+  utilisation: number | null;
+  energy: { source: "rapl" | "model"; watts: number; joulesTotal: number; model: EnergyModel | null };
+  replicas: Map<string, ReplicaEnergy>;
+}
+
+export class MetricsSampler {
+  private timer: NodeJS.Timeout | undefined;
+  private host: HostSample | null = null;
+  private utilisation: number | null = null;
+  private watts = 0;
+  private joules = 0;
+  private readonly rapl: RaplMeter | null;
+  private readonly model = modelFromEnv();
+  private readonly replicaCpu = new Map<string, number>();
+  private readonly replicas = new Map<string, ReplicaEnergy>();
+  private running = false;
+
+  constructor(
+    private readonly statePath: string,
+    private readonly usageOf: () => Promise<Array<{ id: string; usage: ResourceUsage | null }>>,
+    readonly intervalMs = intervalFromEnv(),
+  ) {
+    const domains = raplDomains();
+    this.rapl = domains.length ? new RaplMeter(domains) : null;
+    this.rapl?.read();
+  }
+
+  start(): void {
+    void this.sample();
+    this.timer = setInterval(() => void this.sample(), this.intervalMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  snapshot(): MetricsSnapshot {
+    return {
+      intervalMs: this.intervalMs,
+      host: this.host,
+      utilisation: this.utilisation,
+      energy: { source: this.rapl ? "rapl" : "model", watts: this.watts, joulesTotal: this.joules, model: this.rapl ? null : this.model },
+      replicas: this.replicas,
+    };
+  }
+
+  private async sample(): Promise<void> {
+    if (this.running) return; // never two samples at once
+    this.running = true;
+    try {
+      const before = this.host;
+      const host = readHost(this.statePath);
+      const seconds = before ? (host.at - before.at) / 1000 : 0;
+      this.utilisation = cpuUtilisation(before ?? undefined, host);
+      this.host = host;
+      if (seconds <= 0 || this.utilisation === null) return;
+      let cpuWatts: number;
+      if (this.rapl) {
+        const joules = this.rapl.read();
+        this.watts = (joules - this.joules) / seconds;
+        this.joules = joules;
+        cpuWatts = this.watts;
+      } else {
+        const usedMemory = host.memory.totalBytes - host.memory.availableBytes;
+        const watts = modelWatts(this.model, host.cores, this.utilisation, usedMemory);
+        this.watts = watts.cpu + watts.memory;
+        this.joules += this.watts * seconds;
+        cpuWatts = watts.cpu;
+      }
+      const hostBusySeconds = this.utilisation * host.cores * seconds;
+      const seen = new Set<string>();
+      for (const { id, usage } of await this.usageOf()) {
+        if (!usage) continue;
+        seen.add(id);
+        const previous = this.replicaCpu.get(id);
+        this.replicaCpu.set(id, usage.cpuSeconds);
+        if (previous === undefined) continue;
+        const cpuSeconds = Math.max(0, usage.cpuSeconds - previous);
+        // Scaphandre's attribution: the replica's share of the host's busy CPU time, plus its memory.
+        const share = hostBusySeconds > 0 ? Math.min(1, cpuSeconds / hostBusySeconds) : 0;
+        const watts = cpuWatts * share + (usage.memoryBytes / 1e9) * this.model.wattsPerGb;
+        const entry = this.replicas.get(id) ?? { cpuCores: 0, watts: 0, joulesTotal: 0 };
+        this.replicas.set(id, { cpuCores: cpuSeconds / seconds, watts, joulesTotal: entry.joulesTotal + watts * seconds });
+      }
+      for (const id of this.replicas.keys()) if (!seen.has(id)) this.replicas.delete(id);
+      for (const id of this.replicaCpu.keys()) if (!seen.has(id)) this.replicaCpu.delete(id);
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
+function intervalFromEnv(): number {
+  const value = Number(process.env.DROVER_METRICS_INTERVAL_MS ?? 5_000);
+  return Number.isFinite(value) && value >= 100 ? value : 5_000;
+}
