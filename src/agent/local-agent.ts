@@ -63,7 +63,7 @@ export class LocalAgent implements NodeAgent {
     this.routerDetail = detail;
     this.router = new Router((service, portName) => this.readyTargets(service, portName), routerHost(), kernel);
     this.ports = new PortAllocator(portRange, () => this.portsInUse());
-    this.sampler = new MetricsSampler(dir, async () => [...this.entries.values()].filter((e) => e.handle && e.status.state !== "exited").map((e) => ({ id: e.status.id, usage: this.drivers.get(e.handle!.runtime)?.usage(e.handle!) ?? null })));
+    this.sampler = new MetricsSampler(dir, async () => [...this.entries.values()].filter((e) => e.handle && e.status.state !== "exited").map((e) => ({ id: e.status.id, usage: this.drivers.get(e.handle!.runtime)?.usage(e.handle!, true) ?? null })));
     this.rotation = setInterval(() => this.rotateLogs(), LOG_ROTATE_CHECK_MS).unref();
   }
 

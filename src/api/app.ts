@@ -11,7 +11,7 @@ import { SpecError } from "../spec/index.js";
 import { registerLogRoutes } from "./logs-routes.js";
 import { registerEventRoutes } from "./events-routes.js";
 import { parseWith } from "./parse.js";
-import { DroverMetrics } from "./metrics.js";
+import type { DroverMetrics } from "./metrics.js";
 
 const fileSchema = z.object({ file: z.string().min(1), text: z.string(), baseDir: z.string().min(1) });
 const applySchema = z.object({
@@ -64,8 +64,13 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
       return reply.code(503).send({ status: "not ready", reason: `store: ${error instanceof Error ? error.message : String(error)}` });
     }
   });
-  const metrics = new DroverMetrics(controlPlane);
-  app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType()).send(await metrics.scrape()));
+  // Created on the first scrape: prom-client's process metrics watch the event loop continuously, a cost only worth paying when someone reads them.
+  let metrics: Promise<DroverMetrics> | undefined;
+  app.get("/metrics", async (_request, reply) => {
+    metrics ??= import("./metrics.js").then(({ DroverMetrics }) => new DroverMetrics(controlPlane));
+    const ready = await metrics;
+    return reply.type(ready.contentType()).send(await ready.scrape());
+  });
   app.get("/api/v1/info", async () => ({ pid: process.pid, home: options.home, agent: controlPlane.agent.info() }));
 
   app.post("/api/v1/plan", async (request) => {

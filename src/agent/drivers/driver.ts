@@ -59,7 +59,8 @@ export interface Driver {
   adopt(handle: DriverHandle): Promise<RunningReplica | null>;
   /** Stops gracefully: `signal`, then a kill after `gracePeriodMs`. Resolves once it has ended. */
   stop(handle: DriverHandle, signal: NodeJS.Signals, gracePeriodMs: number): Promise<void>;
-  usage(handle: DriverHandle): ResourceUsage | null;
+  /** `light`: CPU time and memory only (for periodic sampling); otherwise also fds, threads and disk IO. */
+  usage(handle: DriverHandle, light?: boolean): ResourceUsage | null;
   /** Runs a command inside the replica (its environment, directory and user), for exec probes; killed at the timeout. */
   exec(handle: DriverHandle, command: string[], timeoutMs: number): Promise<ProbeOutcome>;
   /** Frees what the replica held (its cgroup) once it is removed for good; kept across restarts. */

@@ -6,7 +6,7 @@
  */
 import http from "node:http";
 import net from "node:net";
-import type { Backend } from "./backends.js";
+import { poolOf, type Backend } from "./backends.js";
 import type { Dispatcher } from "undici";
 import type { TrafficStats } from "./traffic-stats.js";
 
@@ -65,7 +65,7 @@ export function proxyRequest(context: ProxyContext, request: http.IncomingMessag
       // The client went away before the answer was complete: stop the upstream request.
       if (!response.writableFinished) controller?.abort(new Error("client closed the connection"));
     });
-    backend.pool.dispatch(
+    poolOf(backend).dispatch(
       { path: request.url ?? "/", method: request.method as Dispatcher.HttpMethod, headers, body: hasBody ? request : null },
       {
         onRequestStart(c) {

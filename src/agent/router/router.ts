@@ -5,7 +5,7 @@
  */
 import http from "node:http";
 import net from "node:net";
-import { Balancer, BackendPool, type Algorithm, type Backend, type BackendTarget } from "./backends.js";
+import { Balancer, BackendPool, httpClientLoaded, loadHttpClient, type Algorithm, type Backend, type BackendTarget } from "./backends.js";
 import { proxyRequest, proxyUpgrade, type ProxyContext } from "./http-proxy.js";
 import type { KernelRoute, KernelTcp } from "./kernel-tcp.js";
 import { TrafficStats, type ServiceTraffic } from "./traffic-stats.js";
@@ -141,7 +141,10 @@ export class Router {
         forwardTcp(context, socket);
       });
     } else {
-      const server = http.createServer({ noDelay: true, keepAliveTimeout: 5_000 }, (request, response) => proxyRequest(context, request, response));
+      const server = http.createServer({ noDelay: true, keepAliveTimeout: 5_000 }, (request, response) => {
+        if (httpClientLoaded()) return proxyRequest(context, request, response);
+        void loadHttpClient().then(() => proxyRequest(context, request, response));
+      });
       server.on("upgrade", (request, socket: net.Socket, head: Buffer) => proxyUpgrade(context, request, socket, head));
       server.on("clientError", (_error, socket: net.Socket) => {
         if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");

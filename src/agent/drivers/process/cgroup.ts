@@ -23,6 +23,8 @@ export interface ReplicaCgroup {
   /** `cgroup.procs` files a new process writes its pid into before it execs the workload. */
   procsFiles: string[];
   usage(): CgroupUsage | null;
+  /** CPU time and memory usage (page cache included) from two small files: for frequent sampling. */
+  cpuAndMemory(): { cpuSeconds: number; memoryBytes: number } | null;
   pids(): number[];
 }
 
@@ -169,6 +171,11 @@ function detectV2(root: string): CgroupSupport {
             const inactive = readKeyed(path.join(dir, "memory.stat")).inactive_file ?? 0;
             return { cpuSeconds: (cpuStat.usage_usec ?? 0) / 1e6, memoryBytes: Math.max(0, (memory ?? 0) - inactive), oomKills: readKeyed(path.join(dir, "memory.events")).oom_kill ?? 0 };
           },
+          cpuAndMemory: () => {
+            const usec = readKeyed(path.join(dir, "cpu.stat")).usage_usec;
+            const memory = readNumber(path.join(dir, "memory.current"));
+            return usec === undefined || memory === undefined ? null : { cpuSeconds: usec / 1e6, memoryBytes: memory };
+          },
           pids: () => readPids(procs),
         };
       },
@@ -219,6 +226,11 @@ function detectV1(root: string, mounted: string[]): CgroupSupport {
           const memoryBytes = Math.max(0, (usage ?? 0) - inactive);
           const oom = dirs.memory ? readKeyed(path.join(dirs.memory, "memory.oom_control")).oom_kill ?? 0 : 0;
           return { cpuSeconds: (cpuNs ?? 0) / 1e9, memoryBytes, oomKills: oom };
+        },
+        cpuAndMemory: () => {
+          const cpuNs = dirs.cpuacct ? readNumber(path.join(dirs.cpuacct, "cpuacct.usage")) : undefined;
+          const usage = dirs.memory ? readNumber(path.join(dirs.memory, "memory.usage_in_bytes")) : undefined;
+          return cpuNs === undefined || usage === undefined ? null : { cpuSeconds: cpuNs / 1e9, memoryBytes: usage };
         },
         pids: () => readPids(first),
       };

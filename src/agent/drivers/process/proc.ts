@@ -69,8 +69,7 @@ export function processTree(rootPid: number): ProcStat[] {
   return tree;
 }
 
-export function treeUsage(rootPid: number): { cpuSeconds: number; memoryBytes: number } | null {
-  const tree = processTree(rootPid);
+export function treeUsage(tree: ProcStat[]): { cpuSeconds: number; memoryBytes: number } | null {
   if (tree.length === 0) return null;
   let ticks = 0;
   let pages = 0;

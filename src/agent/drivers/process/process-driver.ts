@@ -114,13 +114,18 @@ export class ProcessDriver implements Driver {
     await this.waitForExit(handle, 5_000);
   }
 
-  usage(raw: DriverHandle): ResourceUsage | null {
+  usage(raw: DriverHandle, light = false): ResourceUsage | null {
     const handle = raw as ProcessHandle;
     const cgroup = this.cgroupOf.get(String(handle.replicaId));
+    if (cgroup && light) {
+      const cpuAndMemory = cgroup.cpuAndMemory();
+      if (cpuAndMemory) return { ...cpuAndMemory, oomKills: 0, source: "cgroup" };
+    }
     const fromCgroup = cgroup?.usage();
     if (fromCgroup) return { ...fromCgroup, ...processDetails(cgroup!.pids()), source: "cgroup" };
-    const fromProc = treeUsage(handle.pid);
-    return fromProc && { ...fromProc, oomKills: 0, ...processDetails(processTree(handle.pid).map((p) => p.pid)), source: "proc" };
+    const tree = processTree(handle.pid);
+    const fromProc = treeUsage(tree);
+    return fromProc && { ...fromProc, oomKills: 0, ...(light ? {} : processDetails(tree.map((p) => p.pid))), source: "proc" };
   }
 
   exec(raw: DriverHandle, command: string[], timeoutMs: number): Promise<ProbeOutcome> {
