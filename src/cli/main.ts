@@ -36,6 +36,9 @@ Environment:
   DROVER_ROUTER_KERNEL  "off": tcp ports forwarded by drover, not by kernel DNAT rules
   DROVER_LOG_MAX_BYTES  a replica log is rotated past this size (default 10 MiB)
   DROVER_CGROUPS     "off" to run without cgroups even where they are writable
+  DROVER_METRICS_INTERVAL_MS  how often host and replicas are sampled (default 5000)
+  DROVER_ENERGY_MIN_WATTS_PER_CPU, DROVER_ENERGY_MAX_WATTS_PER_CPU, DROVER_ENERGY_WATTS_PER_GB
+                     the energy model's coefficients (defaults 0.74, 3.5, 0.392)
   NO_COLOR           plain output
 
 Exit codes: 0 ok, 1 failure, 2 bad input (descriptor, arguments, unknown service).`,
