@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { readStat } from "../src/agent/drivers/process/proc.js";
 import { REPO } from "../test/harness.js";
 
 export interface StreamedEvent {
@@ -26,6 +27,21 @@ export async function readUntil(response: Response, done: (event: StreamedEvent)
       if (data && done(JSON.parse(data.slice(6)))) return;
     }
   }
+}
+
+/**
+ * A process's CPU share (one core = 100%) and resident memory over `seconds`, from /proc, after
+ * two seconds for start-up work to settle. `during` runs alongside (e.g. scrapes).
+ */
+export async function processCost(pid: number, seconds: number, during?: () => Promise<void>): Promise<{ cpuPercent: number; rssMb: number }> {
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const before = readStat(pid)!.cpuTicks;
+  const start = performance.now();
+  await Promise.all([new Promise((resolve) => setTimeout(resolve, seconds * 1000)), during?.()]);
+  const ticks = readStat(pid)!.cpuTicks - before;
+  const elapsed = (performance.now() - start) / 1000;
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+  return { cpuPercent: (ticks / 100 / elapsed) * 100, rssMb: rssKb / 1024 };
 }
 
 /** Nearest-rank percentile (p in 0..100). */

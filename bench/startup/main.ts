@@ -7,12 +7,10 @@
  *   npm run bench:startup [-- --services 100 --rounds 3 --idle 10]
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { tcpConnects } from "../../src/agent/probes/tcp.js";
-import { readStat } from "../../src/agent/drivers/process/proc.js";
 import { Drover, freePort, HELLO, helloService, REPO } from "../../test/harness.js";
-import { median, readUntil, writeResult } from "../common.js";
+import { median, processCost, readUntil, writeResult } from "../common.js";
 
 const { values } = parseArgs({
   options: { services: { type: "string", default: "100" }, rounds: { type: "string", default: "3" }, idle: { type: "string", default: "10" } },
@@ -61,24 +59,11 @@ async function droverRun(): Promise<{ elapsed: number; idle: { cpuPercent: numbe
     if (!response.ok) throw new Error(`apply failed: ${await response.text()}`);
     await allReady;
     const elapsed = performance.now() - start;
-    const idle = IDLE_SECONDS > 0 ? await idleCost(drover) : null;
+    const idle = IDLE_SECONDS > 0 ? await processCost(drover.server!.pid!, IDLE_SECONDS) : null;
     return { elapsed, idle };
   } finally {
     await drover.cleanup();
   }
-}
-
-/** The server's CPU share and resident memory over IDLE_SECONDS with every replica at rest. */
-async function idleCost(drover: Drover): Promise<{ cpuPercent: number; rssMb: number }> {
-  const pid = drover.server!.pid!;
-  await new Promise((resolve) => setTimeout(resolve, 2000)); // let start-up work settle
-  const before = readStat(pid)!.cpuTicks;
-  const start = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
-  const ticks = readStat(pid)!.cpuTicks - before;
-  const seconds = (performance.now() - start) / 1000;
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
-  return { cpuPercent: (ticks / 100 / seconds) * 100, rssMb: rssKb / 1024 };
 }
 
 const baselines: number[] = [];

@@ -10,8 +10,6 @@ import type { MetricsSnapshot } from "../agent/node-agent.js";
 import type { ControlPlane } from "../server/control-plane.js";
 import { histogramSamples, render, type Family, type Labels } from "./prometheus.js";
 
-const REPLICA_STATES = ["pending", "starting", "running", "ready", "unready", "terminating", "exited", "failed", "crash_loop"];
-
 export class DroverMetrics {
   private readonly process = new Registry();
 
@@ -47,7 +45,7 @@ export class DroverMetrics {
       revision.samples.push({ labels: split(s.name), value: s.revision });
     }
 
-    const state = family("drover_replica_state", "gauge", "1 for the state the replica is in.");
+    const state = family("drover_replica_state", "gauge", "1, labelled with the state the replica is in (one series per replica: states are not listed at 0).");
     const restarts = family("drover_replica_restarts_total", "counter", "Restarts of the replica.");
     const cpu = family("drover_replica_cpu_seconds_total", "counter", "CPU time the replica used (its cgroup, else its process tree).");
     const memory = family("drover_replica_memory_bytes", "gauge", "Memory the replica uses (cgroup usage less inactive page cache, else resident set).");
@@ -56,7 +54,7 @@ export class DroverMetrics {
     const probeLatency = family("drover_probe_duration_seconds", "gauge", "How long the probe's last run took.");
     for (const r of replicas) {
       const labels: Labels = { ...split(r.service), revision: r.revision, replica: r.id, node };
-      for (const s of REPLICA_STATES) state.samples.push({ labels: { ...labels, state: s }, value: r.state === s ? 1 : 0 });
+      state.samples.push({ labels: { ...labels, state: r.state }, value: 1 });
       restarts.samples.push({ labels, value: r.restarts });
       if (r.usage) {
         cpu.samples.push({ labels, value: r.usage.cpuSeconds });
