@@ -38,3 +38,20 @@ test("the API demands the token from DROVER_HOME/api.token, which only its owner
   assert.equal((await drover.api("/api/v1/services")).status, 200);
   assert.equal((await drover.run(["get"])).code, 0, "the CLI sends the token");
 });
+
+test("doctor: version, uptime, store, free space, runtimes, router, energy source; exit 1 without a server", async () => {
+  const drover = await Drover.started();
+  drovers.push(drover);
+  const report = await drover.run(["doctor"]);
+  assert.equal(report.code, 0, report.stdout);
+  assert.match(report.stdout, /✓ server \d+\.\d+\.\d+, pid \d+ at http:\/\/127\.0\.0\.1:\d+, up \d+/);
+  assert.match(report.stdout, /✓ store answers in [\d.]+ ms/);
+  assert.match(report.stdout, /free \(\d+%\) where DROVER_HOME is/);
+  assert.match(report.stdout, /process runtime; /);
+  assert.match(report.stdout, /tcp ports: (kernel DNAT|Node forwarder)/);
+  assert.match(report.stdout, /energy figures: (measured \(RAPL\)|estimated by the utilisation model)/);
+  await drover.killServer();
+  const alone = await drover.run(["doctor"]);
+  assert.equal(alone.code, 1);
+  assert.match(alone.stdout, /no server at http:\/\/127\.0\.0\.1:\d+; "drover up" or "drover server" starts one/);
+});

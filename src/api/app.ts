@@ -11,6 +11,7 @@ import { SpecError } from "../spec/index.js";
 import { registerLogRoutes } from "./logs-routes.js";
 import { registerEventRoutes } from "./events-routes.js";
 import { parseWith } from "./parse.js";
+import { VERSION } from "../version.js";
 import type { DroverMetrics } from "./metrics.js";
 
 const fileSchema = z.object({ file: z.string().min(1), text: z.string(), baseDir: z.string().min(1) });
@@ -71,7 +72,21 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
     const ready = await metrics;
     return reply.type(ready.contentType()).send(await ready.scrape());
   });
-  app.get("/api/v1/info", async () => ({ pid: process.pid, home: options.home, agent: controlPlane.agent.info() }));
+  app.get("/api/v1/info", async () => {
+    const sample = controlPlane.agent.metrics();
+    const started = performance.now();
+    await controlPlane.store.listServices();
+    return {
+      pid: process.pid,
+      home: options.home,
+      version: VERSION,
+      uptimeSeconds: Math.round(process.uptime()),
+      storeLatencyMs: Math.round((performance.now() - started) * 100) / 100,
+      filesystem: sample.host?.filesystem ?? null,
+      energySource: sample.energy.source,
+      agent: controlPlane.agent.info(),
+    };
+  });
 
   app.post("/api/v1/plan", async (request) => {
     const body = parseWith(applySchema, request.body);

@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 /** The drover command line. Every command talks to the server through the HTTP API. */
+import { VERSION } from "../version.js";
 import { Command, CommanderError } from "commander";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./client.js";
 import { registerApply } from "./commands/apply.js";
@@ -21,7 +22,7 @@ import { printIssues } from "./plan-output.js";
 
 const program = new Command("drover")
   .description("deploy services from one YAML descriptor, keep them running, and heal them")
-  .version("0.1.0")
+  .version(VERSION)
   .exitOverride()
   .showSuggestionAfterError()
   .addHelpText(

@@ -2,24 +2,49 @@ import type { Command } from "commander";
 import type { AgentInfo } from "../../agent/node-agent.js";
 import { droverHome } from "../../settings.js";
 import { ApiClient } from "../client.js";
-import { color } from "../output.js";
+import { color, memory } from "../output.js";
+import { formatDuration } from "../../spec/units.js";
+
+/** Below this, replica logs and the store may fill the disk. */
+const MIN_FREE_BYTES = 1024 ** 3;
+
+interface ServerInfo {
+  version: string;
+  uptimeSeconds: number;
+  storeLatencyMs: number;
+  filesystem: { path: string; sizeBytes: number; freeBytes: number } | null;
+  energySource: "rapl" | "model";
+  agent: AgentInfo;
+}
 
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check the set-up: server, state folder, runtimes and what this machine allows (cgroups)")
+    .description("check the set-up: server (version, uptime), store, state folder and its free space, runtimes, cgroups, router, energy source; exit 1 when something is wrong")
     .action(async () => {
       const client = new ApiClient();
-      const say = (ok: boolean, text: string) => process.stdout.write(`${ok ? color.green("✓") : color.yellow("!")} ${text}\n`);
+      let problems = 0;
+      const say = (ok: boolean, text: string) => {
+        if (!ok) problems++;
+        process.stdout.write(`${ok ? color.green("✓") : color.yellow("!")} ${text}\n`);
+      };
       say(Number(process.versions.node.split(".")[0]) >= 20, `Node.js ${process.versions.node}`);
       say(true, `DROVER_HOME ${droverHome()}`);
       const up = await client.isUp();
       if (!up) {
         say(false, `no server at ${client.baseUrl}; "drover up" or "drover server" starts one`);
+        process.exitCode = 1;
         return;
       }
-      say(true, `server pid ${up.pid} at ${client.baseUrl}`);
-      const { agent } = await client.get<{ agent: AgentInfo }>("/api/v1/info");
-      for (const detail of agent.details) say(!/not enforced|not available|not writable/.test(detail), detail);
+      const info = await client.get<ServerInfo>("/api/v1/info");
+      say(true, `server ${info.version}, pid ${up.pid} at ${client.baseUrl}, up ${formatDuration(info.uptimeSeconds * 1000)}`);
+      say(info.storeLatencyMs < 100, `store answers in ${info.storeLatencyMs} ms`);
+      if (info.filesystem) {
+        const free = info.filesystem.freeBytes / info.filesystem.sizeBytes;
+        say(info.filesystem.freeBytes > MIN_FREE_BYTES && free > 0.05, `${memory(info.filesystem.freeBytes)} free (${(free * 100).toFixed(0)}%) where DROVER_HOME is`);
+      }
+      for (const detail of info.agent.details) say(!/not enforced|not available|not writable|refused/.test(detail), detail);
+      say(true, `energy figures: ${info.energySource === "rapl" ? "measured (RAPL)" : "estimated by the utilisation model (no readable RAPL)"}`);
+      if (problems > 0) process.exitCode = 1;
     });
 }
