@@ -105,3 +105,31 @@ scrape_configs:
   const up = await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent('up{job="drover"}')}`)).json() as { data: { result: Array<{ value: [number, string] }> } };
   assert.equal(up.data.result[0]?.value[1], "1", "the scrape itself succeeds (token accepted)");
 });
+
+test("history: the last hour's samples per service (rps, CPU, memory, watts) over the API, and drover top", async () => {
+  const port = await freePort();
+  const file = drover.write("history.yaml", helloService("busy", port, { namespace: "obs" }));
+  assert.equal((await drover.run(["up", "-f", file])).code, 0);
+  // About 50 requests a second for a while: the samples (every 300 ms here) see them.
+  const until = Date.now() + 2_500;
+  while (Date.now() < until) {
+    await Promise.all(Array.from({ length: 5 }, () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.text())));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const history = await waitFor("points with traffic", async () => {
+    const { body } = await drover.api<{ source: string; points: Array<{ requestsPerSecond: number; memoryBytes: number; watts: number; cpuCores: number }> }>("/api/v1/services/obs%2Fbusy/metrics?since=5m&step=1s");
+    return body.points.some((p) => p.requestsPerSecond > 5) ? body : undefined;
+  });
+  assert.equal(history.source, "samples");
+  // A replica is in the figures from its second sample on: the newest points have its memory.
+  assert.ok(history.points.at(-1)!.memoryBytes > 0, "memory in the newest point");
+  assert.ok(history.points.some((p) => p.cpuCores > 0 && p.watts > 0));
+  const bad = await drover.api<{ message: string }>("/api/v1/services/obs%2Fbusy/metrics?since=yesterday");
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.message, /^since: expected a duration such as 15m or epoch milliseconds/);
+  const top = await drover.run(["top", "--once"]);
+  assert.equal(top.code, 0, top.stderr);
+  assert.match(top.stdout, /^host: \d+% busy, [\d.]+ W \((measured, RAPL|estimated, model)\)$/m);
+  assert.match(top.stdout, /^obs\/busy\s+1\/1\s+[\d.]+%\s+[\d.]+\w+\s+[\d.]+\s+[\d.]+\s+([\d.]+ms|-)\s+([\d.]+%|-)$/m);
+  assert.match(top.stdout, /^\s+busy-\w+\s+ready\s+[\d.]+%/m);
+});

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { BadRequestError, DroverError } from "../errors.js";
 import type { ControlPlane } from "../server/control-plane.js";
 import { isAuthorized } from "../security/api-token.js";
-import { SpecError } from "../spec/index.js";
+import { parseDuration, SpecError } from "../spec/index.js";
 import { registerLogRoutes } from "./logs-routes.js";
 import { registerEventRoutes } from "./events-routes.js";
 import { parseWith } from "./parse.js";
@@ -29,6 +29,32 @@ const scaleSchema = z.object({ replicas: z.number().int().min(0) });
 const rolloutActionSchema = z.object({ action: z.enum(["pause", "resume", "promote", "abort", "undo"]) });
 const rollbackSchema = z.strictObject({ to: z.number().int().min(1).optional(), strategy: z.enum(["immediate", "gradual", "canary"]).optional(), author: z.string().optional() });
 const revisionNumber = z.coerce.number().int().min(1);
+/** `since`: a duration back from now ("15m") or epoch milliseconds; `step`: a duration. */
+const historySchema = z.object({
+  since: z
+    .string()
+    .default("15m")
+    .transform((value, ctx) => {
+      if (/^\d{12,}$/.test(value)) return Number(value);
+      try {
+        return Date.now() - parseDuration(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `expected a duration such as 15m or epoch milliseconds: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+  step: z
+    .string()
+    .default("0")
+    .transform((value, ctx) => {
+      try {
+        return parseDuration(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+});
 const diffSchema = z.object({ from: revisionNumber, to: revisionNumber });
 
 export async function buildApi(controlPlane: ControlPlane, options: { home: string; token: string; onShutdown?: () => void }): Promise<FastifyInstance> {
@@ -112,6 +138,11 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   app.post<{ Params: { name: string } }>("/api/v1/services/:name/restart", async (request) => ({
     applied: await controlPlane.restartService(request.params.name, authorOf(request.body)),
   }));
+  app.get<{ Params: { name: string }; Querystring: Record<string, string> }>("/api/v1/services/:name/metrics", async (request) => {
+    const { since, step } = parseWith(historySchema, request.query);
+    return controlPlane.metricHistory(request.params.name, since, step);
+  });
+  app.get("/api/v1/top", async () => controlPlane.top());
   app.get<{ Params: { name: string } }>("/api/v1/services/:name/traffic", async (request) => controlPlane.traffic(request.params.name));
   app.get<{ Params: { name: string } }>("/api/v1/services/:name/rollout", async (request) => controlPlane.rolloutStatus(request.params.name));
   app.post<{ Params: { name: string; action: string } }>("/api/v1/services/:name/rollout/:action", async (request) => {

@@ -8,7 +8,8 @@ import type { ResourceUsage } from "../agent/drivers/driver.js";
 import type { NodeAgent, ServiceTraffic } from "../agent/node-agent.js";
 import { BadRequestError, ConflictError, NotFoundError } from "../errors.js";
 import { closest, loadDescriptors, qualifiedName, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
-import type { EventRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord } from "../store/records.js";
+import type { EventRecord, MetricPoint, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord } from "../store/records.js";
+import { downsample, MetricHistory } from "./metric-history.js";
 import { STRATEGY_ANNOTATION } from "../rollout/controller.js";
 import { canarySteps } from "../rollout/strategies.js";
 import { rollBack, rollbackTarget } from "./rollback.js";
@@ -56,9 +57,22 @@ export interface RolloutStatusView {
   history: RolloutRecord[];
 }
 
+export interface TopView {
+  energySource: "rapl" | "model";
+  host: { utilisation: number | null; watts: number };
+  services: Array<{
+    name: string;
+    ready: number;
+    desired: number;
+    point: MetricPoint | null;
+    replicas: Array<{ id: string; state: string; cpuCores: number; memoryBytes: number; watts: number; joulesTotal: number }>;
+  }>;
+}
+
 export class ControlPlane {
   private readonly events: EventBus;
   private readonly reconciler: Reconciler;
+  private readonly samples: MetricHistory;
 
   constructor(
     readonly store: Store,
@@ -66,11 +80,13 @@ export class ControlPlane {
   ) {
     this.events = new EventBus(store);
     this.reconciler = new Reconciler(store, agent, this.events);
+    this.samples = new MetricHistory(store, agent, agent.metrics().intervalMs);
   }
 
   /** Re-adopts what the agent runs and starts reconciling. */
   async start(): Promise<void> {
     await this.reconciler.start();
+    this.samples.start();
   }
 
   subscribe(listener: (event: EventRecord) => void): () => void {
@@ -78,6 +94,7 @@ export class ControlPlane {
   }
 
   async close(): Promise<void> {
+    this.samples.stop();
     await this.reconciler.close();
     await this.agent.close();
     await this.store.close();
@@ -220,6 +237,37 @@ export class ControlPlane {
   async traffic(input: string): Promise<ServiceTraffic> {
     const name = await this.resolveName(input);
     return this.agent.traffic(name)[0] ?? { service: name, revisions: [] };
+  }
+
+  /**
+   * A service's figures over time: from the last hour's samples (`step` at least the sampling
+   * interval), or from the per-minute averages for older ranges.
+   */
+  async metricHistory(input: string, since: number, stepMs: number): Promise<{ service: string; source: "samples" | "minutes"; points: MetricPoint[] }> {
+    const name = await this.resolveName(input);
+    const now = Date.now();
+    if (now - since <= 3_600_000) return { service: name, source: "samples", points: this.samples.recent(name, since, stepMs) };
+    const minutes = await this.store.listMetricMinutes(name, since, now);
+    return { service: name, source: "minutes", points: downsample(minutes, Math.max(stepMs, 60_000)) };
+  }
+
+  /** What `drover top` shows: per service its latest figures, per replica its CPU, memory and power. */
+  async top(): Promise<TopView> {
+    const latest = this.samples.latest();
+    const sample = this.agent.metrics();
+    const replicas = await this.store.listReplicas();
+    const services = await this.listServices();
+    return {
+      energySource: sample.energy.source,
+      host: { utilisation: sample.utilisation, watts: sample.energy.watts },
+      services: services.map((s) => ({
+        name: s.name,
+        ready: s.ready,
+        desired: s.desired,
+        point: latest.get(s.name) ?? null,
+        replicas: replicas.filter((r) => r.service === s.name).map((r) => ({ id: r.id, state: r.state, ...(sample.replicas.get(r.id) ?? { cpuCores: 0, memoryBytes: 0, watts: 0, joulesTotal: 0 }) })),
+      })),
+    };
   }
 
   /** The active or latest rollout, with the replica counts and weights `drover rollout status` shows. */

@@ -171,3 +171,15 @@ export interface RolloutRecord {
   analysis: CanaryAnalysis | null;
   metrics: RolloutMetrics | null;
 }
+
+/** A service's figures at a moment (a sample) or over a period (an average). */
+export interface MetricPoint {
+  at: number;
+  cpuCores: number;
+  memoryBytes: number;
+  watts: number;
+  requestsPerSecond: number;
+  /** 5xx share of requests; null without requests. */
+  errorRate: number | null;
+  p95Ms: number | null;
+}

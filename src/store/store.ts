@@ -8,6 +8,7 @@ import type {
   EventRecord,
   ReplicaRecord,
   RevisionRecord,
+  MetricPoint,
   RolloutRecord,
   ServiceRecord,
 } from "./records.js";
@@ -68,6 +69,10 @@ export interface Store {
   listRollouts(service: string, limit?: number): Promise<RolloutRecord[]>;
   insertRollout(rollout: Omit<RolloutRecord, "id">): Promise<RolloutRecord>;
   updateRollout(id: number, patch: Partial<Omit<RolloutRecord, "id" | "service">>): Promise<void>;
+
+  /** Per-minute averages per service; rows older than `pruneBefore` go in the same transaction. */
+  appendMetricMinutes(rows: Array<MetricPoint & { service: string }>, pruneBefore: number): Promise<void>;
+  listMetricMinutes(service: string, since: number, until: number): Promise<MetricPoint[]>;
 
   appendEvent(event: EventInput): Promise<EventRecord>;
   listEvents(query?: EventQuery): Promise<EventRecord[]>;

@@ -10,6 +10,8 @@ import { cpuUtilisation, readHost, type HostSample } from "./host.js";
 export interface ReplicaEnergy {
   /** Share of one core over the last interval (1 = a whole core). */
   cpuCores: number;
+  /** Memory at the last sample (cgroup usage including page cache, or resident set). */
+  memoryBytes: number;
   watts: number;
   joulesTotal: number;
 }
@@ -99,8 +101,8 @@ export class MetricsSampler {
         // Scaphandre's attribution: the replica's share of the host's busy CPU time, plus its memory.
         const share = hostBusySeconds > 0 ? Math.min(1, cpuSeconds / hostBusySeconds) : 0;
         const watts = cpuWatts * share + (usage.memoryBytes / 1e9) * this.model.wattsPerGb;
-        const entry = this.replicas.get(id) ?? { cpuCores: 0, watts: 0, joulesTotal: 0 };
-        this.replicas.set(id, { cpuCores: cpuSeconds / seconds, watts, joulesTotal: entry.joulesTotal + watts * seconds });
+        const entry = this.replicas.get(id) ?? { cpuCores: 0, memoryBytes: 0, watts: 0, joulesTotal: 0 };
+        this.replicas.set(id, { cpuCores: cpuSeconds / seconds, memoryBytes: usage.memoryBytes, watts, joulesTotal: entry.joulesTotal + watts * seconds });
       }
       for (const id of this.replicas.keys()) if (!seen.has(id)) this.replicas.delete(id);
       for (const id of this.replicaCpu.keys()) if (!seen.has(id)) this.replicaCpu.delete(id);

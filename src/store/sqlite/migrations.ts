@@ -88,4 +88,18 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX rollouts_service ON rollouts (service, id);
   `,
+  `
+  CREATE TABLE metric_minutes (
+    service TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    cpu_cores REAL NOT NULL,
+    memory_bytes REAL NOT NULL,
+    watts REAL NOT NULL,
+    requests_per_second REAL NOT NULL,
+    error_rate REAL,
+    p95_ms REAL,
+    PRIMARY KEY (service, at)
+  );
+  CREATE INDEX metric_minutes_at ON metric_minutes (at);
+  `,
 ];

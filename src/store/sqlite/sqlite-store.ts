@@ -6,6 +6,7 @@ import type {
   EventRecord,
   ReplicaRecord,
   RevisionRecord,
+  MetricPoint,
   RolloutRecord,
   ServiceRecord,
 } from "../records.js";
@@ -113,6 +114,7 @@ export class SqliteStore implements Store {
       this.statement("DELETE FROM replicas WHERE service = ?").run(name);
       this.statement("DELETE FROM revisions WHERE service = ?").run(name);
       this.statement("DELETE FROM rollouts WHERE service = ?").run(name);
+      this.statement("DELETE FROM metric_minutes WHERE service = ?").run(name);
       this.statement("DELETE FROM services WHERE name = ?").run(name);
     })();
   }
@@ -158,6 +160,27 @@ export class SqliteStore implements Store {
 
   async deleteReplica(id: string): Promise<void> {
     this.statement("DELETE FROM replicas WHERE id = ?").run(id);
+  }
+
+  async appendMetricMinutes(rows: Array<MetricPoint & { service: string }>, pruneBefore: number): Promise<void> {
+    this.db.transaction(() => {
+      const insert = this.statement("INSERT OR REPLACE INTO metric_minutes (service, at, cpu_cores, memory_bytes, watts, requests_per_second, error_rate, p95_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      for (const r of rows) insert.run(r.service, r.at, r.cpuCores, r.memoryBytes, r.watts, r.requestsPerSecond, r.errorRate, r.p95Ms);
+      this.statement("DELETE FROM metric_minutes WHERE at < ?").run(pruneBefore);
+    })();
+  }
+
+  async listMetricMinutes(service: string, since: number, until: number): Promise<MetricPoint[]> {
+    const rows = this.statement("SELECT * FROM metric_minutes WHERE service = ? AND at >= ? AND at <= ? ORDER BY at").all(service, since, until) as Row[];
+    return rows.map((r) => ({
+      at: Number(r.at),
+      cpuCores: Number(r.cpu_cores),
+      memoryBytes: Number(r.memory_bytes),
+      watts: Number(r.watts),
+      requestsPerSecond: Number(r.requests_per_second),
+      errorRate: r.error_rate === null ? null : Number(r.error_rate),
+      p95Ms: r.p95_ms === null ? null : Number(r.p95_ms),
+    }));
   }
 
   async listRollouts(service: string, limit = 20): Promise<RolloutRecord[]> {

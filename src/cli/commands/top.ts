@@ -1,0 +1,49 @@
+/** `drover top`: a live table of CPU, memory, power, requests, p95 and errors per service and replica. */
+import type { Command } from "commander";
+import type { TopView } from "../../server/control-plane.js";
+import { ApiClient } from "../client.js";
+import { color, memory, printStructured, table } from "../output.js";
+
+export function registerTop(program: Command): void {
+  program
+    .command("top")
+    .description("a live table per service and replica: CPU, memory, watts, requests per second, p95 latency, errors (refreshes until Ctrl-C)")
+    .option("--once", "print one table and exit")
+    .option("-i, --interval <seconds>", "refresh interval", "2")
+    .option("-o, --output <format>", "table, json or yaml (json and yaml print once)", "table")
+    .action(async (flags: { once?: boolean; interval: string; output: string }) => {
+      const client = new ApiClient();
+      const view = await client.get<TopView>("/api/v1/top");
+      if (printStructured(flags.output, view)) return;
+      const once = flags.once || !process.stdout.isTTY;
+      if (once) return void process.stdout.write(`${render(view)}\n`);
+      const interval = Math.max(0.5, Number(flags.interval) || 2) * 1000;
+      let current = view;
+      for (;;) {
+        process.stdout.write(`\u001b[H\u001b[2J${render(current)}\n`);
+        await new Promise((resolve) => setTimeout(resolve, interval));
+        current = await client.get<TopView>("/api/v1/top");
+      }
+    });
+}
+
+export function render(view: TopView): string {
+  const cores = (n: number) => `${(n * 100).toFixed(1)}%`;
+  const rows: string[][] = [];
+  for (const s of view.services) {
+    const p = s.point;
+    rows.push([
+      color.bold(s.name),
+      `${s.ready}/${s.desired}`,
+      p ? cores(p.cpuCores) : "-",
+      p ? memory(p.memoryBytes) : "-",
+      p ? p.watts.toFixed(2) : "-",
+      p ? p.requestsPerSecond.toFixed(1) : "-",
+      p?.p95Ms != null ? `${p.p95Ms.toFixed(1)}ms` : "-",
+      p?.errorRate != null ? `${(p.errorRate * 100).toFixed(1)}%` : "-",
+    ]);
+    for (const r of s.replicas) rows.push([`  ${r.id}`, r.state, cores(r.cpuCores), memory(r.memoryBytes), r.watts.toFixed(2), "", "", ""]);
+  }
+  const host = `host: ${view.host.utilisation === null ? "-" : `${(view.host.utilisation * 100).toFixed(0)}% busy`}, ${view.host.watts.toFixed(1)} W (${view.energySource === "rapl" ? "measured, RAPL" : "estimated, model"})`;
+  return `${host}\n${table(["SERVICE / REPLICA", "READY", "CPU", "MEM", "WATTS", "RPS", "P95", "ERRORS"], rows)}`;
+}
