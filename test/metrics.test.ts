@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Drover, freePort, helloService, waitFor } from "./harness.js";
+import { Drover, freePort, helloService, REPO, waitFor } from "./harness.js";
 
 let drover: Drover;
 before(async () => {
@@ -132,4 +132,19 @@ test("history: the last hour's samples per service (rps, CPU, memory, watts) ove
   assert.match(top.stdout, /^host: \d+% busy, [\d.]+ W \((measured, RAPL|estimated, model)\)$/m);
   assert.match(top.stdout, /^obs\/busy\s+1\/1\s+[\d.]+%\s+[\d.]+\w+\s+[\d.]+\s+[\d.]+\s+([\d.]+ms|-)\s+([\d.]+%|-)$/m);
   assert.match(top.stdout, /^\s+busy-\w+\s+ready\s+[\d.]+%/m);
+});
+
+test("the Grafana dashboard queries only metrics drover exports", async () => {
+  const dashboard = JSON.parse(fs.readFileSync(path.join(REPO, "deploy/grafana/drover.json"), "utf8")) as { panels: Array<{ targets: Array<{ expr: string }> }>; templating: { list: Array<{ name: string; type: string }> } };
+  assert.ok(dashboard.templating.list.some((v) => v.type === "datasource"), "a templated Prometheus datasource");
+  // A finished rollout, so the rollout families have samples.
+  assert.equal((await drover.run(["restart", "busy"])).code, 0);
+  const { text } = await waitFor("a finished rollout in the metrics", async () => {
+    const s = await scrape();
+    return s.text.includes("drover_rollouts_total{") ? s : undefined;
+  });
+  const exported = new Set([...text.matchAll(/^# TYPE (\w+) (\w+)$/gm)].flatMap(([, name, type]) => (type === "histogram" ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!])));
+  const used = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => [...t.expr.matchAll(/\b(drover_\w+)/g)].map((m) => m[1]!))));
+  assert.ok(used.size >= 10);
+  assert.deepEqual([...used].filter((name) => !exported.has(name)), []);
 });
