@@ -130,7 +130,7 @@ test("history: the last hour's samples per service (rps, CPU, memory, watts) ove
   const top = await drover.run(["top", "--once"]);
   assert.equal(top.code, 0, top.stderr);
   assert.match(top.stdout, /^host: \d+% busy, [\d.]+ W \((measured, RAPL|estimated, model)\)$/m);
-  assert.match(top.stdout, /^obs\/busy\s+1\/1\s+[\d.]+%\s+[\d.]+\w+\s+[\d.]+\s+[\d.]+\s+([\d.]+ms|-)\s+([\d.]+%|-)$/m);
+  assert.match(top.stdout, /^obs\/busy\s+1\/1\s+[\d.]+%\s+[\d.]+\w+\s+[\d.]+\s+[\d.]+\s+([\d.]+ms|-)\s+([\d.]+%|-)\s+([\d.]+|-)$/m);
   assert.match(top.stdout, /^\s+busy-\w+\s+ready\s+[\d.]+%/m);
 });
 

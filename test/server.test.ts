@@ -45,7 +45,7 @@ test("doctor: version, uptime, store, free space, runtimes, router, energy sourc
   const report = await drover.run(["doctor"]);
   assert.equal(report.code, 0, report.stdout);
   assert.match(report.stdout, /✓ server \d+\.\d+\.\d+, pid \d+ at http:\/\/127\.0\.0\.1:\d+, up \d+/);
-  assert.match(report.stdout, /✓ store answers in [\d.]+ ms/);
+  assert.match(report.stdout, /✓ store takes writes \([\d.]+ ms to lock and release\)/);
   assert.match(report.stdout, /free \(\d+%\) where DROVER_HOME is/);
   assert.match(report.stdout, /process runtime; /);
   assert.match(report.stdout, /tcp ports: (kernel DNAT|Node forwarder)/);

@@ -83,13 +83,9 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   app.get("/healthz", async () => ({ status: "ok" }));
   // Readiness: the store answers too.
   app.get("/readyz", async (_request, reply) => {
-    const started = performance.now();
-    try {
-      await controlPlane.store.listServices();
-      return { status: "ready", storeLatencyMs: Math.round((performance.now() - started) * 100) / 100 };
-    } catch (error) {
-      return reply.code(503).send({ status: "not ready", reason: `store: ${error instanceof Error ? error.message : String(error)}` });
-    }
+    const store = await controlPlane.store.probe();
+    if (!store.writable) return reply.code(503).send({ status: "not ready", reason: `store: ${store.error}` });
+    return { status: "ready", storeLatencyMs: store.latencyMs };
   });
   // Created on the first scrape: prom-client's process metrics watch the event loop continuously, a cost only worth paying when someone reads them.
   let metrics: Promise<DroverMetrics> | undefined;
@@ -100,14 +96,15 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   });
   app.get("/api/v1/info", async () => {
     const sample = controlPlane.agent.metrics();
-    const started = performance.now();
-    await controlPlane.store.listServices();
+    const store = await controlPlane.store.probe();
     return {
       pid: process.pid,
       home: options.home,
       version: VERSION,
       uptimeSeconds: Math.round(process.uptime()),
-      storeLatencyMs: Math.round((performance.now() - started) * 100) / 100,
+      storeLatencyMs: store.latencyMs,
+      storeWritable: store.writable,
+      storeError: store.error ?? null,
       filesystem: sample.host?.filesystem ?? null,
       energySource: sample.energy.source,
       agent: controlPlane.agent.info(),

@@ -51,12 +51,17 @@ export class DroverMetrics {
     const cpu = family("drover_replica_cpu_seconds_total", "counter", "CPU time the replica used (its cgroup, else its process tree).");
     const memory = family("drover_replica_memory_bytes", "gauge", "Memory the replica uses (cgroup usage less inactive page cache, else resident set).");
     const ooms = family("drover_replica_oom_kills_total", "counter", "OOM kills in the replica's cgroup.");
+    const memoryLimit = family("drover_replica_memory_limit_bytes", "gauge", "The replica's memory limit (resources.limits.memory), where one is set.");
+    const limits = new Map<string, number | undefined>();
+    for (const s of services) limits.set(`${s.name}@${s.revision}`, (await store.getRevision(s.name, s.revision))?.descriptor.spec.resources.limits.memory);
     const probeUp = family("drover_probe_success", "gauge", "1 while the probe passes, 0 while it fails (absent before a verdict).");
     const probeLatency = family("drover_probe_duration_seconds", "gauge", "How long the probe's last run took.");
     for (const r of replicas) {
       const labels: Labels = { ...split(r.service), revision: r.revision, replica: r.id, node };
       state.samples.push({ labels: { ...labels, state: r.state }, value: 1 });
       restarts.samples.push({ labels, value: r.restarts });
+      const limit = limits.get(`${r.service}@${r.revision}`);
+      if (limit !== undefined) memoryLimit.samples.push({ labels, value: limit });
       if (r.usage) {
         cpu.samples.push({ labels, value: r.usage.cpuSeconds });
         memory.samples.push({ labels, value: r.usage.memoryBytes });
@@ -119,7 +124,7 @@ export class DroverMetrics {
       for (const [outcome, count] of outcomes) rollouts.samples.push({ labels: { ...split(s.name), outcome }, value: count });
       active.samples.push({ labels: split(s.name), value: list[0] && list[0].finishedAt === null ? 1 : 0 });
     }
-    return [desired, ready, revision, state, restarts, cpu, memory, ooms, fds, threads, diskRead, diskWritten, replicaWatts, replicaJoules, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active, ...host];
+    return [desired, ready, revision, state, restarts, cpu, memory, memoryLimit, ooms, fds, threads, diskRead, diskWritten, replicaWatts, replicaJoules, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active, ...host];
   }
 
   private hostFamilies(sample: MetricsSnapshot, node: string): Family[] {

@@ -243,12 +243,13 @@ export class ControlPlane {
    * A service's figures over time: from the last hour's samples (`step` at least the sampling
    * interval), or from the per-minute averages for older ranges.
    */
-  async metricHistory(input: string, since: number, stepMs: number): Promise<{ service: string; source: "samples" | "minutes"; points: MetricPoint[] }> {
+  async metricHistory(input: string, since: number, stepMs: number): Promise<{ service: string; source: "samples" | "minutes"; energySource: "rapl" | "model"; points: MetricPoint[] }> {
     const name = await this.resolveName(input);
     const now = Date.now();
-    if (now - since <= 3_600_000) return { service: name, source: "samples", points: this.samples.recent(name, since, stepMs) };
+    const energySource = this.agent.metrics().energy.source;
+    if (now - since <= 3_600_000) return { service: name, source: "samples", energySource, points: this.samples.recent(name, since, stepMs) };
     const minutes = await this.store.listMetricMinutes(name, since, now);
-    return { service: name, source: "minutes", points: downsample(minutes, Math.max(stepMs, 60_000)) };
+    return { service: name, source: "minutes", energySource, points: downsample(minutes, Math.max(stepMs, 60_000)) };
   }
 
   /** What `drover top` shows: per service its latest figures, per replica its CPU, memory and power. */

@@ -74,6 +74,9 @@ export interface Store {
   appendMetricMinutes(rows: Array<MetricPoint & { service: string }>, pruneBefore: number): Promise<void>;
   listMetricMinutes(service: string, since: number, until: number): Promise<MetricPoint[]>;
 
+  /** Whether the store takes writes now (a write lock is taken and released, nothing written), and how long that took. */
+  probe(): Promise<{ writable: boolean; latencyMs: number; error?: string }>;
+
   appendEvent(event: EventInput): Promise<EventRecord>;
   listEvents(query?: EventQuery): Promise<EventRecord[]>;
 

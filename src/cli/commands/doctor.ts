@@ -12,6 +12,8 @@ interface ServerInfo {
   version: string;
   uptimeSeconds: number;
   storeLatencyMs: number;
+  storeWritable: boolean;
+  storeError: string | null;
   filesystem: { path: string; sizeBytes: number; freeBytes: number } | null;
   energySource: "rapl" | "model";
   agent: AgentInfo;
@@ -38,7 +40,7 @@ export function registerDoctor(program: Command): void {
       }
       const info = await client.get<ServerInfo>("/api/v1/info");
       say(true, `server ${info.version}, pid ${up.pid} at ${client.baseUrl}, up ${formatDuration(info.uptimeSeconds * 1000)}`);
-      say(info.storeLatencyMs < 100, `store answers in ${info.storeLatencyMs} ms`);
+      say(info.storeWritable && info.storeLatencyMs < 100, info.storeWritable ? `store takes writes (${info.storeLatencyMs} ms to lock and release)` : `store cannot be written: ${info.storeError}`);
       if (info.filesystem) {
         const free = info.filesystem.freeBytes / info.filesystem.sizeBytes;
         say(info.filesystem.freeBytes > MIN_FREE_BYTES && free > 0.05, `${memory(info.filesystem.freeBytes)} free (${(free * 100).toFixed(0)}%) where DROVER_HOME is`);

@@ -41,9 +41,11 @@ export function render(view: TopView): string {
       p ? p.requestsPerSecond.toFixed(1) : "-",
       p?.p95Ms != null ? `${p.p95Ms.toFixed(1)}ms` : "-",
       p?.errorRate != null ? `${(p.errorRate * 100).toFixed(1)}%` : "-",
+      // Energy per request from the router's counts: the service's power over its request rate.
+      p && p.requestsPerSecond > 0 ? (p.watts / p.requestsPerSecond).toFixed(4) : "-",
     ]);
-    for (const r of s.replicas) rows.push([`  ${r.id}`, r.state, cores(r.cpuCores), memory(r.memoryBytes), r.watts.toFixed(2), "", "", ""]);
+    for (const r of s.replicas) rows.push([`  ${r.id}`, r.state, cores(r.cpuCores), memory(r.memoryBytes), r.watts.toFixed(2), "", "", "", ""]);
   }
   const host = `host: ${view.host.utilisation === null ? "-" : `${(view.host.utilisation * 100).toFixed(0)}% busy`}, ${view.host.watts.toFixed(1)} W (${view.energySource === "rapl" ? "measured, RAPL" : "estimated, model"})`;
-  return `${host}\n${table(["SERVICE / REPLICA", "READY", "CPU", "MEM", "WATTS", "RPS", "P95", "ERRORS"], rows)}`;
+  return `${host}\n${table(["SERVICE / REPLICA", "READY", "CPU", "MEM", "WATTS", "RPS", "P95", "ERRORS", "J/REQ"], rows)}`;
 }

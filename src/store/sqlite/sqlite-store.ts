@@ -183,6 +183,17 @@ export class SqliteStore implements Store {
     }));
   }
 
+  async probe(): Promise<{ writable: boolean; latencyMs: number; error?: string }> {
+    const started = performance.now();
+    try {
+      // BEGIN IMMEDIATE takes the write lock: it fails when the file cannot be written or is locked.
+      this.db.exec("BEGIN IMMEDIATE; ROLLBACK;");
+      return { writable: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+    } catch (error) {
+      return { writable: false, latencyMs: Math.round((performance.now() - started) * 100) / 100, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
   async listRollouts(service: string, limit = 20): Promise<RolloutRecord[]> {
     return (this.statement("SELECT * FROM rollouts WHERE service = ? ORDER BY id DESC LIMIT ?").all(service, limit) as Row[]).map(toRollout);
   }
