@@ -38,3 +38,13 @@ test("samples become points (rates from counter differences), minutes are averag
   assert.equal(minutes[0]!.requestsPerSecond, 10);
   await store.close();
 });
+
+test("the ring keeps the newest points up to its capacity, nulls included", async () => {
+  const { PointRing } = await import("./point-ring.js");
+  const ring = new PointRing(3);
+  for (let at = 1; at <= 5; at++) ring.push({ at, cpuCores: at, memoryBytes: 0, watts: 0, requestsPerSecond: 0, errorRate: at === 5 ? null : 0.5, p95Ms: null });
+  assert.deepEqual(ring.since(0).map((p) => p.at), [3, 4, 5]);
+  assert.deepEqual(ring.since(4).map((p) => p.at), [4, 5]);
+  assert.deepEqual([ring.latest()!.at, ring.latest()!.errorRate, ring.latest()!.p95Ms], [5, null, null]);
+  assert.equal(ring.size, 3);
+});

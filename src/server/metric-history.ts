@@ -8,13 +8,14 @@ import type { NodeAgent } from "../agent/node-agent.js";
 import { latencyQuantile, trafficSince, type RevisionTraffic } from "../agent/router/traffic-stats.js";
 import type { MetricPoint } from "../store/records.js";
 import type { Store } from "../store/store.js";
+import { PointRing } from "./point-ring.js";
 
 const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
 export const RETENTION_DAYS = 7;
 
 export class MetricHistory {
-  private readonly rings = new Map<string, MetricPoint[]>();
+  private readonly rings = new Map<string, PointRing>();
   private readonly lastTraffic = new Map<string, RevisionTraffic>();
   private lastAt = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -37,14 +38,17 @@ export class MetricHistory {
 
   /** Points of the last hour since `since`, averaged into buckets of `stepMs` (at least the interval). */
   recent(service: string, since: number, stepMs: number): MetricPoint[] {
-    const points = (this.rings.get(service) ?? []).filter((p) => p.at >= since);
+    const points = this.rings.get(service)?.since(since) ?? [];
     return downsample(points, Math.max(stepMs, this.intervalMs));
   }
 
   /** The newest point per service. */
   latest(): Map<string, MetricPoint> {
     const latest = new Map<string, MetricPoint>();
-    for (const [service, ring] of this.rings) if (ring.length) latest.set(service, ring[ring.length - 1]!);
+    for (const [service, ring] of this.rings) {
+      const point = ring.latest();
+      if (point) latest.set(service, point);
+    }
     return latest;
   }
 
@@ -92,10 +96,9 @@ export class MetricHistory {
   }
 
   private push(service: string, point: MetricPoint): void {
-    const ring = this.rings.get(service) ?? [];
+    let ring = this.rings.get(service);
+    if (!ring) this.rings.set(service, (ring = new PointRing(Math.ceil(HOUR_MS / this.intervalMs) + 1)));
     ring.push(point);
-    while (ring.length && ring[0]!.at < point.at - HOUR_MS) ring.shift();
-    this.rings.set(service, ring);
   }
 
   /** When a minute has passed, its average per service goes into the store. */
@@ -107,7 +110,7 @@ export class MetricHistory {
     this.minute = minute;
     const rows = [];
     for (const [service, ring] of this.rings) {
-      const points = ring.filter((p) => p.at >= finished && p.at < finished + MINUTE_MS);
+      const points = ring.since(finished).filter((p) => p.at < finished + MINUTE_MS);
       if (points.length) rows.push({ service, ...average(points, finished) });
     }
     if (rows.length) await this.store.appendMetricMinutes(rows, now - RETENTION_DAYS * 86_400_000);
