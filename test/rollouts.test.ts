@@ -20,7 +20,8 @@ async function rolloutWhen(service: string, what: string, done: (view: RolloutSt
     return done(view) ? view : undefined;
   }, timeoutMs, 50);
 }
-const probe = "  health_checks:\n    readiness_probe: {http_get: {path: /ready, port: http}, period: 100ms, failure_threshold: 1}\n";
+// Three failures before unready: on a busy machine one slow probe must not empty the stable set.
+const probe = "  health_checks:\n    readiness_probe: {http_get: {path: /ready, port: http}, period: 100ms, failure_threshold: 3}\n";
 
 function version(name: string, port: number, message: string, deployment: string, env: Record<string, string> = {}): string {
   return helloService(name, port, { replicas: 4, env: { MESSAGE: message, ...env }, extra: `${probe}  deployment: ${deployment}\n`, grace: "2s" });
