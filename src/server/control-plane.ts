@@ -65,7 +65,7 @@ export interface TopView {
     ready: number;
     desired: number;
     point: MetricPoint | null;
-    replicas: Array<{ id: string; state: string; cpuCores: number; memoryBytes: number; watts: number; joulesTotal: number }>;
+    replicas: Array<{ id: string; state: string; figures: { cpuCores: number; memoryBytes: number; watts: number; joulesTotal: number } | null }>;
   }>;
 }
 
@@ -266,7 +266,8 @@ export class ControlPlane {
         ready: s.ready,
         desired: s.desired,
         point: latest.get(s.name) ?? null,
-        replicas: replicas.filter((r) => r.service === s.name).map((r) => ({ id: r.id, state: r.state, ...(sample.replicas.get(r.id) ?? { cpuCores: 0, memoryBytes: 0, watts: 0, joulesTotal: 0 }) })),
+        // A replica is in the figures from its second sample on (rates need two): null until then.
+        replicas: replicas.filter((r) => r.service === s.name).map((r) => ({ id: r.id, state: r.state, figures: sample.replicas.get(r.id) ?? null })),
       })),
     };
   }

@@ -44,7 +44,10 @@ export function render(view: TopView): string {
       // Energy per request from the router's counts: the service's power over its request rate.
       p && p.requestsPerSecond > 0 ? (p.watts / p.requestsPerSecond).toFixed(4) : "-",
     ]);
-    for (const r of s.replicas) rows.push([`  ${r.id}`, r.state, cores(r.cpuCores), memory(r.memoryBytes), r.watts.toFixed(2), "", "", "", ""]);
+    for (const r of s.replicas) {
+      const f = r.figures;
+      rows.push([`  ${r.id}`, r.state, f ? cores(f.cpuCores) : "-", f ? memory(f.memoryBytes) : "-", f ? f.watts.toFixed(2) : "-", "", "", "", ""]);
+    }
   }
   const host = `host: ${view.host.utilisation === null ? "-" : `${(view.host.utilisation * 100).toFixed(0)}% busy`}, ${view.host.watts.toFixed(1)} W (${view.energySource === "rapl" ? "measured, RAPL" : "estimated, model"})`;
   return `${host}\n${table(["SERVICE / REPLICA", "READY", "CPU", "MEM", "WATTS", "RPS", "P95", "ERRORS", "J/REQ"], rows)}`;
