@@ -7,6 +7,7 @@
 import http from "node:http";
 import net from "node:net";
 import { poolOf, type Backend } from "./backends.js";
+import { spliceToReplica } from "./splice.js";
 import type { Dispatcher } from "undici";
 import type { TrafficStats } from "./traffic-stats.js";
 
@@ -110,47 +111,16 @@ export function proxyRequest(context: ProxyContext, request: http.IncomingMessag
 
 /** Upgrade requests (WebSocket): the replica's answer and everything after it pass through as bytes. */
 export function proxyUpgrade(context: ProxyContext, request: http.IncomingMessage, client: net.Socket, head: Buffer): void {
-  const candidates = context.candidates();
-  client.on("error", () => client.destroy());
-  const attempt = (index: number) => {
-    const backend = candidates[index];
-    if (!backend) {
-      client.end("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-      return;
-    }
-    const upstream = net.connect({ host: "127.0.0.1", port: backend.port });
-    upstream.once("error", () => {
-      upstream.destroy();
-      attempt(index + 1);
-    });
-    upstream.once("connect", () => {
-      context.acquire(backend);
-      const stats = context.stats.entry(context.service, backend.revision);
-      stats.connections++;
-      upstream.removeAllListeners("error");
-      upstream.on("error", () => client.destroy());
+  spliceToReplica(context, client, context.candidates(), {
+    onNone: () => client.end("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"),
+    onJoined: (upstream) => {
       const lines = [`${request.method} ${request.url} HTTP/1.1`];
       const headers = forwardHeaders(request, context.port, true);
       for (const [name, value] of Object.entries(headers)) for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
       upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
       if (head.length) upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-      let closed = false;
-      const close = () => {
-        if (closed) return;
-        closed = true;
-        stats.bytesIn += client.bytesRead;
-        stats.bytesOut += client.bytesWritten;
-        context.release(backend);
-        client.destroy();
-        upstream.destroy();
-      };
-      client.once("close", close);
-      upstream.once("close", close);
-    });
-  };
-  attempt(0);
+    },
+  });
 }
 
 /** The request's headers as a flat [name, value, …] list without hop-by-hop ones, plus X-Forwarded-*. */

@@ -8,6 +8,7 @@ import net from "node:net";
 import { Balancer, BackendPool, httpClientLoaded, loadHttpClient, type Algorithm, type Backend, type BackendTarget } from "./backends.js";
 import { proxyRequest, proxyUpgrade, type ProxyContext } from "./http-proxy.js";
 import type { KernelRoute, KernelTcp } from "./kernel-tcp.js";
+import { spliceToReplica } from "./splice.js";
 import { TrafficStats, type ServiceTraffic } from "./traffic-stats.js";
 
 export interface Route {
@@ -181,37 +182,5 @@ function closeListener(listener: Listener, all = false): void {
 
 /** `protocol: tcp`: each connection goes to one replica, chosen as for HTTP; a refused connect tries the next. */
 function forwardTcp(context: ProxyContext, client: net.Socket): void {
-  const candidates = context.candidates();
-  client.on("error", () => client.destroy());
-  const attempt = (index: number) => {
-    const backend = candidates[index];
-    if (!backend) return client.destroy();
-    const upstream = net.connect({ port: backend.port, host: "127.0.0.1", noDelay: true });
-    upstream.once("error", () => {
-      upstream.destroy();
-      attempt(index + 1);
-    });
-    upstream.once("connect", () => {
-      context.acquire(backend);
-      const stats = context.stats.entry(context.service, backend.revision);
-      stats.connections++;
-      upstream.removeAllListeners("error");
-      upstream.on("error", () => client.destroy());
-      let closed = false;
-      const close = () => {
-        if (closed) return;
-        closed = true;
-        stats.bytesIn += client.bytesRead;
-        stats.bytesOut += client.bytesWritten;
-        context.release(backend);
-        client.destroy();
-        upstream.destroy();
-      };
-      client.once("close", close);
-      upstream.once("close", close);
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-  };
-  attempt(0);
+  spliceToReplica(context, client, context.candidates(), { onNone: () => client.destroy() });
 }

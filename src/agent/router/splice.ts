@@ -1,0 +1,49 @@
+/**
+ * Joins a client connection to a replica byte for byte: the next candidate is tried when one
+ * refuses the connection; once joined, both directions are piped and the connection is counted
+ * (and released for draining) when either side closes. For tcp ports and HTTP upgrades.
+ */
+import net from "node:net";
+import type { Backend } from "./backends.js";
+import type { ProxyContext } from "./http-proxy.js";
+
+export function spliceToReplica(
+  context: ProxyContext,
+  client: net.Socket,
+  candidates: Backend[],
+  options: { onNone: () => void; onJoined?: (upstream: net.Socket) => void },
+): void {
+  client.on("error", () => client.destroy());
+  const attempt = (index: number) => {
+    const backend = candidates[index];
+    if (!backend) return options.onNone();
+    const upstream = net.connect({ port: backend.port, host: "127.0.0.1", noDelay: true });
+    upstream.once("error", () => {
+      upstream.destroy();
+      attempt(index + 1);
+    });
+    upstream.once("connect", () => {
+      context.acquire(backend);
+      const stats = context.stats.entry(context.service, backend.revision);
+      stats.connections++;
+      upstream.removeAllListeners("error");
+      upstream.on("error", () => client.destroy());
+      options.onJoined?.(upstream);
+      let closed = false;
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        stats.bytesIn += client.bytesRead;
+        stats.bytesOut += client.bytesWritten;
+        context.release(backend);
+        client.destroy();
+        upstream.destroy();
+      };
+      client.once("close", close);
+      upstream.once("close", close);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+  };
+  attempt(0);
+}
