@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { KernelTcp } from "../src/agent/router/kernel-tcp.js";
+import type { EventRecord, ReplicaRecord } from "../src/store/records.js";
 import { SERVER_NODE_FLAGS } from "../src/cli/server-process.js";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -118,6 +119,16 @@ export class Drover {
     const result = await this.run([...args, "-o", "json"]);
     if (result.code !== 0) throw new Error(`drover ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
     return JSON.parse(result.stdout) as T;
+  }
+
+  /** `drover ps SERVICE` as records. */
+  replicasOf(service: string): Promise<ReplicaRecord[]> {
+    return this.json<ReplicaRecord[]>(["ps", service]);
+  }
+
+  /** The service's events (up to 1000), oldest first, through the CLI. */
+  eventsOf(service: string): Promise<EventRecord[]> {
+    return this.json<EventRecord[]>(["events", "-s", service, "-n", "1000"]);
   }
 
   /** Headers that authenticate a direct API call (the CLI reads the same token file). */

@@ -4,7 +4,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { detectCgroups } from "../src/agent/drivers/process/cgroup.js";
 import type { ServiceSummary } from "../src/server/control-plane.js";
-import type { EventRecord, ReplicaRecord, RevisionRecord } from "../src/store/records.js";
+import type { RevisionRecord } from "../src/store/records.js";
 import { Drover, freePort, helloService, waitFor } from "./harness.js";
 
 let drover: Drover;
@@ -13,8 +13,8 @@ before(async () => {
 });
 after(async () => drover.cleanup());
 
-const ps = async (service: string) => drover.json<ReplicaRecord[]>(["ps", service]);
-const events = async (service: string) => drover.json<EventRecord[]>(["events", "-s", service, "-n", "1000"]);
+const ps = (service: string) => drover.replicasOf(service);
+const events = (service: string) => drover.eventsOf(service);
 
 /** A local webhook receiver that records the JSON bodies POSTed to it. */
 async function webhookReceiver(): Promise<{ url: string; bodies: Array<Record<string, unknown>>; close(): void }> {

@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import type { ReplicaView, ServiceSummary } from "../src/server/control-plane.js";
-import type { EventRecord, ReplicaRecord } from "../src/store/records.js";
 import { Drover, freePort, helloService, waitFor } from "./harness.js";
 
 let drover: Drover;
@@ -12,8 +11,8 @@ before(async () => {
 });
 after(async () => drover.cleanup());
 
-const ps = async (service: string) => drover.json<ReplicaRecord[]>(["ps", service]);
-const events = async (service: string) => drover.json<EventRecord[]>(["events", "-s", service, "-n", "1000"]);
+const ps = (service: string) => drover.replicasOf(service);
+const events = (service: string) => drover.eventsOf(service);
 const post = (port: number, route: string) => fetch(`http://127.0.0.1:${port}${route}`, { method: "POST" }).then((r) => r.json());
 
 test("a hung replica (alive, liveness failing) is restarted after failure_threshold × period, within one period", async () => {
