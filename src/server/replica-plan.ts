@@ -2,9 +2,10 @@
  * Decides what to do with one service's replicas, from desired state and what was observed.
  * Pure: no I/O, no clock but the `now` it is given. The reconciler carries the actions out.
  *
- * A revision change replaces replicas surge-first: new ones are created up to the desired count,
- * and an old one is stopped only as a new one becomes ready, so capacity never drops. (The
- * rollout strategies — max_surge, max_unavailable, blue-green, canary — refine this later.)
+ * While a rollout runs, its strategy (src/rollout) decides the replicas of the new and old
+ * revisions. Otherwise — after a rollback reverted the service, or for leftovers — replicas of
+ * other revisions are replaced surge-first: new ones are created up to the desired count, and an
+ * old one is stopped only as a new one becomes ready, so capacity never drops.
  */
 import type { ReplicaRecord } from "../store/records.js";
 
