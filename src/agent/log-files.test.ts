@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { waitFor } from "../../test/harness.js";
 import { followFile, rotateIfLarge, tailLines } from "./log-files.js";
 
 test("rotation copies and truncates, keeping a bounded number of files; tail reaches into the last one", () => {
@@ -33,20 +34,12 @@ test("follow delivers what is appended, and starts over after a rotation", async
   const stop = followFile(file, (text) => (seen += text), 20);
   try {
     fs.appendFileSync(file, "one\n");
-    await waitUntil(() => seen === "one\n");
+    await waitFor("the first line", () => seen === "one\n", 5_000, 10);
     fs.truncateSync(file, 0);
     fs.appendFileSync(file, "two\n");
-    await waitUntil(() => seen === "one\ntwo\n");
+    await waitFor("the line after the rotation", () => seen === "one\ntwo\n", 5_000, 10);
   } finally {
     stop();
     fs.rmSync(dir, { recursive: true });
   }
 });
-
-async function waitUntil(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

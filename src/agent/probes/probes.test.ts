@@ -4,6 +4,7 @@ import http from "node:http";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { httpGet } from "./http.js";
+import { waitFor } from "../../../test/harness.js";
 import { ProbeRunner } from "./probe-runner.js";
 import { tcpProbe } from "./tcp.js";
 import type { ProbeOutcome } from "./probe.js";
@@ -82,7 +83,7 @@ test("runner: one run in flight at most; slots missed by a slow run are skipped,
   const runner = new ProbeRunner("liveness", "test", { initialDelayMs: 0, periodMs: period, timeoutMs: 1_000, failureThreshold: 1, successThreshold: 1 }, check, () => undefined);
   const first = Date.now();
   runner.start(first);
-  await new Promise((resolve) => setTimeout(resolve, period * 9.5));
+  await waitFor("six runs", () => starts.length >= 6, 5_000, 5);
   runner.stop();
   assert.equal(maxInFlight, 1);
   const slots = starts.map((s) => Math.round((s - first) / period));

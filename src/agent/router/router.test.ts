@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { waitFor } from "../../../test/harness.js";
 import { KernelTcp } from "./kernel-tcp.js";
 import { Router, type Route } from "./router.js";
 import type { BackendTarget } from "./backends.js";
@@ -26,9 +27,13 @@ async function listen(server: net.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/** Requests that have reached each test replica, counted on arrival. */
+const arrived = new Map<string, number>();
+
 /** A replica that says who it is, echoes bodies and headers, and can be slow or fail. */
 async function replica(name: string): Promise<number> {
   const server = http.createServer((req, res) => {
+    arrived.set(name, (arrived.get(name) ?? 0) + 1);
     let body = "";
     req.on("data", (chunk) => (body += chunk));
     req.on("end", () => {
@@ -128,14 +133,17 @@ test("HTTP: least connections prefers the idle replica; drain waits for requests
   const port = await freePort();
   await router.sync([route(port, { algorithm: "least_connections" })]);
   try {
+    const total = () => (arrived.get("a") ?? 0) + (arrived.get("b") ?? 0);
+    const before = total();
     const slow = get(port, "/?delay=400");
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor("the slow request at a replica", () => total() > before, 5_000, 5);
     const busy: string[] = [];
     for (let i = 0; i < 3; i++) busy.push((await get(port)).body.name!);
     const slowName = (await slow).body.name;
     assert.ok(busy.every((n) => n !== slowName), `the replica serving the slow request got nothing new: ${busy}`);
+    const reached = total();
     const inFlight = get(port, "/?delay=300");
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor("the request in flight at a replica", () => total() > reached, 5_000, 5);
     const started = Date.now();
     await Promise.all([router.drain("a", 2_000), router.drain("b", 2_000)]);
     assert.ok(Date.now() - started >= 200, `drain waited for the request in flight (${Date.now() - started}ms)`);
@@ -216,8 +224,7 @@ test("tcp ports through the kernel: connections are DNAT-ed to a replica, never 
     targets = [{ replica: "e", revision: 1, port: echoPort }];
     router.membershipChanged();
     const ruled = () => spawnSync("iptables", ["-t", "nat", "-S"], { encoding: "utf8" }).stdout.includes(`--dport ${port} `);
-    for (let i = 0; i < 100 && !ruled(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.ok(ruled(), "a DNAT rule for the port once a replica is ready");
+    await waitFor("a DNAT rule for the port once a replica is ready", () => ruled(), 5_000, 20);
     assert.equal(await exchange(), "kernel:hi");
     assert.deepEqual(router.traffic("t/raw"), [], "the Node forwarder saw no connection");
   } finally {
