@@ -12,12 +12,20 @@ import { histogramSamples, render, type Family, type Labels } from "./prometheus
 
 export class DroverMetrics {
   private readonly process = new Registry();
+  private readonly limits = new Map<string, number | null>();
 
   constructor(private readonly controlPlane: ControlPlane) {
     // Event-loop lag sampled every 100 ms, not prom-client's 10 ms: a tenth of the wake-ups, enough to see a stall.
     collectDefaultMetrics({ register: this.process, prefix: "drover_", eventLoopMonitoringPrecision: 100 });
     // Gauges that prom-client names like counters; promtool (rightly) rejects the "_total" suffix.
     for (const name of ["active_handles_total", "active_requests_total", "active_resources_total"]) this.process.removeSingleMetric(`drover_nodejs_${name}`);
+  }
+
+  /** Revisions never change: each one's memory limit is read from the store once. */
+  private async memoryLimit(service: string, revision: number): Promise<number | null> {
+    const key = `${service}@${revision}`;
+    if (!this.limits.has(key)) this.limits.set(key, (await this.controlPlane.store.getRevision(service, revision))?.descriptor.spec.resources.limits.memory ?? null);
+    return this.limits.get(key)!;
   }
 
   contentType(): string {
@@ -52,16 +60,14 @@ export class DroverMetrics {
     const memory = family("drover_replica_memory_bytes", "gauge", "Memory the replica uses (cgroup usage less inactive page cache, else resident set).");
     const ooms = family("drover_replica_oom_kills_total", "counter", "OOM kills in the replica's cgroup.");
     const memoryLimit = family("drover_replica_memory_limit_bytes", "gauge", "The replica's memory limit (resources.limits.memory), where one is set.");
-    const limits = new Map<string, number | undefined>();
-    for (const s of services) limits.set(`${s.name}@${s.revision}`, (await store.getRevision(s.name, s.revision))?.descriptor.spec.resources.limits.memory);
     const probeUp = family("drover_probe_success", "gauge", "1 while the probe passes, 0 while it fails (absent before a verdict).");
     const probeLatency = family("drover_probe_duration_seconds", "gauge", "How long the probe's last run took.");
     for (const r of replicas) {
       const labels: Labels = { ...split(r.service), revision: r.revision, replica: r.id, node };
       state.samples.push({ labels: { ...labels, state: r.state }, value: 1 });
       restarts.samples.push({ labels, value: r.restarts });
-      const limit = limits.get(`${r.service}@${r.revision}`);
-      if (limit !== undefined) memoryLimit.samples.push({ labels, value: limit });
+      const limit = await this.memoryLimit(r.service, r.revision);
+      if (limit !== null) memoryLimit.samples.push({ labels, value: limit });
       if (r.usage) {
         cpu.samples.push({ labels, value: r.usage.cpuSeconds });
         memory.samples.push({ labels, value: r.usage.memoryBytes });
@@ -115,15 +121,11 @@ export class DroverMetrics {
       }
     }
 
-    const rollouts = family("drover_rollouts_total", "counter", "Rollouts that ended, by outcome (the last 1000 per service).");
+    const rollouts = family("drover_rollouts_total", "counter", "Rollouts that ended, by outcome.");
     const active = family("drover_rollout_active", "gauge", "1 while a rollout of the service is under way.");
-    for (const s of services) {
-      const list = await store.listRollouts(s.name, 1000);
-      const outcomes = new Map<string, number>();
-      for (const r of list) if (r.finishedAt !== null) outcomes.set(r.state, (outcomes.get(r.state) ?? 0) + 1);
-      for (const [outcome, count] of outcomes) rollouts.samples.push({ labels: { ...split(s.name), outcome }, value: count });
-      active.samples.push({ labels: split(s.name), value: list[0] && list[0].finishedAt === null ? 1 : 0 });
-    }
+    const counted = await store.countRollouts();
+    for (const { service, outcome, count } of counted.ended) rollouts.samples.push({ labels: { ...split(service), outcome }, value: count });
+    for (const s of services) active.samples.push({ labels: split(s.name), value: counted.active.includes(s.name) ? 1 : 0 });
     return [desired, ready, revision, state, restarts, cpu, memory, memoryLimit, ooms, fds, threads, diskRead, diskWritten, replicaWatts, replicaJoules, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active, ...host];
   }
 

@@ -68,6 +68,8 @@ export interface Store {
   /** The service's rollouts, newest first. */
   listRollouts(service: string, limit?: number): Promise<RolloutRecord[]>;
   insertRollout(rollout: Omit<RolloutRecord, "id">): Promise<RolloutRecord>;
+  /** Ended rollouts counted by service and outcome, and the services with one under way: for /metrics. */
+  countRollouts(): Promise<{ ended: Array<{ service: string; outcome: string; count: number }>; active: string[] }>;
   updateRollout(id: number, patch: Partial<Omit<RolloutRecord, "id" | "service">>): Promise<void>;
 
   /** Per-minute averages per service; rows older than `pruneBefore` go in the same transaction. */

@@ -198,6 +198,12 @@ export class SqliteStore implements Store {
     return (this.statement("SELECT * FROM rollouts WHERE service = ? ORDER BY id DESC LIMIT ?").all(service, limit) as Row[]).map(toRollout);
   }
 
+  async countRollouts(): Promise<{ ended: Array<{ service: string; outcome: string; count: number }>; active: string[] }> {
+    const ended = this.statement("SELECT service, state, COUNT(*) AS count FROM rollouts WHERE finished_at IS NOT NULL GROUP BY service, state").all() as Row[];
+    const active = this.statement("SELECT DISTINCT service FROM rollouts WHERE finished_at IS NULL").all() as Row[];
+    return { ended: ended.map((r) => ({ service: String(r.service), outcome: String(r.state), count: Number(r.count) })), active: active.map((r) => String(r.service)) };
+  }
+
   async insertRollout(r: Omit<RolloutRecord, "id">): Promise<RolloutRecord> {
     const result = this.statement(
       `INSERT INTO rollouts (service, from_revision, to_revision, strategy, state, step, step_started_at, progress_at, started_at, finished_at, failed_at, reason, marks, analysis, metrics, updated_at)
