@@ -10,7 +10,7 @@ import { LaunchError } from "./drivers/driver.js";
 import { followFile, rotateIfLarge, tailLines } from "./log-files.js";
 import type { AgentInfo, NodeAgent, ReplicaLaunch, ReplicaStatus } from "./node-agent.js";
 import { PortAllocator, type PortRange } from "./ports.js";
-import { ListenWatcher, listeningPorts } from "./probes/listen-watch.js";
+import { listeningPorts, whenListening } from "./probes/listen-watch.js";
 import type { HealthDefinition, ProbeReport } from "./probes/probe.js";
 import { ReplicaHealth } from "./probes/replica-health.js";
 import type { BackendTarget } from "./router/backends.js";
@@ -46,7 +46,6 @@ export class LocalAgent implements NodeAgent {
   private readonly listeners = new Set<(status: ReplicaStatus) => void>();
   private readonly ports: PortAllocator;
   private readonly rotation: NodeJS.Timeout;
-  private readonly listening = new ListenWatcher();
   private readonly router: Router;
   private closed = false;
   private readonly targetCache = new Map<string, BackendTarget[]>();
@@ -122,8 +121,7 @@ export class LocalAgent implements NodeAgent {
     const entry = this.entries.get(id);
     if (!entry?.handle || entry.status.state === "exited") return;
     entry.draining = true;
-    this.targetCache.clear();
-    this.router.membershipChanged();
+    this.membershipChanged();
     // A replica on its way out is not judged any more: a failing probe now would only be noise.
     entry.health?.close();
     await this.router.drain(id, gracePeriodMs);
@@ -234,7 +232,7 @@ export class LocalAgent implements NodeAgent {
       ports: entry.status.ports,
       startedAt: entry.status.startedAt,
       exec: (command, timeoutMs) => driver.exec(handle, command, timeoutMs),
-      whenListening: (port, onListening) => this.listening.wait(port, onListening),
+      whenListening,
       onChange: () => this.healthChanged(id, generation),
     });
     entry.health = health;
@@ -260,11 +258,16 @@ export class LocalAgent implements NodeAgent {
   private set(id: string, entry: Entry): void {
     const previous = this.entries.get(id);
     this.entries.set(id, entry);
-    this.targetCache.clear();
-    this.router.membershipChanged();
+    // Only a new replica or a change of state can change who takes traffic (probe runs cannot).
+    if (!previous || previous.status.state !== entry.status.state) this.membershipChanged();
     // The file records what re-adoption needs: the handle, the state (ready or not), an exit.
     if (!previous || previous.handle !== entry.handle || previous.status.state !== entry.status.state) this.save(id, entry);
     for (const listener of this.listeners) listener(entry.status);
+  }
+
+  private membershipChanged(): void {
+    this.targetCache.clear();
+    this.router.membershipChanged();
   }
 
   private save(id: string, entry: Entry): void {

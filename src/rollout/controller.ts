@@ -5,7 +5,8 @@
  * again, and records each rollout's outcome and metrics. All state is in the store, so a drover
  * killed in the middle resumes (or finishes the rollback) where it was.
  */
-import type { NodeAgent, ServiceTraffic } from "../agent/node-agent.js";
+import type { NodeAgent } from "../agent/node-agent.js";
+import type { RevisionTraffic } from "../agent/router/traffic-stats.js";
 import type { ServiceDescriptor } from "../spec/index.js";
 import type { ReplicaRecord, RolloutRecord, RolloutState, RolloutStrategy, ServiceRecord, TrafficMark } from "../store/records.js";
 import type { Store } from "../store/store.js";
@@ -62,7 +63,7 @@ export class RolloutController {
     }
     if (!rollout) {
       // Only a change of revision with replicas of another still running is a rollout (not a first start, not leftovers of a rollback).
-      if (old.length === 0 || current.length + old.length === 0) return DEFAULT;
+      if (old.length === 0) return DEFAULT;
       if (latest && latest.toRevision === service.revision && latest.state === "succeeded") return DEFAULT;
       if (latest && latest.state === "rolled_back" && latest.fromRevision === service.revision) return DEFAULT;
       rollout = await this.begin(service, descriptor, old, undefined);
@@ -227,8 +228,8 @@ export class RolloutController {
     await this.emit(rollout.service, type, state, `revision ${rollout.toRevision}: ${reason} (${Math.round(metrics.durationMs / 100) / 10}s, ${availability}${rollbackText})`);
   }
 
-  private traffic(service: string): Map<number, import("../agent/router/traffic-stats.js").RevisionTraffic> {
-    const [traffic] = this.agent.traffic(service) as ServiceTraffic[];
+  private traffic(service: string): Map<number, RevisionTraffic> {
+    const [traffic] = this.agent.traffic(service);
     return new Map((traffic?.revisions ?? []).map((r) => [r.revision, r]));
   }
 
@@ -236,7 +237,7 @@ export class RolloutController {
     return this.marksOf(this.traffic(service));
   }
 
-  private marksOf(traffic: Map<number, import("../agent/router/traffic-stats.js").RevisionTraffic>): Record<string, TrafficMark> {
+  private marksOf(traffic: Map<number, RevisionTraffic>): Record<string, TrafficMark> {
     return Object.fromEntries([...traffic].map(([revision, t]) => [String(revision), markOf(t)]));
   }
 

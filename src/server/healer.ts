@@ -5,7 +5,7 @@
  */
 import type { NodeAgent, ReplicaStatus } from "../agent/node-agent.js";
 import type { ServiceSpec } from "../spec/index.js";
-import type { EventInput, ExitInfo, HealingTrigger, PendingHealing, ReplicaRecord, ServiceRecord } from "../store/records.js";
+import type { ExitInfo, HealingTrigger, PendingHealing, ReplicaRecord, ServiceRecord } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./event-bus.js";
 import { decideHealing, exitTriggers, ranLongEnough, type Alert, type CorrectiveAction } from "./healing.js";
@@ -47,7 +47,7 @@ export class Healer {
     const readinessTimeoutFor = trigger === "readiness_timeout" ? record.startedAt : record.healing.readinessTimeoutFor;
     await this.store.updateReplica(record.id, { healing: { attempts: decision.attempts, pending, readinessTimeoutFor } });
     if (trigger === "readiness_timeout") {
-      await this.emit({ type: "ReplicaNotReady", service: record.service, replica: record.id, reason: "ReadinessTimeout", message: pending ? pending.reason : message });
+      await this.events.emit({ type: "ReplicaNotReady", service: record.service, replica: record.id, reason: "ReadinessTimeout", message: pending ? pending.reason : message });
     }
     return pending;
   }
@@ -72,7 +72,7 @@ export class Healer {
 
     if (plan.action === "fail") {
       await this.store.updateReplica(record.id, { ...base, state: "failed", nextStartAt: null, reason: "HealingGaveUp" });
-      await this.emit({ type: "ReplicaFailed", service: record.service, replica: record.id, reason: "HealingGaveUp", message: `${cause}; ${plan.why}; left stopped until the service is restarted or changed` });
+      await this.events.emit({ type: "ReplicaFailed", service: record.service, replica: record.id, reason: "HealingGaveUp", message: `${cause}; ${plan.why}; left stopped until the service is restarted or changed` });
       serverLog("error", `replica ${record.id} failed for good`, { service: record.service, replica: record.id, reason: plan.why });
       return;
     }
@@ -86,7 +86,7 @@ export class Healer {
       await this.store.insertReplica(fresh);
       // A stop for a probe says its healing in `cause` already.
       const note = pending ? "" : `healing: recreate${plan.label}, `;
-      await this.emit({ type: "ReplicaRecreated", service: record.service, replica: fresh.id, reason: "Healing", message: `${cause}; ${note}${record.id} replaced by ${fresh.id}, starting ${when(at, now)}` });
+      await this.events.emit({ type: "ReplicaRecreated", service: record.service, replica: fresh.id, reason: "Healing", message: `${cause}; ${note}${record.id} replaced by ${fresh.id}, starting ${when(at, now)}` });
       return;
     }
     if (plan.rollback) await this.rollback(service, record, plan.rollback, what);
@@ -96,7 +96,7 @@ export class Healer {
     const state = byRule && policy.state !== "crash_loop" ? "exited" : policy.state;
     await this.store.updateReplica(record.id, { ...base, state, nextStartAt, reason });
     const next = nextStartAt === null ? "it stays down" : `restarting ${when(nextStartAt, now)}`;
-    await this.emit({
+    await this.events.emit({
       type: state === "crash_loop" ? "ReplicaCrashLoop" : "ReplicaExited",
       service: record.service,
       replica: record.id,
@@ -109,17 +109,17 @@ export class Healer {
     if (record.revision !== service.revision) return; // the service is already moving to another revision
     const done = await rollBack(this.store, this.events, service, "drover (healing)", `${action.trigger.replace("_", " ")} of ${record.id}`);
     if (done) {
-      await this.emit({ type: "HealingRollback", service: service.name, replica: record.id, reason: action.trigger, message: `${why}; rolling back from revision ${service.revision} to ${done.target} as revision ${done.applied.revision}` });
+      await this.events.emit({ type: "HealingRollback", service: service.name, replica: record.id, reason: action.trigger, message: `${why}; rolling back from revision ${service.revision} to ${done.target} as revision ${done.applied.revision}` });
       serverLog("warn", `rolling back ${service.name} to revision ${done.target}`, { service: service.name, replica: record.id, trigger: action.trigger });
     } else {
-      await this.emit({ type: "RollbackImpossible", service: service.name, replica: record.id, reason: action.trigger, message: `${why}; no previous revision to roll back to (revision ${service.revision} is the only good one known); the replica restarts as its restart policy says` });
+      await this.events.emit({ type: "RollbackImpossible", service: service.name, replica: record.id, reason: action.trigger, message: `${why}; no previous revision to roll back to (revision ${service.revision} is the only good one known); the replica restarts as its restart policy says` });
     }
   }
 
   private async alert(alerts: Alert[], record: ReplicaRecord, what: string): Promise<void> {
     for (const alert of alerts) {
       const message = `${alert.trigger.replace("_", " ")}: ${what} (alert ${alert.attempt} of ${alert.maxAttempts})`;
-      await this.emit({ type: "HealingAlert", service: record.service, replica: record.id, reason: alert.trigger, message });
+      await this.events.emit({ type: "HealingAlert", service: record.service, replica: record.id, reason: alert.trigger, message });
       serverLog("warn", message, { service: record.service, replica: record.id, trigger: alert.trigger });
       if (alert.webhook) void this.postWebhook(alert.webhook, record, alert, what);
     }
@@ -133,13 +133,10 @@ export class Healer {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
     } catch (error) {
       const reason = error instanceof Error ? (error.name === "TimeoutError" ? `no answer within ${WEBHOOK_TIMEOUT_MS}ms` : (error.cause as Error | undefined)?.message ?? error.message) : String(error);
-      await this.emit({ type: "AlertWebhookFailed", service: record.service, replica: record.id, reason: alert.trigger, message: `POST ${url}: ${reason}` }).catch(() => undefined);
+      await this.events.emit({ type: "AlertWebhookFailed", service: record.service, replica: record.id, reason: alert.trigger, message: `POST ${url}: ${reason}` }).catch(() => undefined);
     }
   }
 
-  private async emit(event: EventInput): Promise<void> {
-    await this.events.emit(event);
-  }
 }
 
 interface ExitPlan {

@@ -36,7 +36,7 @@ export class Reconciler {
   private readonly routeErrors = new Set<string>();
   private idle: Promise<void> = Promise.resolve();
   /** The probe verdicts last seen per replica, so an event marks each change (not each run). */
-  private readonly probeStates = new Map<string, string>();
+  private readonly probeStates = new Map<string, Partial<Record<ProbeReport["kind"], ProbeReport["state"]>>>();
   /** Per service: each revision's share of new requests while a rollout splits traffic. */
   private readonly weights = new Map<string, Record<string, number>>();
   private readonly healer: Healer;
@@ -123,7 +123,8 @@ export class Reconciler {
     for (const service of services) {
       const descriptor = (await this.revision(service.name, service.revision)).descriptor;
       const waitingFor = dependencyWaits(descriptor, hasReady);
-      const rollout = await this.rollouts.plan(service, descriptor, byService.get(service.name) ?? []);
+      const own = byService.get(service.name) ?? [];
+      const rollout = await this.rollouts.plan(service, descriptor, own);
       if (rollout.reverted) {
         this.again = true;
         this.weights.set(service.name, rollout.weights!);
@@ -132,10 +133,10 @@ export class Reconciler {
       if (rollout.weights) this.weights.set(service.name, rollout.weights);
       else this.weights.delete(service.name);
       if (rollout.wakeAt !== null) wakeAt = Math.min(wakeAt, rollout.wakeAt);
-      const plan = planReplicas({ ...service, waitingFor }, byService.get(service.name) ?? [], now, rollout.revisions);
+      const plan = planReplicas({ ...service, waitingFor }, own, now, rollout.revisions);
       if (plan.wakeAt !== null) wakeAt = Math.min(wakeAt, plan.wakeAt);
-      for (const action of plan.actions) work.push(this.act(service, action, byService.get(service.name) ?? [], configObjects));
-      const deadline = await this.checkReadinessDeadlines(service, descriptor.spec, byService.get(service.name) ?? [], now);
+      for (const action of plan.actions) work.push(this.act(service, action, own, configObjects));
+      const deadline = await this.checkReadinessDeadlines(service, descriptor.spec, own, now);
       if (deadline !== null) wakeAt = Math.min(wakeAt, deadline);
     }
     await Promise.all(work);
@@ -266,13 +267,10 @@ export class Reconciler {
 
   /** An event for each change of a probe's verdict. */
   private async noteProbes(record: ReplicaRecord, probes: ProbeReport[]): Promise<void> {
-    const key = probes.map((p) => `${p.kind}:${p.state}`).join(",");
-    const before = this.probeStates.get(record.id);
-    this.probeStates.set(record.id, key);
-    if (before === key) return;
-    const previous = new Map((before ?? "").split(",").map((entry) => entry.split(":") as [string, string]));
+    const previous = this.probeStates.get(record.id) ?? {};
+    this.probeStates.set(record.id, Object.fromEntries(probes.map((p) => [p.kind, p.state])));
     for (const probe of probes) {
-      const was = previous.get(probe.kind) ?? "pending";
+      const was = previous[probe.kind] ?? "pending";
       if (probe.state === "pending" || was === probe.state) continue;
       // A replica that has not been ready yet is not ready: a readiness probe failing while it starts is no news.
       if (probe.kind === "readiness" && probe.state === "failing" && was === "pending") continue;

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { ListenWatcher, listeningPorts } from "./listen-watch.js";
+import { listeningPorts, whenListening } from "./listen-watch.js";
 
 test("listening ports are read from /proc/net, IPv4 and IPv6", async () => {
   const v4 = net.createServer();
@@ -23,12 +23,11 @@ test("the watcher calls back once a port starts listening, and not after a cance
   await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
   const port = (probe.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
-  const watcher = new ListenWatcher();
   let cancelledCalled = false;
-  const cancel = watcher.wait(port, () => (cancelledCalled = true));
+  const cancel = whenListening(port, () => (cancelledCalled = true));
   cancel();
   const keepAlive = setInterval(() => undefined, 1000);
-  const heard = new Promise<void>((resolve) => watcher.wait(port, resolve));
+  const heard = new Promise<void>((resolve) => whenListening(port, resolve));
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   await heard;

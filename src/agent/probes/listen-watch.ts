@@ -18,28 +18,26 @@ const FIRST_INTERVAL_MS = 1;
 const INTERVAL_GROWTH = 1 / 8;
 const MAX_INTERVAL_MS = 50;
 
-export class ListenWatcher {
-  /** Calls `onListening` once `port` accepts connections on 127.0.0.1; returns a cancel function. */
-  wait(port: number, onListening: () => void): () => void {
-    let stopped = false;
-    const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const attempt = async () => {
-      if (stopped) return;
-      if (await tcpConnects(port, 1000)) {
-        if (!stopped) onListening();
-        return;
-      }
-      if (stopped) return;
-      const waited = performance.now() - started;
-      timer = setTimeout(attempt, Math.min(FIRST_INTERVAL_MS + waited * INTERVAL_GROWTH, MAX_INTERVAL_MS)).unref();
-    };
-    void attempt();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }
+/** Calls `onListening` once `port` accepts connections on 127.0.0.1; returns a cancel function. */
+export function whenListening(port: number, onListening: () => void): () => void {
+  let stopped = false;
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = async () => {
+    if (stopped) return;
+    if (await tcpConnects(port, 1000)) {
+      if (!stopped) onListening();
+      return;
+    }
+    if (stopped) return;
+    const waited = performance.now() - started;
+    timer = setTimeout(attempt, Math.min(FIRST_INTERVAL_MS + waited * INTERVAL_GROWTH, MAX_INTERVAL_MS)).unref();
+  };
+  void attempt();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 /** Ports in LISTEN state in this network namespace (one-off use: each call costs milliseconds). */

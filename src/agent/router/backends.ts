@@ -120,17 +120,13 @@ export class Balancer {
    */
   order(candidates: Backend[], weights: Record<string, number> | null): Backend[] {
     if (candidates.length <= 1) return candidates;
-    let pool = candidates;
-    if (weights) {
-      const revision = this.pickRevision(candidates, weights);
-      if (revision !== null) {
-        const chosen = candidates.filter((b) => b.revision === revision);
-        const rest = candidates.filter((b) => b.revision !== revision && (weights[b.revision] ?? 0) > 0);
-        return [...this.arrange(chosen), ...this.arrange(rest)];
-      }
-      pool = candidates;
+    const revision = weights ? this.pickRevision(candidates, weights) : null;
+    if (weights && revision !== null) {
+      const chosen = candidates.filter((b) => b.revision === revision);
+      const rest = candidates.filter((b) => b.revision !== revision && (weights[b.revision] ?? 0) > 0);
+      return [...this.arrange(chosen), ...this.arrange(rest)];
     }
-    return this.arrange(pool);
+    return this.arrange(candidates);
   }
 
   private arrange(pool: Backend[]): Backend[] {

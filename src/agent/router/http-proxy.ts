@@ -115,58 +115,36 @@ export function proxyUpgrade(context: ProxyContext, request: http.IncomingMessag
     onNone: () => client.end("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"),
     onJoined: (upstream) => {
       const lines = [`${request.method} ${request.url} HTTP/1.1`];
-      const headers = forwardHeaders(request, context.port, true);
-      for (const [name, value] of Object.entries(headers)) for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
+      const headers = forwardRawHeaders(request, context.port, true);
+      for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i]}: ${headers[i + 1]}`);
       upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
       if (head.length) upstream.write(head);
     },
   });
 }
 
-/** The request's headers as a flat [name, value, …] list without hop-by-hop ones, plus X-Forwarded-*. */
-function forwardRawHeaders(request: http.IncomingMessage, port: number): string[] {
+/**
+ * The request's headers as a flat [name, value, …] list without hop-by-hop ones (an upgrade keeps
+ * its Upgrade and Connection), with X-Forwarded-* set by this hop.
+ */
+function forwardRawHeaders(request: http.IncomingMessage, port: number, upgrade = false): string[] {
   const raw = request.rawHeaders;
   const out: string[] = [];
-  let forwardedFor: string | undefined;
-  let forwardedProto: string | undefined;
-  let forwardedHost: string | undefined;
-  let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) continue;
-    if (lower.startsWith("x-forwarded-")) {
-      if (lower === "x-forwarded-for") forwardedFor = raw[i + 1];
-      else if (lower === "x-forwarded-proto") forwardedProto = raw[i + 1];
-      else if (lower === "x-forwarded-host") forwardedHost = raw[i + 1];
-      continue;
-    }
-    if (lower === "host") host = raw[i + 1];
-    out.push(name, raw[i + 1]!);
-  }
-  const client = request.socket.remoteAddress ?? "";
-  out.push("x-forwarded-for", forwardedFor ? `${forwardedFor}, ${client}` : client, "x-forwarded-proto", forwardedProto ?? "http", "x-forwarded-host", forwardedHost ?? host ?? "", "x-forwarded-port", String(port));
-  return out;
-}
-
-function forwardHeaders(request: http.IncomingMessage, port: number, upgrade = false): http.OutgoingHttpHeaders {
-  const headers: http.OutgoingHttpHeaders = {};
-  const raw = request.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
+    const lower = raw[i]!.toLowerCase();
     if (HOP_BY_HOP.has(lower) && !(upgrade && (lower === "upgrade" || lower === "connection"))) continue;
     if (lower.startsWith("x-forwarded-")) continue;
-    const existing = headers[name];
-    headers[name] = existing === undefined ? raw[i + 1]! : Array.isArray(existing) ? [...existing, raw[i + 1]!] : [String(existing), raw[i + 1]!];
+    out.push(raw[i]!, raw[i + 1]!);
   }
   const client = request.socket.remoteAddress ?? "";
   const previous = request.headers["x-forwarded-for"];
-  headers["x-forwarded-for"] = previous ? `${previous}, ${client}` : client;
-  headers["x-forwarded-proto"] = request.headers["x-forwarded-proto"] ?? "http";
-  headers["x-forwarded-host"] = request.headers["x-forwarded-host"] ?? request.headers.host ?? "";
-  headers["x-forwarded-port"] = String(port);
-  return headers;
+  out.push(
+    "x-forwarded-for", previous ? `${previous}, ${client}` : client,
+    "x-forwarded-proto", String(request.headers["x-forwarded-proto"] ?? "http"),
+    "x-forwarded-host", String(request.headers["x-forwarded-host"] ?? request.headers.host ?? ""),
+    "x-forwarded-port", String(port),
+  );
+  return out;
 }
 
 /** The replica's response headers without hop-by-hop ones; Node frames the body for the client itself. */

@@ -91,15 +91,18 @@ export class KernelTcp {
       while (this.pending) {
         const routes = this.pending;
         this.pending = null;
-        const text = this.ruleset(routes);
-        if (text !== this.applied && (await restore(text))) this.applied = text;
+        const { text, chains } = this.ruleset(routes);
+        if (text === this.applied || !(await restore(text))) continue;
+        // Only rules that were applied count: a failed restore leaves the chains as they were.
+        this.applied = text;
+        this.chains = chains;
       }
     } finally {
       this.running = null;
     }
   }
 
-  private ruleset(routes: KernelRoute[]): string {
+  private ruleset(routes: KernelRoute[]): { text: string; chains: Set<string> } {
     const destination = this.host === "0.0.0.0" ? ["-m", "addrtype", "--dst-type", "LOCAL"] : ["-d", this.host];
     const lines = ["*nat", `:${this.chain} - [0:0]`];
     const wanted = new Set<string>();
@@ -123,8 +126,7 @@ export class KernelTcp {
     const gone = [...this.chains].filter((c) => !wanted.has(c));
     for (const chain of gone) lines.push(`:${chain} - [0:0]`);
     lines.push(...rules, ...gone.map((c) => `-X ${c}`), "COMMIT", "");
-    this.chains = wanted;
-    return lines.join("\n");
+    return { text: lines.join("\n"), chains: wanted };
   }
 }
 
