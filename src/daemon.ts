@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { buildApi } from "./api/app.js";
+import { DockerDriver } from "./agent/drivers/docker/docker-driver.js";
 import { ProcessDriver } from "./agent/drivers/process/process-driver.js";
 import { LocalAgent } from "./agent/local-agent.js";
 import { parsePortRange } from "./agent/ports.js";
@@ -38,7 +39,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw new Error(`${error.message} (${options.home}${running ? `, pid ${running.pid} at ${running.url}` : ""})`);
   }
   const store = new SqliteStore(path.join(options.home, "drover.db"));
-  const agent = await LocalAgent.open(path.join(options.home, "agent"), [new ProcessDriver()], parsePortRange(process.env.DROVER_PORT_RANGE));
+  const agentDir = path.join(options.home, "agent");
+  const drivers = [new ProcessDriver(), await DockerDriver.open(agentDir)];
+  const agent = await LocalAgent.open(agentDir, drivers, parsePortRange(process.env.DROVER_PORT_RANGE));
   const controlPlane = new ControlPlane(store, agent);
   const api = await buildApi(controlPlane, { home: options.home, token: ensureApiToken(options.home), onShutdown: options.onShutdown });
   try {

@@ -3,7 +3,8 @@
  * port, and a cleanup that leaves no process behind (drover down, then a kill of any replica
  * process group still recorded in the agent's state files).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -171,8 +172,9 @@ export class Drover {
         }
       }
     }
-    // A server killed with -9 leaves its kernel rules for tcp ports behind.
+    // A server killed with -9 leaves its kernel rules for tcp ports behind, and its containers.
     KernelTcp.forget(path.join(this.home, "agent"));
+    removeContainers(path.join(this.home, "agent"));
     fs.rmSync(this.home, { recursive: true, force: true });
   }
 }
@@ -252,3 +254,31 @@ export async function loadDuring<T>(port: number, until: Promise<T>, workers = 4
   keepAlive.destroy();
   return { ...result, value };
 }
+
+/**
+ * Null when containers can run here (the test images are built first if missing), else why not:
+ * docker tests skip with that reason only where no engine can run at all.
+ */
+export function dockerUnavailable(): string | null {
+  const version = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" });
+  if (version.error) return "no docker command here (apt-get install -y docker.io)";
+  if (version.status !== 0) return `no Docker Engine answers: ${version.stderr.trim().split("\n").pop()}`;
+  const built = spawnSync(path.join(REPO, "scripts/build-test-images.sh"), { encoding: "utf8" });
+  if (built.status !== 0) throw new Error(`cannot build the test images: ${built.stderr}`);
+  return null;
+}
+
+/** The containers a drover with this agent folder started (by the label it gives them). */
+export function containersOf(agentDir: string, all = true): string[] {
+  const listed = spawnSync("docker", ["ps", ...(all ? ["-a"] : []), "-q", "--no-trunc", "--filter", `label=dev.drover.home=${agentDir}`], { encoding: "utf8" });
+  return listed.status === 0 ? listed.stdout.split("\n").filter(Boolean).sort() : [];
+}
+
+function removeContainers(agentDir: string): void {
+  const ids = containersOf(agentDir);
+  if (ids.length > 0) spawnSync("docker", ["rm", "-f", "-v", ...ids]);
+  // Secrets mounted into containers live on a tmpfs, in a folder named after the agent folder.
+  const folder = `drover-${crypto.createHash("sha256").update(agentDir).digest("hex").slice(0, 12)}`;
+  for (const base of ["/dev/shm", "/run"]) fs.rmSync(path.join(base, folder), { recursive: true, force: true });
+}
+

@@ -131,3 +131,22 @@ test("scale, stop, start, restart, logs, history and delete", async () => {
   assert.equal(gone.code, 2);
   assert.match(gone.stderr, /no service "web"/);
 });
+
+test("a reference to a config map that does not exist yet is a warning: the service waits for it, then starts with it", async () => {
+  const drover = await Drover.started();
+  drovers.push(drover);
+  const port = await freePort();
+  const service = helloService("waits", port, { extra: "    config_maps: [settings]\n" });
+  const applied = await drover.run(["apply", "-y", "-f", drover.write("waits.yaml", service)]);
+  assert.equal(applied.code, 0, applied.stderr);
+  assert.match(applied.stderr, /waits\.yaml:\d+:\d+ warning: spec\.configuration\.config_maps\[0\]: no config map "settings" in namespace "test"; waits waits until it exists/);
+  const waiting = (await drover.json<ServiceSummary[]>(["get"]))[0]!;
+  assert.equal(waiting.status, "waiting");
+  assert.deepEqual(waiting.waitingFor, ["config map settings"]);
+  assert.equal((await drover.replicasOf("test/waits")).length, 0);
+  const configMap = "apiVersion: drover/v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: test}\ndata: {COLOUR: green}\n";
+  assert.equal((await drover.run(["apply", "-y", "-f", drover.write("settings.yaml", configMap)])).code, 0);
+  await waitFor("the service to start once its config map exists", async () => (await answer(port))?.replica);
+  const colour = (await (await fetch(`http://127.0.0.1:${port}/env/COLOUR`)).json()) as { value: string };
+  assert.equal(colour.value, "green");
+});

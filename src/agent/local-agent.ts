@@ -8,7 +8,7 @@ import path from "node:path";
 import type { Driver, DriverHandle, ResourceUsage } from "./drivers/driver.js";
 import { LaunchError } from "./drivers/driver.js";
 import { followFile, rotateIfLarge, tailLines } from "./log-files.js";
-import type { AgentInfo, NodeAgent, ReplicaLaunch, ReplicaStatus } from "./node-agent.js";
+import type { AgentInfo, ImageRef, NodeAgent, ReplicaLaunch, ReplicaStatus } from "./node-agent.js";
 import { PortAllocator, type PortRange } from "./ports.js";
 import { listeningPorts, whenListening } from "./probes/listen-watch.js";
 import type { HealthDefinition, ProbeReport } from "./probes/probe.js";
@@ -62,7 +62,7 @@ export class LocalAgent implements NodeAgent {
     this.routerDetail = detail;
     this.router = new Router((service, portName) => this.readyTargets(service, portName), routerHost(), kernel);
     this.ports = new PortAllocator(portRange, () => this.portsInUse());
-    this.sampler = new MetricsSampler(dir, async () => [...this.entries.values()].filter((e) => e.handle && e.status.state !== "exited").map((e) => ({ id: e.status.id, usage: this.drivers.get(e.handle!.runtime)?.usage(e.handle!, true) ?? null })));
+    this.sampler = new MetricsSampler(dir, () => Promise.all(this.running().map(async ([id, handle]) => ({ id, usage: (await this.drivers.get(handle.runtime)?.usage(handle, true)) ?? null }))));
     this.rotation = setInterval(() => this.rotateLogs(), LOG_ROTATE_CHECK_MS).unref();
   }
 
@@ -92,16 +92,20 @@ export class LocalAgent implements NodeAgent {
       const numbers = await this.ports.allocate(launch.portNames.length, launch.portNames.map((n) => launch.preferredPorts[n]).filter((p): p is number => p !== undefined));
       ports = Object.fromEntries(launch.portNames.map((name, i) => [name, numbers[i]!]));
       fs.mkdirSync(this.replicaDir(launch.id), { recursive: true });
+      // A container listens on its declared ports (published on the host ports); a process on the host ports.
+      const inside = launch.container ? Object.fromEntries(launch.container.ports.map((p) => [p.name, p.port])) : ports;
       const running = await driver.start({
         replicaId: launch.id,
         command: launch.command,
         workingDir: launch.workingDir,
-        env: { ...launch.env, ...portEnv(ports, launch.portNames) },
+        env: { ...launch.env, ...portEnv(inside, launch.portNames) },
         logFile: this.logFile(launch.id),
         limits: launch.limits,
         user: launch.user,
+        container: launch.container,
+        hostPorts: ports,
       });
-      const status: ReplicaStatus = { ...base, state: "running", pid: running.pid, ports, message: "started" };
+      const status: ReplicaStatus = { ...base, state: "running", pid: running.pid, ports, endpoint: running.endpoint, message: "started" };
       this.set(launch.id, { status, handle: running.handle, generation, definition });
       this.ports.settle(Object.values(ports));
       this.watchExit(launch.id, generation, running.exited);
@@ -111,7 +115,8 @@ export class LocalAgent implements NodeAgent {
       this.ports.settle(Object.values(ports));
       if (!(error instanceof LaunchError)) throw error;
       this.appendLog(launch.id, `drover: ${error.message}\n`);
-      const status: ReplicaStatus = { ...base, state: "exited", pid: null, ports, exit: { code: error.exitCode, signal: null, at: Date.now() }, message: error.message };
+      const exit = { code: error.exitCode, signal: null, at: Date.now(), ...(error.reason ? { reason: error.reason } : {}) };
+      const status: ReplicaStatus = { ...base, state: "exited", pid: null, ports, exit, message: error.message };
       this.set(launch.id, { status, handle: null, generation, definition });
       return status;
     }
@@ -131,9 +136,21 @@ export class LocalAgent implements NodeAgent {
   async remove(id: string): Promise<void> {
     const entry = this.entries.get(id);
     if (entry?.handle && entry.status.state !== "exited") throw new Error(`replica ${id} is still running`);
-    if (entry?.handle) this.drivers.get(entry.handle.runtime)?.release(entry.handle);
+    if (entry?.handle) await this.drivers.get(entry.handle.runtime)?.release(entry.handle);
     this.entries.delete(id);
     fs.rmSync(this.replicaDir(id), { recursive: true, force: true });
+  }
+
+  async prepare(runtime: string, image: ImageRef): Promise<{ reason: string; message: string } | null> {
+    const driver = this.drivers.get(runtime);
+    if (!driver) return { reason: "runtime_unavailable", message: `runtime ${runtime} is not available on node ${this.node}` };
+    try {
+      await driver.prepare?.(image);
+      return null;
+    } catch (error) {
+      if (!(error instanceof LaunchError)) throw error;
+      return { reason: error.reason ?? "launch_error", message: error.message };
+    }
   }
 
   async list(): Promise<ReplicaStatus[]> {
@@ -148,7 +165,7 @@ export class LocalAgent implements NodeAgent {
   async usage(id: string): Promise<ResourceUsage | null> {
     const entry = this.entries.get(id);
     if (!entry?.handle || entry.status.state === "exited") return null;
-    return this.drivers.get(entry.handle.runtime)?.usage(entry.handle) ?? null;
+    return (await this.drivers.get(entry.handle.runtime)?.usage(entry.handle)) ?? null;
   }
 
   setRoutes(routes: Route[]): Promise<RouteStatus[]> {
@@ -195,11 +212,13 @@ export class LocalAgent implements NodeAgent {
       const definition = saved.health ?? {};
       if (running && driver) {
         // Ready as it was (a port rule is checked again at once); probes take over from there.
+        // A container's ports are in its own network namespace: its saved state stands until probes say otherwise.
         const port = Object.values(saved.status.ports)[0];
-        const wasReady = saved.status.state === "ready" && (definition.readiness !== undefined || port === undefined || listening.has(port));
+        const portChecked = definition.readiness !== undefined || port === undefined || saved.status.endpoint !== undefined || listening.has(port);
+        const wasReady = saved.status.state === "ready" && portChecked;
         const startupPassed = saved.status.state === "ready" || saved.status.state === "unready";
         const state = wasReady ? "ready" : startupPassed ? "unready" : "running";
-        const status: ReplicaStatus = { ...saved.status, state, probes: [], failing: null, message: "adopted after drover restart" };
+        const status: ReplicaStatus = { ...saved.status, state, endpoint: running.endpoint ?? saved.status.endpoint, probes: [], failing: null, message: "adopted after drover restart" };
         this.entries.set(id, { status, handle: saved.handle, generation: 1, definition });
         this.watchExit(id, 1, running.exited);
         this.watchHealth(id, 1, { startupPassed, ready: wasReady });
@@ -229,7 +248,8 @@ export class LocalAgent implements NodeAgent {
     const handle = entry.handle;
     const driver = this.drivers.get(handle.runtime)!;
     const health = new ReplicaHealth(entry.definition, {
-      ports: entry.status.ports,
+      ports: entry.status.endpoint?.ports ?? entry.status.ports,
+      host: entry.status.endpoint?.host,
       startedAt: entry.status.startedAt,
       exec: (command, timeoutMs) => driver.exec(handle, command, timeoutMs),
       whenListening,
@@ -285,11 +305,18 @@ export class LocalAgent implements NodeAgent {
     if (cached) return cached;
     const targets: BackendTarget[] = [];
     for (const entry of this.entries.values()) {
-      const port = entry.status.ports[portName];
-      if (entry.status.service === service && entry.status.state === "ready" && !entry.draining && port !== undefined) targets.push({ replica: entry.status.id, revision: entry.status.revision, port });
+      const hostPort = entry.status.ports[portName];
+      if (entry.status.service !== service || entry.status.state !== "ready" || entry.draining || hostPort === undefined) continue;
+      const { host, ports } = entry.status.endpoint ?? { host: "127.0.0.1", ports: entry.status.ports };
+      targets.push({ replica: entry.status.id, revision: entry.status.revision, host, port: ports[portName] ?? hostPort, hostPort });
     }
     this.targetCache.set(key, targets);
     return targets;
+  }
+
+  /** Replicas with a live handle: what the sampler measures. */
+  private running(): Array<[string, DriverHandle]> {
+    return [...this.entries.values()].filter((e) => e.handle && e.status.state !== "exited").map((e) => [e.status.id, e.handle!]);
   }
 
   private portsInUse(): number[] {

@@ -3,14 +3,14 @@
  * same process; a remote agent on another machine will implement the same interface.
  */
 import type { ExitInfo } from "../store/records.js";
-import type { ResourceUsage } from "./drivers/driver.js";
+import type { ContainerSpec, Endpoint, ImageRef, ResourceUsage } from "./drivers/driver.js";
 import type { HealthDefinition, ProbeReport } from "./probes/probe.js";
 import type { HealthVerdict } from "./probes/replica-health.js";
 import type { Route, RouteStatus } from "./router/router.js";
 import type { ServiceTraffic } from "./router/traffic-stats.js";
 import type { MetricsSnapshot } from "./metrics/sampler.js";
 
-export type { Route, RouteStatus, ServiceTraffic, MetricsSnapshot };
+export type { Route, RouteStatus, ServiceTraffic, MetricsSnapshot, ContainerSpec, Endpoint, ImageRef };
 
 export interface ReplicaLaunch {
   id: string;
@@ -28,6 +28,8 @@ export interface ReplicaLaunch {
   user?: { uid?: number; gid?: number };
   /** Probes, with ports as names of this replica's ports (or literal numbers). */
   health: HealthDefinition;
+  /** For runtimes that run images: the image, the ports inside the container, isolation. */
+  container?: ContainerSpec;
 }
 
 /** What the agent sees of a replica. */
@@ -41,7 +43,10 @@ export interface ReplicaStatus {
    */
   state: "running" | "ready" | "unready" | "exited";
   pid: number | null;
+  /** Host ports by name (a container's are published on 127.0.0.1). */
   ports: Record<string, number>;
+  /** Where probes and the router reach it when not at `ports` on 127.0.0.1 (a container's address). */
+  endpoint?: Endpoint;
   startedAt: number;
   exit: ExitInfo | null;
   /** Why the state is what it is, in words (e.g. "command not found: nod"). */
@@ -69,6 +74,11 @@ export interface NodeAgent {
   stop(id: string, signal: NodeJS.Signals, gracePeriodMs: number): Promise<void>;
   /** Forgets an ended replica: its state, its log files, its cgroup. */
   remove(id: string): Promise<void>;
+  /**
+   * Makes what replicas of a runtime need available before they start (pulls a container image
+   * per its pull policy); resolves with why it cannot be had, or null when it can.
+   */
+  prepare(runtime: string, image: ImageRef): Promise<{ reason: string; message: string } | null>;
   /** Every replica this agent knows, running or ended (actual state). */
   list(): Promise<ReplicaStatus[]>;
   /** Called on every change of a replica's state or of a probe's verdict (not on every probe run). Returns an unsubscribe function. */

@@ -83,6 +83,8 @@ export class DroverMetrics {
     const threads = family("drover_replica_threads", "gauge", "Threads of the replica's processes.");
     const diskRead = family("drover_replica_disk_read_bytes_total", "counter", "Bytes the replica's processes read from storage.");
     const diskWritten = family("drover_replica_disk_written_bytes_total", "counter", "Bytes the replica's processes wrote to storage.");
+    const netReceived = family("drover_replica_network_received_bytes_total", "counter", "Bytes the replica received on its network interfaces (containers, which have their own).");
+    const netSent = family("drover_replica_network_sent_bytes_total", "counter", "Bytes the replica sent on its network interfaces (containers, which have their own).");
     const replicaWatts = family("drover_replica_power_watts", "gauge", "The replica's share of the host's power over the last interval (source: rapl or model).");
     const replicaJoules = family("drover_replica_energy_joules_total", "counter", "Energy attributed to the replica since drover started (source: rapl or model).");
     const sample = agent.metrics();
@@ -94,6 +96,8 @@ export class DroverMetrics {
       if (r.usage.threads !== undefined) threads.samples.push({ labels, value: r.usage.threads });
       if (r.usage.diskReadBytes !== undefined) diskRead.samples.push({ labels, value: r.usage.diskReadBytes });
       if (r.usage.diskWrittenBytes !== undefined) diskWritten.samples.push({ labels, value: r.usage.diskWrittenBytes });
+      if (r.usage.networkReceivedBytes !== undefined) netReceived.samples.push({ labels, value: r.usage.networkReceivedBytes });
+      if (r.usage.networkSentBytes !== undefined) netSent.samples.push({ labels, value: r.usage.networkSentBytes });
       const energy = sample.replicas.get(r.id);
       if (energy) {
         replicaWatts.samples.push({ labels: { ...labels, source }, value: energy.watts });
@@ -126,7 +130,7 @@ export class DroverMetrics {
     const counted = await store.countRollouts();
     for (const { service, outcome, count } of counted.ended) rollouts.samples.push({ labels: { ...split(service), outcome }, value: count });
     for (const s of services) active.samples.push({ labels: split(s.name), value: counted.active.includes(s.name) ? 1 : 0 });
-    return [desired, ready, revision, state, restarts, cpu, memory, memoryLimit, ooms, fds, threads, diskRead, diskWritten, replicaWatts, replicaJoules, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active, ...host];
+    return [desired, ready, revision, state, restarts, cpu, memory, memoryLimit, ooms, fds, threads, diskRead, diskWritten, netReceived, netSent, replicaWatts, replicaJoules, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active, ...host];
   }
 
   private hostFamilies(sample: MetricsSnapshot, node: string): Family[] {

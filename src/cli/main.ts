@@ -41,6 +41,8 @@ Environment:
   DROVER_METRICS_INTERVAL_MS  how often host and replicas are sampled (default 5000)
   DROVER_ENERGY_MIN_WATTS_PER_CPU, DROVER_ENERGY_MAX_WATTS_PER_CPU, DROVER_ENERGY_WATTS_PER_GB
                      the energy model's coefficients (defaults 0.74, 3.5, 0.392)
+  DOCKER_HOST        the Docker Engine for runtime docker (default unix:///var/run/docker.sock)
+  DROVER_DOCKER_PULL_IDLE_MS  an image pull without progress this long is abandoned (default 30000)
   NO_COLOR           plain output
 
 Exit codes: 0 ok, 1 failure, 2 bad input (descriptor, arguments, unknown service).`,

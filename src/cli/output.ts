@@ -8,7 +8,7 @@ export const color = { red: paint(31), green: paint(32), yellow: paint(33), cyan
 
 export function statusColor(status: string): string {
   if (status === "ready") return color.green(status);
-  if (["crash_loop", "failed", "exited"].includes(status)) return color.red(status);
+  if (["crash_loop", "failed", "exited", "image_unavailable", "runtime_unavailable"].includes(status)) return color.red(status);
   if (["progressing", "waiting", "starting", "running", "pending", "unready"].includes(status)) return color.yellow(status);
   return status;
 }

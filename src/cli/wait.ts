@@ -4,7 +4,7 @@ import type { EventRecord } from "../store/records.js";
 import { ApiClient, CliError } from "./client.js";
 import { progress } from "./output.js";
 
-const FAILED = new Set(["crash_loop", "failed"]);
+const FAILED = new Set(["crash_loop", "failed", "image_unavailable", "runtime_unavailable"]);
 
 export async function waitForReady(client: ApiClient, names: string[], timeoutMs: number): Promise<ServiceSummary[]> {
   const bar = progress();
@@ -20,7 +20,7 @@ export async function waitForReady(client: ApiClient, names: string[], timeoutMs
       bar.update(`${ready.length}/${watched.length} services ready, ${replicas}/${wanted} replicas`);
       if (failed.length > 0) {
         bar.done();
-        const reasons = await Promise.all(failed.map((s) => lastProblem(client, s.name)));
+        const reasons = await Promise.all(failed.map((s) => s.problem ?? lastProblem(client, s.name)));
         throw new CliError(failed.map((s, i) => `${s.name} is ${s.status}: ${reasons[i]}`).join("\n"));
       }
       if (ready.length === watched.length) {

@@ -42,7 +42,8 @@ export class RolloutController {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async plan(service: ServiceRecord, descriptor: ServiceDescriptor, replicas: ReplicaRecord[]): Promise<RolloutPlan> {
+  /** `unavailable`: why the service's revision cannot start at all (its image cannot be had), if so. */
+  async plan(service: ServiceRecord, descriptor: ServiceDescriptor, replicas: ReplicaRecord[], unavailable: string | null = null): Promise<RolloutPlan> {
     const now = this.now();
     const active = replicas.filter((r) => r.state !== "terminating");
     const current = active.filter((r) => r.revision === service.revision);
@@ -68,6 +69,7 @@ export class RolloutController {
       if (latest && latest.state === "rolled_back" && latest.fromRevision === service.revision) return DEFAULT;
       rollout = await this.begin(service, descriptor, old, undefined);
     }
+    if (unavailable && rollout.state !== "failed") return this.fail(rollout, service, unavailable, descriptor.spec.deployment.auto_rollback);
     return this.planActive(rollout, service, descriptor, current, old, now);
   }
 

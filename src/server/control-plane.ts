@@ -17,7 +17,7 @@ import type { AppliedService, Store } from "../store/store.js";
 import { contentHash, diffValues, redact, revisionDescriptor, type FieldChange, type PlanEntry } from "./apply-plan.js";
 import { EventBus } from "./event-bus.js";
 import { Reconciler } from "./reconciler.js";
-import { dependencyWaits, serviceStatus, type ServiceStatus } from "./service-status.js";
+import { objectKeys, serviceStatus, waitsOf, type ServiceStatus } from "./service-status.js";
 
 export interface ApplyOptions {
   author: string;
@@ -36,6 +36,8 @@ export interface ServiceSummary {
   restarts: number;
   ports: Array<{ name: string; port: number }>;
   waitingFor: string[];
+  /** Why the service cannot run at all, e.g. its image cannot be had; null when nothing is wrong that way. */
+  problem: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -102,7 +104,7 @@ export class ControlPlane {
 
   /** Validates against the files and what exists; throws SpecError, changes nothing. */
   async plan(files: DescriptorFile[], prune: boolean): Promise<{ entries: PlanEntry[]; warnings: SpecIssue[]; deletions: string[]; set: ReturnType<typeof loadDescriptors> }> {
-    const set = loadDescriptors(files, { known: await this.knownObjects(), unresolved: "error" });
+    const set = loadDescriptors(files, { known: await this.knownObjects(), unresolved: "wait" });
     const entries: PlanEntry[] = [];
     for (const object of [...set.configMaps, ...set.secrets]) {
       const name = qualifiedName(object.metadata);
@@ -161,21 +163,24 @@ export class ControlPlane {
     const services = await this.store.listServices();
     const replicas = await this.store.listReplicas();
     const readyServices = new Set(replicas.filter((r) => r.state === "ready").map((r) => r.service));
+    const objects = objectKeys(await this.store.listConfigObjects());
     const summaries: ServiceSummary[] = [];
     for (const service of services) {
       const own = replicas.filter((r) => r.service === service.name);
       const { descriptor } = await this.revisionOf(service);
-      const waitingFor = dependencyWaits(descriptor, readyServices);
+      const waitingFor = waitsOf(descriptor, readyServices, objects);
+      const problem = this.reconciler.preparations.problem(service.name, service.revision);
       summaries.push({
         name: service.name,
         namespace: service.namespace,
         revision: service.revision,
         desired: service.enabled && !service.deleting ? service.replicas : 0,
         ready: own.filter((r) => r.state === "ready" && r.revision === service.revision).length,
-        status: serviceStatus(service, own, waitingFor),
+        status: serviceStatus(service, own, waitingFor, problem),
         restarts: own.reduce((sum, r) => sum + r.restarts, 0),
         ports: descriptor.spec.networking.ports.map((p) => ({ name: p.name, port: p.port })),
         waitingFor,
+        problem: problem?.message ?? null,
         createdAt: service.createdAt,
         updatedAt: service.updatedAt,
       });

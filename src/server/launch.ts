@@ -1,5 +1,5 @@
 /** Turns a stored revision into what the agent needs to start one replica of it. */
-import type { ReplicaLaunch } from "../agent/node-agent.js";
+import type { ContainerSpec, ImageRef, ReplicaLaunch } from "../agent/node-agent.js";
 import type { HealthDefinition, ProbeAction, ProbeDefinition } from "../agent/probes/probe.js";
 import type { ProbeSpec, ServiceDescriptor, ServiceSpec } from "../spec/index.js";
 import type { ConfigObjectRecord, ReplicaRecord } from "../store/records.js";
@@ -15,10 +15,14 @@ export function buildLaunch(
   configObjects: ConfigObjectRecord[],
 ): ReplicaLaunch {
   const { spec, metadata } = descriptor;
+  const container = spec.runtime === "docker";
   const env: Record<string, string> = {};
-  for (const name of INHERITED) if (process.env[name] !== undefined) env[name] = process.env[name]!;
+  // A process needs a PATH and a HOME from somewhere; an image brings its own.
+  if (!container) for (const name of INHERITED) if (process.env[name] !== undefined) env[name] = process.env[name]!;
+  const mounted = container ? mountedObjects(descriptor, configObjects) : [];
   // Precedence, lowest first: config maps, secrets, then the descriptor's own environment.
   for (const object of configObjects) {
+    if (mounted.some((m) => m.object === object)) continue;
     for (const [key, value] of Object.entries(object.data)) if (ENV_NAME.test(key)) env[key] = value;
   }
   Object.assign(env, {
@@ -43,7 +47,50 @@ export function buildLaunch(
       ? { uid: spec.security.run_as_user, gid: spec.security.run_as_group }
       : undefined,
     health: healthDefinition(spec),
+    ...(container ? { container: containerSpec(descriptor, replica.revision, mounted) } : {}),
   };
+}
+
+function containerSpec(descriptor: ServiceDescriptor, revision: number, mounted: MountedObject[]): ContainerSpec {
+  const { spec, metadata } = descriptor;
+  const { security, resources } = spec;
+  return {
+    ...imageOf(descriptor)!,
+    ports: spec.networking.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
+    command: spec.command,
+    labels: { "dev.drover.service": `${metadata.namespace}/${metadata.name}`, "dev.drover.revision": String(revision) },
+    requests: { cpuMillis: resources.requests.cpu, memoryBytes: resources.requests.memory },
+    gpus: resources.limits.gpu ?? resources.requests.gpu,
+    capabilities: security.capabilities,
+    readOnlyRootFilesystem: security.security_context.read_only_root_filesystem,
+    privileged: security.security_context.privileged,
+    // Unlike Kubernetes, escalation (setuid programs, file capabilities) is off unless allowed.
+    noNewPrivileges: !security.security_context.privileged && security.security_context.allow_privilege_escalation !== true,
+    stopSignal: spec.stop.signal,
+    files: mounted.map(({ object, mountPath }) => ({ mountPath, files: object.data, secret: object.kind === "Secret" })),
+  };
+}
+
+/** The image a revision runs, for runtimes that run images. */
+export function imageOf(descriptor: ServiceDescriptor): ImageRef | undefined {
+  const { runtime, image } = descriptor.spec;
+  return runtime === "docker" && image ? { image: `${image.repository}:${image.tag}`, pullPolicy: image.pull_policy } : undefined;
+}
+
+interface MountedObject {
+  object: ConfigObjectRecord;
+  mountPath: string;
+}
+
+/** Config maps and secrets referenced with a mount_path: files in the container, not variables. */
+function mountedObjects(descriptor: ServiceDescriptor, all: ConfigObjectRecord[]): MountedObject[] {
+  const ns = descriptor.metadata.namespace;
+  const { config_maps, secrets } = descriptor.spec.configuration;
+  const refs = [...config_maps.map((r) => ({ ...r, kind: "ConfigMap" })), ...secrets.map((r) => ({ ...r, kind: "Secret" }))];
+  return refs.flatMap((ref) => {
+    const object = all.find((o) => o.kind === ref.kind && o.name === `${ns}/${ref.name}`);
+    return object && ref.mount_path ? [{ object, mountPath: ref.mount_path }] : [];
+  });
 }
 
 function healthDefinition(spec: ServiceSpec): HealthDefinition {

@@ -9,12 +9,13 @@ import type { ProbeReport } from "../agent/probes/probe.js";
 import type { ConfigObjectRecord, PendingHealing, ReplicaRecord, RevisionRecord, ServiceRecord } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./event-bus.js";
-import { buildLaunch, referencedObjects } from "./launch.js";
+import { buildLaunch, imageOf, referencedObjects } from "./launch.js";
+import { Preparations } from "./preparations.js";
 import { RolloutController } from "../rollout/controller.js";
 import { Healer } from "./healer.js";
 import { readinessBudget } from "./healing.js";
 import { newReplicaRecord } from "./replica-record.js";
-import { dependencyWaits } from "./service-status.js";
+import { objectKeys, waitsOf } from "./service-status.js";
 import { planReplicas, type ReplicaAction } from "./replica-plan.js";
 
 const RESYNC_MS = 5_000;
@@ -41,6 +42,7 @@ export class Reconciler {
   private readonly weights = new Map<string, Record<string, number>>();
   private readonly healer: Healer;
   readonly rollouts: RolloutController;
+  readonly preparations: Preparations;
 
   constructor(
     private readonly store: Store,
@@ -50,6 +52,7 @@ export class Reconciler {
   ) {
     this.healer = new Healer(store, agent, events, now);
     this.rollouts = new RolloutController(store, agent, events, now);
+    this.preparations = new Preparations(agent, events, () => this.wake(), now);
   }
 
   /** Adopts what the agent already runs, then starts reconciling. */
@@ -122,9 +125,14 @@ export class Reconciler {
     const configObjects = () => (objects ??= this.store.listConfigObjects());
     for (const service of services) {
       const descriptor = (await this.revision(service.name, service.revision)).descriptor;
-      const waitingFor = dependencyWaits(descriptor, hasReady);
+      const referencesObjects = descriptor.spec.configuration.config_maps.length + descriptor.spec.configuration.secrets.length > 0;
+      const waitingFor = waitsOf(descriptor, hasReady, referencesObjects ? objectKeys(await configObjects()) : new Set());
       const own = byService.get(service.name) ?? [];
-      const rollout = await this.rollouts.plan(service, descriptor, own);
+      this.preparations.prune(service.name, [service.revision]);
+      const preparation = service.enabled && !service.deleting ? this.preparations.check(service.name, service.revision, descriptor.spec.runtime, imageOf(descriptor)) : null;
+      if (preparation?.retryAt !== undefined) wakeAt = Math.min(wakeAt, preparation.retryAt);
+      const unprepared = preparation !== null && preparation.state !== "ready";
+      const rollout = await this.rollouts.plan(service, descriptor, own, preparation?.state === "failed" ? preparation.message! : null);
       if (rollout.reverted) {
         this.again = true;
         this.weights.set(service.name, rollout.weights!);
@@ -135,7 +143,11 @@ export class Reconciler {
       if (rollout.wakeAt !== null) wakeAt = Math.min(wakeAt, rollout.wakeAt);
       const plan = planReplicas({ ...service, waitingFor }, own, now, rollout.revisions);
       if (plan.wakeAt !== null) wakeAt = Math.min(wakeAt, plan.wakeAt);
-      for (const action of plan.actions) work.push(this.act(service, action, own, configObjects));
+      for (const action of plan.actions) {
+        // Nothing of a revision starts before what it needs is here (its image pulled).
+        if (unprepared && startsRevision(action, own, service.revision)) continue;
+        work.push(this.act(service, action, own, configObjects));
+      }
       const deadline = await this.checkReadinessDeadlines(service, descriptor.spec, own, now);
       if (deadline !== null) wakeAt = Math.min(wakeAt, deadline);
     }
@@ -380,4 +392,10 @@ function portsText(ports: Record<string, number>): string {
 
 function describeExit(status: ReplicaStatus | undefined): string {
   return status?.message ?? "stopped";
+}
+
+function startsRevision(action: ReplicaAction, replicas: ReplicaRecord[], revision: number): boolean {
+  if (action.type === "create") return action.revision === revision;
+  if (action.type === "start") return replicas.find((r) => r.id === action.replica)?.revision === revision;
+  return false;
 }

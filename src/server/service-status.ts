@@ -4,12 +4,14 @@ import type { ReplicaRecord, ServiceRecord } from "../store/records.js";
 import { isFinal } from "./replica-plan.js";
 import { CRASH_LOOP_AFTER } from "./restart-policy.js";
 
-export type ServiceStatus = "ready" | "progressing" | "waiting" | "crash_loop" | "failed" | "stopped" | "stopping" | "deleting";
+export type ServiceStatus = "ready" | "progressing" | "waiting" | "crash_loop" | "failed" | "stopped" | "stopping" | "deleting" | "image_unavailable" | "runtime_unavailable";
 
-export function serviceStatus(service: ServiceRecord, replicas: ReplicaRecord[], waitingFor: string[]): ServiceStatus {
+/** `problem`: why the current revision cannot start at all (its preparation failed), if so. */
+export function serviceStatus(service: ServiceRecord, replicas: ReplicaRecord[], waitingFor: string[], problem: { reason: string } | null = null): ServiceStatus {
   if (service.deleting) return "deleting";
   if (!service.enabled) return replicas.length > 0 ? "stopping" : "stopped";
   const current = replicas.filter((r) => r.revision === service.revision && r.state !== "terminating");
+  if (problem && !current.some((r) => r.state === "ready")) return problem.reason === "image_unavailable" ? "image_unavailable" : "runtime_unavailable";
   // A replica given up on (by its policy or its healing rules) outranks one still trying.
   if (current.some((r) => isFinal(r) && r.state === "failed")) return "failed";
   // Sticky across restart attempts: a crash-looping replica that is starting again is still crash-looping.
@@ -18,6 +20,22 @@ export function serviceStatus(service: ServiceRecord, replicas: ReplicaRecord[],
   const ready = current.filter((r) => r.state === "ready").length;
   const others = replicas.filter((r) => r.revision !== service.revision).length;
   return ready >= service.replicas && others === 0 ? "ready" : "progressing";
+}
+
+/** What a service waits for before its first replica starts: dependencies without a ready replica, missing config maps and secrets. */
+export function waitsOf(descriptor: ServiceDescriptor, readyServices: Set<string>, existingObjects: Set<string>): string[] {
+  const ns = descriptor.metadata.namespace;
+  const { config_maps, secrets } = descriptor.spec.configuration;
+  const missing = [
+    ...config_maps.filter((r) => !existingObjects.has(`ConfigMap:${ns}/${r.name}`)).map((r) => `config map ${r.name}`),
+    ...secrets.filter((r) => !existingObjects.has(`Secret:${ns}/${r.name}`)).map((r) => `secret ${r.name}`),
+  ];
+  return [...dependencyWaits(descriptor, readyServices), ...missing];
+}
+
+/** The keys {@link waitsOf} looks config objects up by. */
+export function objectKeys(objects: Array<{ kind: string; name: string }>): Set<string> {
+  return new Set(objects.map((o) => `${o.kind}:${o.name}`));
 }
 
 /** Required dependencies (by short name) that have no ready replica; `readyServices` holds `namespace/name`. */

@@ -29,10 +29,13 @@ export interface KnownObjects {
   secrets: Set<string>;
 }
 
+/** How a reference to something that does not exist is taken (see LoadOptions.unresolved). */
+export type Unresolved = "error" | "validate" | "wait";
+
 export function checkDescriptors(
   set: LocatedDescriptors,
   known: KnownObjects = { services: new Map(), configMaps: new Set(), secrets: new Set() },
-  unresolved: "error" | "warning",
+  unresolved: Unresolved,
 ): SpecIssue[] {
   const issues: SpecIssue[] = [];
   for (const group of [set.services, set.configMaps, set.secrets] as Located<{ kind: string; metadata: { namespace: string; name: string } }>[][]) {
@@ -118,20 +121,25 @@ function checkResources({ doc, value }: Located<ServiceDescriptor>): SpecIssue[]
 function checkReferences(
   { doc, value }: Located<ServiceDescriptor>,
   names: { services: Set<string>; configMaps: Set<string>; secrets: Set<string> },
-  unresolved: "error" | "warning",
+  unresolved: Unresolved,
 ): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const namespace = value.metadata.namespace;
   const inNamespace = (set: Set<string>) => [...set].filter((n) => n.startsWith(`${namespace}/`)).map((n) => n.slice(namespace.length + 1));
-  const missing = (what: string, name: string, set: Set<string>, path: PropertyKey[]) => {
-    const severity = unresolved;
-    const hint = severity === "warning" ? "; it must exist when this is applied" : "";
-    issues.push(issueAt(doc, path, `no ${what} "${name}" in namespace "${namespace}"${didYouMean(name, inNamespace(set))}${hint}`, { severity }));
+  const missing = (what: string, name: string, set: Set<string>, path: PropertyKey[], optional = false) => {
+    const suggestion = didYouMean(name, inNamespace(set));
+    // An optional dependency never blocks: a missing one is worth a word, not a refusal. A name
+    // close to one that exists is a typo, not something still to come: always refused.
+    const typo = suggestion !== "";
+    const severity = (unresolved === "error" || typo) && !optional ? "error" : "warning";
+    const later = unresolved === "validate" ? "; it must exist when this is applied" : unresolved === "wait" ? `; ${value.metadata.name} waits until it exists` : "";
+    const hint = optional ? `; optional, so ${value.metadata.name} starts without it` : severity === "warning" ? later : "";
+    issues.push(issueAt(doc, path, `no ${what} "${name}" in namespace "${namespace}"${suggestion}${hint}`, { severity }));
   };
   value.spec.dependencies.forEach((dependency, index) => {
     const path = ["spec", "dependencies", index, "name"];
     if (dependency.name === value.metadata.name) issues.push(issueAt(doc, path, "a service cannot depend on itself"));
-    else if (!names.services.has(`${namespace}/${dependency.name}`)) missing("service", dependency.name, names.services, path);
+    else if (!names.services.has(`${namespace}/${dependency.name}`)) missing("service", dependency.name, names.services, path, !dependency.required);
   });
   value.spec.configuration.config_maps.forEach((ref, index) => {
     if (!names.configMaps.has(`${namespace}/${ref.name}`)) missing("config map", ref.name, names.configMaps, ["spec", "configuration", "config_maps", index]);

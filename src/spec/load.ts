@@ -5,7 +5,7 @@
 import path from "node:path";
 import type { z } from "zod";
 import { configMapDocumentSchema, secretDocumentSchema } from "./config-schema.js";
-import { checkDescriptors, type KnownObjects, type LocatedDescriptors } from "./checks.js";
+import { checkDescriptors, type Unresolved, type KnownObjects, type LocatedDescriptors } from "./checks.js";
 import { didYouMean } from "./did-you-mean.js";
 import { SpecError, type SpecIssue } from "./errors.js";
 import { describeInput } from "./fields.js";
@@ -29,8 +29,12 @@ export interface DescriptorFile {
 export interface LoadOptions {
   /** Objects that already exist (in the store), which references may name. */
   known?: KnownObjects;
-  /** Whether a reference to something neither in the files nor known is an error or a warning. */
-  unresolved?: "error" | "warning";
+  /**
+   * A reference to something neither in the files nor known: an error, a warning that it must
+   * exist by the time of applying (offline validation), or a warning that the service will wait
+   * for it (applying).
+   */
+  unresolved?: Unresolved;
 }
 
 /** @throws SpecError when anything is invalid; warnings are returned in the set. */

@@ -46,6 +46,8 @@ export interface ExitInfo {
   unknown?: boolean;
   /** True when the kernel's OOM killer ended it (known where a cgroup counts OOM kills). */
   oomKilled?: boolean;
+  /** Why it never ran, when it could not be started at all (e.g. "image_unavailable"). */
+  reason?: string;
   at: number;
 }
 

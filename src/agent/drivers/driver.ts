@@ -14,6 +14,33 @@ export interface LaunchSpec {
   logFile: string;
   limits: { cpuMillis?: number; memoryBytes?: number };
   user?: { uid?: number; gid?: number };
+  /** The container to run, for runtimes that run images (absent for processes). */
+  container?: ContainerSpec;
+  /** Host ports by port name, chosen by the agent (containers publish theirs on them). */
+  hostPorts: Record<string, number>;
+}
+
+export type ImageRef = Pick<ContainerSpec, "image" | "pullPolicy">;
+
+/** What a container runtime needs beyond a process: the image, its ports, isolation. */
+export interface ContainerSpec {
+  /** repository:tag */
+  image: string;
+  pullPolicy: "Always" | "IfNotPresent" | "Never";
+  /** The ports the workload listens on inside its container, by name. */
+  ports: Array<{ name: string; port: number; protocol: "http" | "tcp" | "udp" }>;
+  /** Replaces the image's command when set. */
+  command?: string[];
+  labels: Record<string, string>;
+  requests: { cpuMillis?: number; memoryBytes?: number };
+  gpus?: number;
+  capabilities: { add: string[]; drop: string[] };
+  readOnlyRootFilesystem: boolean;
+  privileged: boolean;
+  noNewPrivileges: boolean;
+  stopSignal: NodeJS.Signals;
+  /** Folders of files mounted read-only at a path (config maps and secrets with `mount_path`). */
+  files: Array<{ mountPath: string; files: Record<string, string>; secret: boolean }>;
 }
 
 /** What a driver needs to find its replica again after drover restarts; stored as JSON. */
@@ -28,6 +55,17 @@ export interface RunningReplica {
   pid: number | null;
   /** Settles once, when the replica has ended (its whole process group, for processes). */
   exited: Promise<ExitInfo>;
+  /**
+   * Where probes and the router reach the replica, when not at its host ports on 127.0.0.1: a
+   * container's own address and ports (its published ports pass through a userland proxy that
+   * accepts connections even when nothing listens behind it).
+   */
+  endpoint?: Endpoint;
+}
+
+export interface Endpoint {
+  host: string;
+  ports: Record<string, number>;
 }
 
 export interface ResourceUsage {
@@ -39,13 +77,20 @@ export interface ResourceUsage {
   threads?: number;
   diskReadBytes?: number;
   diskWrittenBytes?: number;
-  /** "cgroup" or "proc": where the figures came from. */
+  networkReceivedBytes?: number;
+  networkSentBytes?: number;
+  /** "cgroup", "proc" or "docker": where the figures came from. */
   source: string;
 }
 
 /** A failure before anything ran (missing program, bad working directory, no permission). */
 export class LaunchError extends Error {
-  constructor(message: string, readonly exitCode = 127) {
+  constructor(
+    message: string,
+    readonly exitCode = 127,
+    /** A word for the kind of failure the server can act on, e.g. "image_unavailable". */
+    readonly reason?: string,
+  ) {
     super(message);
     this.name = "LaunchError";
   }
@@ -60,11 +105,16 @@ export interface Driver {
   /** Stops gracefully: `signal`, then a kill after `gracePeriodMs`. Resolves once it has ended. */
   stop(handle: DriverHandle, signal: NodeJS.Signals, gracePeriodMs: number): Promise<void>;
   /** `light`: CPU time and memory only (for periodic sampling); otherwise also fds, threads and disk IO. */
-  usage(handle: DriverHandle, light?: boolean): ResourceUsage | null;
+  usage(handle: DriverHandle, light?: boolean): Promise<ResourceUsage | null>;
   /** Runs a command inside the replica (its environment, directory and user), for exec probes; killed at the timeout. */
   exec(handle: DriverHandle, command: string[], timeoutMs: number): Promise<ProbeOutcome>;
-  /** Frees what the replica held (its cgroup) once it is removed for good; kept across restarts. */
-  release(handle: DriverHandle): void;
+  /** Frees what the replica held (its cgroup, its container) once it is removed for good; kept across restarts. */
+  release(handle: DriverHandle): Promise<void>;
+  /**
+   * Makes what a replica needs available before any starts (a container image), so that a
+   * missing one is reported at once. @throws LaunchError
+   */
+  prepare?(image: ImageRef): Promise<void>;
   /** One line on what this driver can do here, for `drover doctor`. */
   describe(): string;
 }

@@ -24,10 +24,10 @@ test("the watcher calls back once a port starts listening, and not after a cance
   const port = (probe.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   let cancelledCalled = false;
-  const cancel = whenListening(port, () => (cancelledCalled = true));
+  const cancel = whenListening(port, "127.0.0.1", () => (cancelledCalled = true));
   cancel();
   const keepAlive = setInterval(() => undefined, 1000);
-  const heard = new Promise<void>((resolve) => whenListening(port, resolve));
+  const heard = new Promise<void>((resolve) => whenListening(port, "127.0.0.1", resolve));
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   await heard;

@@ -18,14 +18,14 @@ const FIRST_INTERVAL_MS = 1;
 const INTERVAL_GROWTH = 1 / 8;
 const MAX_INTERVAL_MS = 50;
 
-/** Calls `onListening` once `port` accepts connections on 127.0.0.1; returns a cancel function. */
-export function whenListening(port: number, onListening: () => void): () => void {
+/** Calls `onListening` once `port` accepts connections on `host`; returns a cancel function. */
+export function whenListening(port: number, host: string, onListening: () => void): () => void {
   let stopped = false;
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const attempt = async () => {
     if (stopped) return;
-    if (await tcpConnects(port, 1000)) {
+    if (await tcpConnects(port, 1000, host)) {
       if (!stopped) onListening();
       return;
     }

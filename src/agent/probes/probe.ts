@@ -46,12 +46,12 @@ export interface ProbeReport {
 /** A probe run: never rejects, always ends within the probe's timeout. */
 export type ProbeCheck = () => Promise<ProbeOutcome>;
 
-export function describeAction(action: ProbeAction, port: number | undefined): string {
+export function describeAction(action: ProbeAction, port: number | undefined, host = "127.0.0.1"): string {
   switch (action.type) {
     case "http":
-      return `GET ${action.scheme}://127.0.0.1:${port ?? action.port}${action.path}`;
+      return `GET ${action.scheme}://${host}:${port ?? action.port}${action.path}`;
     case "tcp":
-      return `TCP 127.0.0.1:${port ?? action.port}`;
+      return `TCP ${host}:${port ?? action.port}`;
     case "exec":
       return `exec ${action.command.join(" ")}`;
   }

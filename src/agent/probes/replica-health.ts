@@ -16,13 +16,15 @@ export interface HealthVerdict {
 }
 
 export interface HealthContext {
-  /** The replica's ports by name. */
+  /** The replica's ports by name, at `host`. */
   ports: Record<string, number>;
+  /** Where the ports are (default 127.0.0.1; a container's own address for containers). */
+  host?: string;
   startedAt: number;
   /** Runs an exec probe inside the replica's environment (its runtime knows how). */
   exec(command: string[], timeoutMs: number): Promise<ProbeOutcome>;
   /** Calls back once `port` accepts connections; returns a cancel function. */
-  whenListening(port: number, onListening: () => void): () => void;
+  whenListening(port: number, host: string, onListening: () => void): () => void;
   /** Called whenever the verdict or a probe's state changes. */
   onChange(): void;
 }
@@ -99,7 +101,7 @@ export class ReplicaHealth {
       this.portReady = true;
       return;
     }
-    this.cancelListen = this.context.whenListening(first, () => {
+    this.cancelListen = this.context.whenListening(first, this.context.host ?? "127.0.0.1", () => {
       this.portReady = true;
       this.context.onChange();
     });
@@ -107,7 +109,7 @@ export class ReplicaHealth {
 
   private run(kind: ProbeKind, definition: ProbeDefinition, onVerdict: (runner: ProbeRunner) => void, assumePassing = false): void {
     const port = "port" in definition.action ? this.resolvePort(definition.action.port) : undefined;
-    const runner = new ProbeRunner(kind, describeAction(definition.action, port), definition, this.check(definition, port), onVerdict);
+    const runner = new ProbeRunner(kind, describeAction(definition.action, port, this.context.host), definition, this.check(definition, port), onVerdict);
     this.runners.set(kind, runner);
     runner.start(this.context.startedAt + definition.initialDelayMs, assumePassing ? "passing" : undefined);
   }
@@ -117,9 +119,9 @@ export class ReplicaHealth {
     const timeout = definition.timeoutMs;
     switch (action.type) {
       case "http":
-        return () => httpGet({ port: port!, path: action.path, scheme: action.scheme, headers: action.headers }, timeout);
+        return () => httpGet({ host: this.context.host, port: port!, path: action.path, scheme: action.scheme, headers: action.headers }, timeout);
       case "tcp":
-        return () => tcpProbe(port!, timeout);
+        return () => tcpProbe(port!, timeout, this.context.host);
       case "exec":
         return () => this.context.exec(action.command, timeout);
     }

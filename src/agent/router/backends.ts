@@ -10,7 +10,11 @@ export type Algorithm = "round_robin" | "least_connections";
 export interface BackendTarget {
   replica: string;
   revision: number;
+  /** Where the replica is reached: 127.0.0.1 for processes, a container's own address for containers. */
+  host: string;
   port: number;
+  /** The replica's port on 127.0.0.1 (for containers, the published one): the kernel path DNATs only to loopback. */
+  hostPort: number;
 }
 
 export interface Backend extends BackendTarget {
@@ -39,7 +43,7 @@ export function loadHttpClient(): Promise<void> {
 
 /** The backend's pool; {@link loadHttpClient} must have finished. */
 export function poolOf(backend: Backend): Pool {
-  backend.pool ??= new undici!.Pool(`http://127.0.0.1:${backend.port}`, { connections: 256, pipelining: 1, keepAliveTimeout: 4_000 });
+  backend.pool ??= new undici!.Pool(`http://${backend.host}:${backend.port}`, { connections: 256, pipelining: 1, keepAliveTimeout: 4_000 });
   return backend.pool;
 }
 
@@ -49,7 +53,7 @@ export class BackendPool {
 
   /** The backend of a replica port, created on first use. */
   get(target: BackendTarget): Backend {
-    const key = `${target.replica}:${target.port}`;
+    const key = `${target.replica}:${target.host}:${target.port}`;
     let backend = this.backends.get(key);
     if (!backend) {
       backend = { ...target, inflight: 0 };

@@ -74,7 +74,7 @@ test("HTTP: round robin over ready replicas, bodies and X-Forwarded-* headers, r
   const a = await replica("a");
   const b = await replica("b");
   const dead = await freePort();
-  let targets: BackendTarget[] = [{ replica: "a", revision: 1, port: a }, { replica: "dead", revision: 1, port: dead }, { replica: "b", revision: 1, port: b }];
+  let targets: BackendTarget[] = [{ replica: "a", revision: 1, host: "127.0.0.1", port: a, hostPort: a }, { replica: "dead", revision: 1, host: "127.0.0.1", port: dead, hostPort: dead }, { replica: "b", revision: 1, host: "127.0.0.1", port: b, hostPort: b }];
   const router = new Router(() => targets);
   const port = await freePort();
   assert.deepEqual((await router.sync([route(port)])).map((r) => r.error), [null]);
@@ -91,7 +91,7 @@ test("HTTP: round robin over ready replicas, bodies and X-Forwarded-* headers, r
     assert.equal(posted.body.forwardedPort, String(port));
     targets = [];
     assert.equal((await get(port)).status, 503);
-    targets = [{ replica: "dead", revision: 1, port: dead }];
+    targets = [{ replica: "dead", revision: 1, host: "127.0.0.1", port: dead, hostPort: dead }];
     assert.equal((await get(port)).status, 502);
   } finally {
     router.close();
@@ -101,7 +101,7 @@ test("HTTP: round robin over ready replicas, bodies and X-Forwarded-* headers, r
 test("HTTP: per-revision weights split requests exactly; counts, status classes and latency per revision", async () => {
   const stable = await replica("stable");
   const canary = await replica("canary");
-  const targets = [{ replica: "s", revision: 1, port: stable }, { replica: "c", revision: 2, port: canary }];
+  const targets = [{ replica: "s", revision: 1, host: "127.0.0.1", port: stable, hostPort: stable }, { replica: "c", revision: 2, host: "127.0.0.1", port: canary, hostPort: canary }];
   const router = new Router(() => targets);
   const port = await freePort();
   await router.sync([route(port, { weights: { 1: 80, 2: 20 } })]);
@@ -129,7 +129,7 @@ test("HTTP: per-revision weights split requests exactly; counts, status classes 
 test("HTTP: least connections prefers the idle replica; drain waits for requests in flight", async () => {
   const a = await replica("a");
   const b = await replica("b");
-  const router = new Router(() => [{ replica: "a", revision: 1, port: a }, { replica: "b", revision: 1, port: b }]);
+  const router = new Router(() => [{ replica: "a", revision: 1, host: "127.0.0.1", port: a, hostPort: a }, { replica: "b", revision: 1, host: "127.0.0.1", port: b, hostPort: b }]);
   const port = await freePort();
   await router.sync([route(port, { algorithm: "least_connections" })]);
   try {
@@ -160,7 +160,7 @@ test("WebSocket-style upgrades pass through; tcp ports forward bytes and balance
     socket.on("error", () => undefined);
   });
   const echoPort = await listen(echo);
-  const router = new Router((service) => (service === "t/api" ? [{ replica: "a", revision: 1, port: a }] : [{ replica: "e", revision: 1, port: echoPort }]));
+  const router = new Router((service) => (service === "t/api" ? [{ replica: "a", revision: 1, host: "127.0.0.1", port: a, hostPort: a }] : [{ replica: "e", revision: 1, host: "127.0.0.1", port: echoPort, hostPort: echoPort }]));
   const httpPort = await freePort();
   const tcpPort = await freePort();
   await router.sync([route(httpPort), route(tcpPort, { service: "t/raw", protocol: "tcp" })]);
@@ -221,7 +221,7 @@ test("tcp ports through the kernel: connections are DNAT-ed to a replica, never 
     });
   try {
     assert.equal(await exchange(), "", "no replica: the connection is closed");
-    targets = [{ replica: "e", revision: 1, port: echoPort }];
+    targets = [{ replica: "e", revision: 1, host: "127.0.0.1", port: echoPort, hostPort: echoPort }];
     router.membershipChanged();
     const ruled = () => spawnSync("iptables", ["-t", "nat", "-S"], { encoding: "utf8" }).stdout.includes(`--dport ${port} `);
     await waitFor("a DNAT rule for the port once a replica is ready", () => ruled(), 5_000, 20);

@@ -108,7 +108,7 @@ export class Router {
       const weights = listener.route.weights;
       const perRevision = new Map<number, number>();
       for (const t of targets) perRevision.set(t.revision, (perRevision.get(t.revision) ?? 0) + 1);
-      let backends = targets.map((t) => ({ port: t.port, share: weights ? (weights[t.revision] ?? 0) / perRevision.get(t.revision)! : 1 }));
+      let backends = targets.map((t) => ({ port: t.hostPort, share: weights ? (weights[t.revision] ?? 0) / perRevision.get(t.revision)! : 1 }));
       if (backends.every((b) => b.share === 0)) backends = backends.map((b) => ({ ...b, share: 1 }));
       routes.push({ port: listener.route.port, backends });
     }

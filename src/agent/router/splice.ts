@@ -17,7 +17,7 @@ export function spliceToReplica(
   const attempt = (index: number) => {
     const backend = candidates[index];
     if (!backend) return options.onNone();
-    const upstream = net.connect({ port: backend.port, host: "127.0.0.1", noDelay: true });
+    const upstream = net.connect({ port: backend.port, host: backend.host, noDelay: true });
     upstream.once("error", () => {
       upstream.destroy();
       attempt(index + 1);

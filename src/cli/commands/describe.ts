@@ -60,6 +60,7 @@ function render({ service, revision, replicas, events }: Description): string {
     field("Stop", `${spec.stop.signal}, grace ${formatDuration(spec.stop.grace_period)}`),
     field("Depends on", spec.dependencies.map((d) => `${d.name}${d.required ? "" : " (optional)"}`).join(", ") || "-"),
   ];
+  if (service.problem) lines.push(field("Problem", color.red(service.problem)));
   if (service.waitingFor.length) lines.push(field("Waiting for", service.waitingFor.join(", ")));
   if (spec.healing.length) lines.push(field("Healing", spec.healing.map((h) => `${h.trigger} → ${h.action} (max ${h.max_attempts}, ×${h.backoff_multiplier})`).join("; ")));
   lines.push("", color.bold("Replicas:"), replicas.length ? replicasTable(replicas) : "  none");

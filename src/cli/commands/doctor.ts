@@ -45,7 +45,7 @@ export function registerDoctor(program: Command): void {
         const free = info.filesystem.freeBytes / info.filesystem.sizeBytes;
         say(info.filesystem.freeBytes > MIN_FREE_BYTES && free > 0.05, `${memory(info.filesystem.freeBytes)} free (${(free * 100).toFixed(0)}%) where DROVER_HOME is`);
       }
-      for (const detail of info.agent.details) say(!/not enforced|not available|not writable|refused/.test(detail), detail);
+      for (const detail of info.agent.details) say(!/not enforced|not available|not writable|refused|no Docker Engine/.test(detail), detail);
       say(true, `energy figures: ${info.energySource === "rapl" ? "measured (RAPL)" : "estimated by the utilisation model (no readable RAPL)"}`);
       if (problems > 0) process.exitCode = 1;
     });

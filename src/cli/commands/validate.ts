@@ -14,7 +14,7 @@ export function registerValidate(program: Command): void {
       // The schema (zod, yaml) is loaded by the commands that need it, not by every command.
       const { loadDescriptors, SpecError } = await import("../../spec/index.js");
       try {
-        const set = loadDescriptors(readDescriptorFiles(options.file), { unresolved: "warning" });
+        const set = loadDescriptors(readDescriptorFiles(options.file), { unresolved: "validate" });
         printIssues(set.warnings);
         const count = set.services.length + set.configMaps.length + set.secrets.length;
         process.stdout.write(`${color.green("valid")}: ${count} document${count === 1 ? "" : "s"} (${set.services.length} service${set.services.length === 1 ? "" : "s"})\n`);

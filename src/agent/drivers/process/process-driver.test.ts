@@ -17,7 +17,7 @@ const replicaIds: string[] = [];
 // The driver unrefs its children and timers (they must not keep drover alive), so while a test
 // awaits an exit nothing else would hold the event loop open.
 const keepAlive = setInterval(() => undefined, 1000);
-after(() => {
+after(async () => {
   clearInterval(keepAlive);
   for (const pid of started) {
     try {
@@ -28,7 +28,7 @@ after(() => {
   }
   fs.rmSync(dir, { recursive: true, force: true });
   // Each test's replica had its own cgroup; give them back once their processes are gone.
-  for (const replicaId of replicaIds) cleanupDriver.release({ runtime: "process", replicaId });
+  for (const replicaId of replicaIds) await cleanupDriver.release({ runtime: "process", replicaId });
 });
 
 let count = 0;
@@ -42,6 +42,7 @@ function spec(patch: Partial<LaunchSpec> = {}): LaunchSpec {
     env: { PATH: process.env.PATH!, PORT: "0", MESSAGE: "driver" },
     logFile: path.join(dir, `r${count}.log`),
     limits: {},
+    hostPorts: {},
     ...patch,
   };
 }
@@ -63,7 +64,7 @@ test("starts a detached process group with its environment and log, and stops it
   assert.equal(stat.pgid, running.pid, "own process group");
   assert.equal(stat.sid, running.pid, "own session, so a dying drover sends it no hangup");
   await until("the log to show the listener", () => fs.readFileSync(s.logFile, "utf8").includes("listening on"));
-  const usage = driver.usage(running.handle);
+  const usage = await driver.usage(running.handle);
   assert.ok(usage && usage.memoryBytes > 0, "memory is accounted");
   await driver.stop(running.handle, "SIGTERM", 5000);
   const exit = await running.exited;
@@ -133,10 +134,10 @@ test("cgroup limits are written where the machine allows it", { skip: detectCgro
   } else {
     assert.match(memberOf, /drover/);
   }
-  assert.equal(driver.usage(running.handle)?.source, "cgroup");
+  assert.equal((await driver.usage(running.handle))?.source, "cgroup");
   await driver.stop(running.handle, "SIGTERM", 3000);
   await running.exited;
-  driver.release(running.handle);
+  await driver.release(running.handle);
   if (support.mode === "v1") assert.equal(fs.existsSync(`/sys/fs/cgroup/memory/drover/${s.replicaId}`), false, "released");
 });
 

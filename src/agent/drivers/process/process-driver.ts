@@ -114,7 +114,7 @@ export class ProcessDriver implements Driver {
     await this.waitForExit(handle, 5_000);
   }
 
-  usage(raw: DriverHandle, light = false): ResourceUsage | null {
+  async usage(raw: DriverHandle, light = false): Promise<ResourceUsage | null> {
     const handle = raw as ProcessHandle;
     const cgroup = this.cgroupOf.get(String(handle.replicaId));
     if (cgroup && light) {
@@ -132,7 +132,7 @@ export class ProcessDriver implements Driver {
     return execInReplica((raw as ProcessHandle).pid, command, timeoutMs);
   }
 
-  release(raw: DriverHandle): void {
+  async release(raw: DriverHandle): Promise<void> {
     const id = String(raw.replicaId);
     this.cgroups.remove(cgroupName(id));
     this.cgroupOf.delete(id);
