@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { readStat } from "../src/agent/drivers/process/proc.js";
-import { REPO } from "../test/harness.js";
+import { REPO, type Drover } from "../test/harness.js";
 
 export interface StreamedEvent {
   id: number;
@@ -65,4 +65,37 @@ export function writeResult(name: string, result: object): void {
   const file = path.join(out, `${name}.json`);
   fs.writeFileSync(file, `${JSON.stringify({ bench: name, ...result, machine: machine(), at: new Date().toISOString() }, null, 2)}\n`);
   process.stdout.write(`wrote ${file}\n`);
+}
+
+/** Follows drover's event stream; `next` resolves with the first event (from now on) that matches. */
+export async function followEvents(drover: Drover): Promise<{ next(match: (e: StreamedEvent) => boolean, timeoutMs?: number): Promise<StreamedEvent>; seen: StreamedEvent[]; close(): void }> {
+  const abort = new AbortController();
+  const response = await fetch(`${drover.url}/api/v1/events?follow=1&limit=1`, { headers: drover.authorization(), signal: abort.signal });
+  let waiter: { match: (e: StreamedEvent) => boolean; resolve: (e: StreamedEvent) => void } | undefined;
+  const seen: StreamedEvent[] = [];
+  // Aborted by close(); until then every event is kept and offered to the waiter.
+  readUntil(response, (event) => {
+    seen.push(event);
+    if (waiter?.match(event)) {
+      waiter.resolve(event);
+      waiter = undefined;
+    }
+    return false;
+  }).catch(() => undefined);
+  return {
+    next(match, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching event within ${timeoutMs}ms`)), timeoutMs);
+        waiter = { match, resolve: (e) => (clearTimeout(timer), resolve(e)) };
+      });
+    },
+    seen,
+    close: () => abort.abort(),
+  };
+}
+
+/** Applies a descriptor through the API (no CLI process in the measurement). */
+export async function applyText(drover: Drover, text: string): Promise<void> {
+  const response = await fetch(`${drover.url}/api/v1/apply`, { method: "POST", headers: { "content-type": "application/json", ...drover.authorization() }, body: JSON.stringify({ files: [{ file: "bench.yaml", text, baseDir: REPO }] }) });
+  if (!response.ok) throw new Error(`apply failed: ${await response.text()}`);
 }

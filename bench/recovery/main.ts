@@ -13,8 +13,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { parseArgs } from "node:util";
 import { tcpConnects } from "../../src/agent/probes/tcp.js";
-import { Drover, freePort, HELLO, helloService, REPO } from "../../test/harness.js";
-import { median, percentile, readUntil, writeResult, type StreamedEvent } from "../common.js";
+import { Drover, freePort, HELLO, helloService } from "../../test/harness.js";
+import { applyText, followEvents, median, percentile, writeResult } from "../common.js";
 
 const { values } = parseArgs({ options: { kills: { type: "string", default: "50" }, hangs: { type: "string", default: "10" }, poll: { type: "string", default: "2" } } });
 const KILLS = Number(values.kills);
@@ -48,33 +48,6 @@ async function baseline(): Promise<number[]> {
   return samples;
 }
 
-/** Follows drover's event stream; `next` resolves with the first event (from now on) that matches. */
-async function followEvents(drover: Drover): Promise<{ next(match: (e: StreamedEvent) => boolean, timeoutMs?: number): Promise<StreamedEvent>; seen: StreamedEvent[]; close(): void }> {
-  const abort = new AbortController();
-  const response = await fetch(`${drover.url}/api/v1/events?follow=1&limit=1`, { headers: drover.authorization(), signal: abort.signal });
-  let waiter: { match: (e: StreamedEvent) => boolean; resolve: (e: StreamedEvent) => void } | undefined;
-  const seen: StreamedEvent[] = [];
-  // Aborted by close(); until then every event is kept and offered to the waiter.
-  readUntil(response, (event) => {
-    seen.push(event);
-    if (waiter?.match(event)) {
-      waiter.resolve(event);
-      waiter = undefined;
-    }
-    return false;
-  }).catch(() => undefined);
-  return {
-    next(match, timeoutMs = 20_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching event within ${timeoutMs}ms`)), timeoutMs);
-        waiter = { match, resolve: (e) => (clearTimeout(timer), resolve(e)) };
-      });
-    },
-    seen,
-    close: () => abort.abort(),
-  };
-}
-
 interface ReplicaRow {
   id: string;
   pid: number | null;
@@ -87,10 +60,6 @@ async function replicaOf(drover: Drover, service: string): Promise<ReplicaRow> {
   return body.replicas[0]!;
 }
 
-async function apply(drover: Drover, text: string): Promise<void> {
-  const response = await fetch(`${drover.url}/api/v1/apply`, { method: "POST", headers: { "content-type": "application/json", ...drover.authorization() }, body: JSON.stringify({ files: [{ file: "bench.yaml", text, baseDir: REPO }] }) });
-  if (!response.ok) throw new Error(`apply failed: ${await response.text()}`);
-}
 
 interface KillSample {
   readyMs: number;
@@ -104,7 +73,7 @@ async function droverKills(drover: Drover): Promise<KillSample[]> {
   const events = await followEvents(drover);
   try {
     const ready = events.next((e) => e.type === "ReplicaReady" && e.service === "bench/victim");
-    await apply(drover, helloService("victim", await freePort(), { namespace: "bench", extra: "  restart: {backoff: {reset_after: 0s}}\n" }));
+    await applyText(drover, helloService("victim", await freePort(), { namespace: "bench", extra: "  restart: {backoff: {reset_after: 0s}}\n" }));
     await ready;
     const samples: KillSample[] = [];
     for (let i = 0; i < KILLS; i++) {
@@ -130,7 +99,7 @@ async function droverHangs(drover: Drover): Promise<{ detectedMs: number[]; read
   try {
     const extra = "  health_checks:\n    liveness_probe: {http_get: {path: /health, port: http}, period: 500ms, timeout: 200ms, failure_threshold: 3}\n  restart: {backoff: {reset_after: 0s}}\n";
     const ready = events.next((e) => e.type === "ReplicaReady" && e.service === "bench/hangs");
-    await apply(drover, helloService("hangs", await freePort(), { namespace: "bench", extra, grace: "500ms" }));
+    await applyText(drover, helloService("hangs", await freePort(), { namespace: "bench", extra, grace: "500ms" }));
     await ready;
     for (let i = 0; i < HANGS; i++) {
       const replica = await replicaOf(drover, "bench/hangs");
