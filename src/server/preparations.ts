@@ -21,8 +21,8 @@ export interface Preparation {
 }
 
 export class Preparations {
-  /** Keyed by service and revision. */
-  private readonly known = new Map<string, Preparation>();
+  /** By service, then revision. */
+  private readonly known = new Map<string, Map<number, Preparation>>();
 
   constructor(
     private readonly agent: NodeAgent,
@@ -34,41 +34,45 @@ export class Preparations {
   /** The revision's preparation, started (or retried) when due; null when it needs none. */
   check(service: string, revision: number, runtime: string, image: ImageRef | undefined): Preparation | null {
     if (!image) return null;
-    const key = `${service}#${revision}`;
-    const known = this.known.get(key);
+    let revisions = this.known.get(service);
+    if (!revisions) this.known.set(service, (revisions = new Map()));
+    const known = revisions.get(revision);
     if (known && (known.state !== "failed" || this.now() < known.retryAt!)) return known;
     const preparation: Preparation = { state: "preparing", attempts: (known?.attempts ?? 0) + 1, reason: known?.reason, message: known?.message };
-    this.known.set(key, preparation);
+    revisions.set(revision, preparation);
     void this.agent.prepare(runtime, image).then(
-      (problem) => this.settle(key, service, image, preparation, problem),
-      (error: Error) => this.settle(key, service, image, preparation, { reason: "prepare_error", message: error.message }),
+      (problem) => this.settle(revisions, revision, service, image, preparation, problem),
+      (error: Error) => this.settle(revisions, revision, service, image, preparation, { reason: "prepare_error", message: error.message }),
     );
     return preparation;
   }
 
   /** Why the revision cannot start, when its last preparation failed (kept while it is retried). */
   problem(service: string, revision: number): { reason: string; message: string } | null {
-    const known = this.known.get(`${service}#${revision}`);
+    const known = this.known.get(service)?.get(revision);
     return known?.reason && known.state !== "ready" ? { reason: known.reason, message: known.message! } : null;
   }
 
-  /** Forgets revisions of a service other than those given (after a deploy or a delete). */
-  prune(service: string, keep: number[]): void {
-    for (const key of this.known.keys()) {
-      const [name, revision] = key.split("#");
-      if (name === service && !keep.includes(Number(revision))) this.known.delete(key);
-    }
+  /** Forgets the service's other revisions (after a deploy or a rollback): only the current one is ever started anew. */
+  keepOnly(service: string, revision: number): void {
+    const revisions = this.known.get(service);
+    if (!revisions || (revisions.size === 1 && revisions.has(revision))) return;
+    for (const known of [...revisions.keys()]) if (known !== revision) revisions.delete(known);
   }
 
-  private async settle(key: string, service: string, image: ImageRef, preparation: Preparation, problem: { reason: string; message: string } | null): Promise<void> {
-    if (this.known.get(key) !== preparation) return;
+  forget(service: string): void {
+    this.known.delete(service);
+  }
+
+  private async settle(revisions: Map<number, Preparation>, revision: number, service: string, image: ImageRef, preparation: Preparation, problem: { reason: string; message: string } | null): Promise<void> {
+    if (revisions.get(revision) !== preparation) return;
     if (!problem) {
-      this.known.set(key, { state: "ready", attempts: preparation.attempts });
+      revisions.set(revision, { state: "ready", attempts: preparation.attempts });
       if (preparation.reason) await this.events.emit({ type: "ImageAvailable", service, replica: null, reason: "Prepared", message: `image ${image.image} is available now` });
     } else {
       const delay = Math.min(RETRY_FIRST_MS * 2 ** (preparation.attempts - 1), RETRY_MAX_MS);
       const changed = problem.message !== preparation.message;
-      this.known.set(key, { state: "failed", ...problem, attempts: preparation.attempts, retryAt: this.now() + delay });
+      revisions.set(revision, { state: "failed", ...problem, attempts: preparation.attempts, retryAt: this.now() + delay });
       // One event per distinct problem, not one per retry.
       if (changed) await this.events.emit({ type: problem.reason === "image_unavailable" ? "ImageUnavailable" : "PrepareFailed", service, replica: null, reason: problem.reason, message: `${problem.message} (tried again every ${RETRY_FIRST_MS / 1000}s, doubling to ${RETRY_MAX_MS / 60_000} min)` });
     }

@@ -128,7 +128,7 @@ export class Reconciler {
       const referencesObjects = descriptor.spec.configuration.config_maps.length + descriptor.spec.configuration.secrets.length > 0;
       const waitingFor = waitsOf(descriptor, hasReady, referencesObjects ? objectKeys(await configObjects()) : new Set());
       const own = byService.get(service.name) ?? [];
-      this.preparations.prune(service.name, [service.revision]);
+      this.preparations.keepOnly(service.name, service.revision);
       const preparation = service.enabled && !service.deleting ? this.preparations.check(service.name, service.revision, descriptor.spec.runtime, imageOf(descriptor)) : null;
       if (preparation?.retryAt !== undefined) wakeAt = Math.min(wakeAt, preparation.retryAt);
       const unprepared = preparation !== null && preparation.state !== "ready";
@@ -171,6 +171,7 @@ export class Reconciler {
         return this.removeReplica(action.replica);
       case "removeService":
         await this.store.removeService(service.name);
+        this.preparations.forget(service.name);
         await this.events.emit({ type: "ServiceDeleted", service: service.name, replica: null, reason: "Deleted", message: "every replica has stopped" });
     }
   }
