@@ -4,7 +4,6 @@
  * process group still recorded in the agent's state files).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -12,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { KernelTcp } from "../src/agent/router/kernel-tcp.js";
+import { homeTag } from "../src/agent/drivers/docker/container-config.js";
 import type { EventRecord, ReplicaRecord } from "../src/store/records.js";
 import { SERVER_NODE_FLAGS } from "../src/cli/server-process.js";
 
@@ -278,7 +278,7 @@ function removeContainers(agentDir: string): void {
   const ids = containersOf(agentDir);
   if (ids.length > 0) spawnSync("docker", ["rm", "-f", "-v", ...ids]);
   // Secrets mounted into containers live on a tmpfs, in a folder named after the agent folder.
-  const folder = `drover-${crypto.createHash("sha256").update(agentDir).digest("hex").slice(0, 12)}`;
+  const folder = `drover-${homeTag(agentDir)}`;
   for (const base of ["/dev/shm", "/run"]) fs.rmSync(path.join(base, folder), { recursive: true, force: true });
 }
 

@@ -31,7 +31,7 @@ const spec: LaunchSpec = {
 
 test("a replica's container: image, env, user, labels, ports on 127.0.0.1, limits, requests, GPUs, isolation, mounts", () => {
   const config = containerConfig(spec, "/home/u/.drover/agent", ["/staged/0"]);
-  assert.equal(config.name, "drover-web-1a2b3c");
+  assert.match(config.name!, /^drover-[0-9a-f]{8}-web-1a2b3c$/);
   assert.equal(config.Image, "shop/web:1.2");
   assert.equal(config.Cmd, undefined, "the image's own command when the descriptor gives none");
   assert.deepEqual(config.Env, ["PORT=8080", "MESSAGE=a=b"]);
@@ -62,8 +62,9 @@ test("without limits, requests or GPUs nothing is asked for; a command replaces 
 });
 
 test("container names keep to what the engine accepts", () => {
-  assert.equal(containerName("api-9f8e7d"), "drover-api-9f8e7d");
-  assert.equal(containerName("odd/id:x"), "drover-odd_id_x");
+  assert.equal(containerName("odd/id:x", "/h"), containerName("odd/id:x", "/h"));
+  assert.match(containerName("odd/id:x", "/h"), /^drover-[0-9a-f]{8}-odd_id_x$/);
+  assert.notEqual(containerName("api-9f8e7d", "/home/a/.drover/agent"), containerName("api-9f8e7d", "/home/b/.drover/agent"), "two homes, two names");
 });
 
 test("engine stats become the usage every runtime reports (cgroup v1 and v2 names)", () => {

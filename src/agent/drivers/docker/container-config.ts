@@ -2,14 +2,20 @@
  * A replica's container, as the Engine API's create body: pure, so what drover asks of Docker
  * can be read and tested without an engine.
  */
+import crypto from "node:crypto";
 import type { ContainerCreateOptions } from "dockerode";
 import type { LaunchSpec } from "../driver.js";
 
 /** Labels that identify drover's containers, so a restarted drover finds its own again. */
 export const LABELS = { replica: "dev.drover.replica", service: "dev.drover.service", revision: "dev.drover.revision", home: "dev.drover.home" } as const;
 
-export function containerName(replicaId: string): string {
-  return `drover-${replicaId.replace(/[^a-zA-Z0-9_.-]/g, "_")}`;
+/** A short tag of drover's agent folder: two drovers on one engine never share a container name or a folder. */
+export function homeTag(agentDir: string): string {
+  return crypto.createHash("sha256").update(agentDir).digest("hex").slice(0, 8);
+}
+
+export function containerName(replicaId: string, agentDir: string): string {
+  return `drover-${homeTag(agentDir)}-${replicaId.replace(/[^a-zA-Z0-9_.-]/g, "_")}`;
 }
 
 /** `mounts`: a host folder per entry of `spec.container.files`, in the same order. */
@@ -18,7 +24,7 @@ export function containerConfig(spec: LaunchSpec, home: string, mounts: string[]
   const portKey = (p: { port: number; protocol: string }) => `${p.port}/${p.protocol === "udp" ? "udp" : "tcp"}`;
   const requests = container.requests;
   return {
-    name: containerName(spec.replicaId),
+    name: containerName(spec.replicaId, home),
     Image: container.image,
     ...(container.command ? { Cmd: container.command } : {}),
     Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),

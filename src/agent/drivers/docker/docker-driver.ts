@@ -59,7 +59,7 @@ export class DockerDriver implements Driver {
     // Pulled per its policy when the revision was prepared; here only if it has gone since.
     await ensureImage(docker, container.image, container.pullPolicy === "Never" ? "Never" : "IfNotPresent");
     // A restart of the replica replaces its previous container, which holds the name.
-    await removeContainer(docker, containerName(spec.replicaId));
+    await removeContainer(docker, containerName(spec.replicaId, this.agentDir));
     const mounts = stageFiles(this.agentDir, spec.replicaId, container.files, spec.user);
     let created: Dockerode.Container;
     try {

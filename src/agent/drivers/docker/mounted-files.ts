@@ -3,10 +3,10 @@
  * secret's folder is on a host tmpfs (/dev/shm, else /run), so its values are never written to
  * a disk; a config map's is in the replica's own folder.
  */
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { LaunchError, type ContainerSpec } from "../driver.js";
+import { homeTag } from "./container-config.js";
 
 const TMPFS_MAGIC = 0x01021994;
 const TMPFS_CANDIDATES = ["/dev/shm", "/run"];
@@ -44,9 +44,8 @@ function secretBase(agentDir: string): string {
   return folder;
 }
 
-/** One folder per drover home, so two drovers on one machine never share secrets. */
 function folderName(agentDir: string): string {
-  return `drover-${crypto.createHash("sha256").update(agentDir).digest("hex").slice(0, 12)}`;
+  return `drover-${homeTag(agentDir)}`;
 }
 
 let tmpfs: string | null | undefined;
