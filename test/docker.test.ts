@@ -252,3 +252,28 @@ test("a docker service on a machine without the image and pull policy Never says
   assert.equal(up.code, 1);
   assert.match(up.stderr, /image drover-test\/not-built:1 is not available: it is not on this machine and pull_policy is Never/);
 });
+
+test("a docker service with a tcp port and no probes: ready when its port accepts, reached through the tcp router", { skip }, async () => {
+  const port = await freePort();
+  const text = `apiVersion: drover/v1
+kind: Service
+metadata: {name: plain, namespace: dk}
+spec:
+  image: {repository: drover-test/hello, tag: "1", pullPolicy: Never}
+  replicas: 2
+  networking: {ports: [{name: raw, port: ${port}, protocol: TCP}]}
+  configuration: {environment: {START_DELAY: "0.5"}}
+  stop: {grace_period: 2s}
+`;
+  const up = await drover.run(["up", "-f", drover.write("plain.yaml", text)]);
+  assert.equal(up.code, 0, up.stderr);
+  const replicas = await drover.replicasOf("dk/plain");
+  // Started 0.5 s late: ready only once the container itself listens (not when the engine's proxy does).
+  for (const r of replicas) assert.ok(r.readyAt! - r.startedAt! >= 450, `ready ${r.readyAt! - r.startedAt!} ms after its start`);
+  const seen = new Set<string>();
+  for (let i = 0; i < 20; i++) {
+    const answer = (await (await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: "close" } })).json()) as { replica: string };
+    seen.add(answer.replica);
+  }
+  assert.deepEqual([...seen].sort(), replicas.map((r) => r.id).sort(), "connections reach both containers");
+});
