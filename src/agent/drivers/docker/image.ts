@@ -24,7 +24,9 @@ export async function ensureImage(docker: DockerClient, image: string, policy: "
   try {
     await pull(docker, image);
   } catch (error) {
-    if (present) return; // Always, registry unreachable: the local copy serves, as the kubelet would not, but a laptop should
+    // Always, with the registry out of reach: the local copy serves (the kubelet would refuse;
+    // on one machine, an offline laptop, running what is there beats running nothing).
+    if (present) return;
     throw unavailable(image, `it is not on this machine and pulling it failed: ${dockerMessage(error)}`);
   }
 }
