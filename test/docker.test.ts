@@ -100,6 +100,7 @@ ${webService("web", webPort, {
   assert.match(dockerExec(id, "cat", "/proc/mounts"), /\/run\/secrets\/web tmpfs ro/);
   const described = await drover.run(["describe", "dk/web"]);
   assert.match(described.stdout, /liveness\s+passing\s+exec cat \/run\/secrets\/web\/password: exit code 0/);
+  assert.ok(described.stdout.includes(`container ${id.slice(0, 12)} (drover-`), "describe names each replica's container");
   const logs = await drover.run(["logs", "dk/web"]);
   assert.match(logs.stdout, /listening on \d+/);
 });

@@ -154,7 +154,10 @@ export class LocalAgent implements NodeAgent {
   }
 
   async list(): Promise<ReplicaStatus[]> {
-    return [...this.entries.values()].map((e) => (e.health ? { ...e.status, probes: e.health.reports() } : e.status));
+    return [...this.entries.values()].map((e) => {
+      const where = e.handle ? this.drivers.get(e.handle.runtime)?.where?.(e.handle) : undefined;
+      return { ...e.status, ...(e.health ? { probes: e.health.reports() } : {}), ...(where ? { where } : {}) };
+    });
   }
 
   watch(listener: (status: ReplicaStatus) => void): () => void {

@@ -49,6 +49,8 @@ export interface ReplicaStatus {
   endpoint?: Endpoint;
   startedAt: number;
   exit: ExitInfo | null;
+  /** Where the runtime's own tools find it, e.g. "container 3f2a… (drover-…)"; absent for processes. */
+  where?: string;
   /** Why the state is what it is, in words (e.g. "command not found: nod"). */
   message: string;
   /** Each probe's verdict and latest result (latest as of the call to `list`). */

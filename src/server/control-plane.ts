@@ -46,6 +46,8 @@ export interface ReplicaView extends ReplicaRecord {
   usage: ResourceUsage | null;
   /** Each probe's verdict and latest result, from the agent (only with details). */
   probes: ProbeReport[];
+  /** Where the runtime's own tools find it (a container), from the agent (only with details). */
+  where?: string;
 }
 
 export interface RolloutStatusView {
@@ -200,7 +202,7 @@ export class ControlPlane {
   async replicas(input?: string, details = false): Promise<ReplicaView[]> {
     const replicas = await this.store.listReplicas(input ? await this.resolveName(input) : undefined);
     const statuses = details ? new Map((await this.agent.list()).map((s) => [s.id, s])) : undefined;
-    return Promise.all(replicas.map(async (r) => ({ ...r, usage: details ? await this.agent.usage(r.id) : null, probes: statuses?.get(r.id)?.probes ?? [] })));
+    return Promise.all(replicas.map(async (r) => ({ ...r, usage: details ? await this.agent.usage(r.id) : null, probes: statuses?.get(r.id)?.probes ?? [], where: statuses?.get(r.id)?.where })));
   }
 
   async scale(input: string, replicas: number): Promise<ServiceRecord> {

@@ -115,6 +115,8 @@ export interface Driver {
    * missing one is reported at once. @throws LaunchError
    */
   prepare?(image: ImageRef): Promise<void>;
+  /** What an operator needs to find the replica in the runtime's own tools (e.g. the container), if anything beyond its pid. */
+  where?(handle: DriverHandle): string;
   /** One line on what this driver can do here, for `drover doctor`. */
   describe(): string;
 }

@@ -44,6 +44,11 @@ export class DockerDriver implements Driver {
     return new DockerDriver(agentDir, await checkEngine());
   }
 
+  where(raw: DriverHandle): string {
+    const handle = raw as DockerHandle;
+    return `container ${handle.containerId.slice(0, 12)} (${containerName(handle.replicaId, this.agentDir)})`;
+  }
+
   describe(): string {
     return `docker runtime: ${this.engine.detail}`;
   }
