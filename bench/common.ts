@@ -44,15 +44,7 @@ export async function processCost(pid: number, seconds: number, during?: () => P
   return { cpuPercent: (ticks / 100 / elapsed) * 100, rssMb: rssKb / 1024 };
 }
 
-/** Nearest-rank percentile (p in 0..100). */
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-export function median(values: number[]): number {
-  return percentile(values, 50);
-}
+export { median, percentile } from "../src/stats.js";
 
 export function machine(): { cpus: number; node: string } {
   return { cpus: os.cpus().length, node: process.version };

@@ -21,7 +21,7 @@ test("samples become points (rates from counter differences), minutes are averag
   const state = { requests: 0, cpuCores: 0.5 };
   let now = Date.UTC(2026, 0, 1, 12, 0, 0);
   const history = new MetricHistory(store, agentWith(state), 5_000, () => now);
-  await store.appendMetricMinutes([{ service: "default/api", at: now - (RETENTION_DAYS + 1) * 86_400_000, cpuCores: 1, memoryBytes: 1, watts: 1, requestsPerSecond: 1, errorRate: null, p95Ms: null }], 0);
+  await store.appendMetricMinutes([{ service: "default/api", at: now - (RETENTION_DAYS + 1) * 86_400_000, replicas: 1, cpuCores: 1, memoryBytes: 1, watts: 1, requestsPerSecond: 1, errorRate: null, p95Ms: null }], 0);
   for (let i = 0; i <= 13; i++) {
     await history.sample();
     state.requests += 50; // 10 requests a second over each 5 s interval
@@ -42,7 +42,7 @@ test("samples become points (rates from counter differences), minutes are averag
 test("the ring keeps the newest points up to its capacity, nulls included", async () => {
   const { PointRing } = await import("./point-ring.js");
   const ring = new PointRing(3);
-  for (let at = 1; at <= 5; at++) ring.push({ at, cpuCores: at, memoryBytes: 0, watts: 0, requestsPerSecond: 0, errorRate: at === 5 ? null : 0.5, p95Ms: null });
+  for (let at = 1; at <= 5; at++) ring.push({ at, replicas: 2, cpuCores: at, memoryBytes: 0, watts: 0, requestsPerSecond: 0, errorRate: at === 5 ? null : 0.5, p95Ms: null });
   assert.deepEqual(ring.since(0).map((p) => p.at), [3, 4, 5]);
   assert.deepEqual(ring.since(4).map((p) => p.at), [4, 5]);
   assert.deepEqual([ring.latest()!.at, ring.latest()!.errorRate, ring.latest()!.p95Ms], [5, null, null]);

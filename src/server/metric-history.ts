@@ -28,8 +28,9 @@ export class MetricHistory {
     private readonly now: () => number = Date.now,
   ) {}
 
-  start(): void {
-    this.timer = setInterval(() => void this.sample().catch(() => undefined), this.intervalMs).unref();
+  /** `afterSample`: what follows each sample (the autoscaler decides on the newest figures). */
+  start(afterSample: () => Promise<void> = async () => undefined): void {
+    this.timer = setInterval(() => void this.sample().then(afterSample).catch(() => undefined), this.intervalMs).unref();
   }
 
   stop(): void {
@@ -59,11 +60,12 @@ export class MetricHistory {
     this.lastAt = now;
     // The agent's sampler has read every replica already: its figures are reused, not read again.
     const sampled = this.agent.metrics().replicas;
-    const byService = new Map<string, { cpu: number; memory: number; watts: number }>();
+    const byService = new Map<string, { cpu: number; memory: number; watts: number; replicas: number }>();
     for (const status of await this.agent.list()) {
       const figures = sampled.get(status.id);
       if (status.state === "exited" || !figures) continue;
-      const entry = byService.get(status.service) ?? { cpu: 0, memory: 0, watts: 0 };
+      const entry = byService.get(status.service) ?? { cpu: 0, memory: 0, watts: 0, replicas: 0 };
+      entry.replicas += 1;
       entry.cpu += figures.cpuCores;
       entry.memory += figures.memoryBytes;
       entry.watts += figures.watts;
@@ -75,11 +77,12 @@ export class MetricHistory {
       // Router counters start again with drover: a counter that went back starts a new window.
       const window = last && total.requests >= last.requests ? trafficSince(total, last) : total;
       this.lastTraffic.set(traffic.service, total);
-      const entry = byService.get(traffic.service) ?? { cpu: 0, memory: 0, watts: 0 };
+      const entry = byService.get(traffic.service) ?? { cpu: 0, memory: 0, watts: 0, replicas: 0 };
       byService.set(traffic.service, entry);
       if (seconds <= 0) continue;
       this.push(traffic.service, {
         at: now,
+        replicas: entry.replicas,
         cpuCores: entry.cpu,
         memoryBytes: entry.memory,
         watts: entry.watts,
@@ -90,7 +93,7 @@ export class MetricHistory {
       byService.delete(traffic.service);
     }
     if (seconds > 0) {
-      for (const [service, entry] of byService) this.push(service, { at: now, cpuCores: entry.cpu, memoryBytes: entry.memory, watts: entry.watts, requestsPerSecond: 0, errorRate: null, p95Ms: null });
+      for (const [service, entry] of byService) this.push(service, { at: now, replicas: entry.replicas, cpuCores: entry.cpu, memoryBytes: entry.memory, watts: entry.watts, requestsPerSecond: 0, errorRate: null, p95Ms: null });
     }
     await this.persistMinute(now);
   }
@@ -138,6 +141,7 @@ function average(points: MetricPoint[], at: number): MetricPoint {
   const p95s = points.map((p) => p.p95Ms).filter((v): v is number => v !== null);
   return {
     at,
+    replicas: mean(points.map((p) => p.replicas)) ?? 0,
     cpuCores: mean(points.map((p) => p.cpuCores)) ?? 0,
     memoryBytes: mean(points.map((p) => p.memoryBytes)) ?? 0,
     watts: mean(points.map((p) => p.watts)) ?? 0,

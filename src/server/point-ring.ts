@@ -4,7 +4,7 @@
  */
 import type { MetricPoint } from "../store/records.js";
 
-const FIELDS = 7;
+const FIELDS = 8;
 
 export class PointRing {
   private readonly data: Float64Array;
@@ -31,6 +31,7 @@ export class PointRing {
     this.data[o + 4] = point.requestsPerSecond;
     this.data[o + 5] = point.errorRate ?? NaN;
     this.data[o + 6] = point.p95Ms ?? NaN;
+    this.data[o + 7] = point.replicas;
   }
 
   /** Points from `since` on, oldest first. */
@@ -57,6 +58,7 @@ export class PointRing {
       requestsPerSecond: this.data[o + 4]!,
       errorRate: orNull(this.data[o + 5]!),
       p95Ms: orNull(this.data[o + 6]!),
+      replicas: this.data[o + 7]!,
     };
   }
 }

@@ -115,6 +115,13 @@ function checkResources({ doc, value }: Located<ServiceDescriptor>): SpecIssue[]
   if (scaling?.min_replicas !== undefined && scaling.max_replicas !== undefined && scaling.min_replicas > scaling.max_replicas) {
     issues.push(issueAt(doc, ["spec", "scaling", "min_replicas"], `is larger than max_replicas (${scaling.max_replicas})`));
   }
+  if (scaling && autoscales(scaling) && scaling.max_replicas === undefined) {
+    issues.push(issueAt(doc, ["spec", "scaling"], "max_replicas is required when the service autoscales (a target, a rule or predictive)"));
+  }
+  const memoryBase = value.spec.resources.requests.memory ?? value.spec.resources.limits.memory;
+  if (scaling?.target_memory_utilization !== undefined && memoryBase === undefined) {
+    issues.push(issueAt(doc, ["spec", "scaling", "target_memory_utilization"], "needs resources.requests.memory (or limits.memory): utilization is a share of it"));
+  }
   return issues;
 }
 
@@ -204,4 +211,10 @@ function findCycle(start: string, edges: Map<string, string[]>): string[] | unde
     return undefined;
   };
   return walk(start);
+}
+
+/** Whether a scaling section asks drover to change the replica count by itself. */
+export function autoscales(scaling: NonNullable<ServiceDescriptor["spec"]["scaling"]>): boolean {
+  const { target_cpu_utilization, target_memory_utilization, target_rps_per_replica, target_latency_p95, rules, predictive } = scaling;
+  return [target_cpu_utilization, target_memory_utilization, target_rps_per_replica, target_latency_p95].some((t) => t !== undefined) || rules.length > 0 || predictive?.enabled === true;
 }

@@ -188,8 +188,31 @@ export const serviceSpecSchema = z
         max_replicas: positiveInt.optional(),
         target_cpu_utilization: z.number().min(1).max(100).optional(),
         target_memory_utilization: z.number().min(1).max(100).optional(),
+        target_rps_per_replica: z.number().positive({ error: "must be above 0" }).optional(),
+        target_latency_p95: duration.optional(),
         scale_up_policy: scalingPolicy.optional(),
         scale_down_policy: scalingPolicy.optional(),
+        rules: z
+          .array(
+            z.strictObject({
+              metric: z.enum(["cpu", "memory", "rps", "latency_p95"]),
+              operator: z.enum([">", ">=", "<", "<="]),
+              threshold: z.number(),
+              duration: duration.default(0),
+              action: z.enum(["scale_up", "scale_down"]),
+              step: positiveInt.default(1),
+            }),
+          )
+          .default([]),
+        cooldown: duration.default(180_000),
+        predictive: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            season: duration.default(86_400_000),
+            lead_time: duration.optional(),
+            margin: duration.default(30_000),
+          })
+          .optional(),
       })
       .optional(),
   })

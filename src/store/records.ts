@@ -177,6 +177,8 @@ export interface RolloutRecord {
 /** A service's figures at a moment (a sample) or over a period (an average). */
 export interface MetricPoint {
   at: number;
+  /** Replicas the figures are summed over (an average over a minute's samples). */
+  replicas: number;
   cpuCores: number;
   memoryBytes: number;
   watts: number;

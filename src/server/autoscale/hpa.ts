@@ -102,7 +102,7 @@ export function decideReplicas(input: HpaInput): HpaDecision {
   const known = proposals.filter((p) => p.ratio !== null);
   const missing = known.length < proposals.length;
   let recommendation = known.length ? Math.max(...known.map((p) => p.replicas)) : current;
-  let reason = proposals.length ? "metrics" : "no metric to scale on";
+  let reason = !proposals.length ? "no metric to scale on" : known.length ? "metrics" : "no fresh metric: the count holds";
   if (missing && recommendation < current) {
     recommendation = current;
     reason = "a metric is missing or stale: no scale-down";

@@ -102,4 +102,8 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX metric_minutes_at ON metric_minutes (at);
   `,
+  // 5: how many replicas the figures were summed over (per-replica usage for recommendations)
+  `
+  ALTER TABLE metric_minutes ADD COLUMN replicas REAL NOT NULL DEFAULT 0;
+  `,
 ];

@@ -164,8 +164,8 @@ export class SqliteStore implements Store {
 
   async appendMetricMinutes(rows: Array<MetricPoint & { service: string }>, pruneBefore: number): Promise<void> {
     this.db.transaction(() => {
-      const insert = this.statement("INSERT OR REPLACE INTO metric_minutes (service, at, cpu_cores, memory_bytes, watts, requests_per_second, error_rate, p95_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-      for (const r of rows) insert.run(r.service, r.at, r.cpuCores, r.memoryBytes, r.watts, r.requestsPerSecond, r.errorRate, r.p95Ms);
+      const insert = this.statement("INSERT OR REPLACE INTO metric_minutes (service, at, replicas, cpu_cores, memory_bytes, watts, requests_per_second, error_rate, p95_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      for (const r of rows) insert.run(r.service, r.at, r.replicas, r.cpuCores, r.memoryBytes, r.watts, r.requestsPerSecond, r.errorRate, r.p95Ms);
       this.statement("DELETE FROM metric_minutes WHERE at < ?").run(pruneBefore);
     })();
   }
@@ -174,6 +174,7 @@ export class SqliteStore implements Store {
     const rows = this.statement("SELECT * FROM metric_minutes WHERE service = ? AND at >= ? AND at <= ? ORDER BY at").all(service, since, until) as Row[];
     return rows.map((r) => ({
       at: Number(r.at),
+      replicas: Number(r.replicas),
       cpuCores: Number(r.cpu_cores),
       memoryBytes: Number(r.memory_bytes),
       watts: Number(r.watts),
