@@ -11,7 +11,7 @@
 //   IGNORE_SIGTERM     1: ignore SIGTERM (to exercise the stop grace period)
 //   MESSAGE            text included in every answer
 //   ERROR_RATE         share of requests to / answered with 500 (0..1), spread evenly
-// Endpoints: / (who am I), /health, /ready, /env/NAME, POST /crash, POST /hang,
+// Endpoints: / (who am I), /health, /ready, /env/NAME, /work?ms=N (burns N ms of CPU), POST /crash, POST /hang,
 // POST /ready/off and POST /ready/on (make /ready answer 503 or 200 from now on).
 import http from "node:http";
 
@@ -51,6 +51,13 @@ const server = http.createServer((req, res) => {
     return json(res, 200, { ready: !readyOff });
   }
   if (url.pathname.startsWith("/env/")) return json(res, 200, { value: env[url.pathname.slice(5)] ?? null });
+  if (url.pathname === "/work") {
+    // CPU-heavy: spin for ?ms= milliseconds (default 20) before answering.
+    const until = performance.now() + Number(url.searchParams.get("ms") ?? 20);
+    let spins = 0;
+    while (performance.now() < until) spins++;
+    return json(res, 200, { replica: env.DROVER_REPLICA ?? null, spins });
+  }
   if (url.pathname === "/crash" && req.method === "POST") {
     json(res, 200, { crashing: true });
     return setTimeout(crash, 10);

@@ -142,6 +142,8 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   app.get("/api/v1/top", async () => controlPlane.top());
   app.get<{ Params: { name: string } }>("/api/v1/services/:name/traffic", async (request) => controlPlane.traffic(request.params.name));
   app.get<{ Params: { name: string } }>("/api/v1/services/:name/rollout", async (request) => controlPlane.rolloutStatus(request.params.name));
+  app.get<{ Params: { name: string } }>("/api/v1/services/:name/autoscale", async (request) => controlPlane.autoscaleStatus(request.params.name));
+  app.get<{ Params: { name: string } }>("/api/v1/services/:name/recommendations", async (request) => controlPlane.recommendations(request.params.name));
   app.post<{ Params: { name: string; action: string } }>("/api/v1/services/:name/rollout/:action", async (request) => {
     const { action } = parseWith(rolloutActionSchema, request.params);
     return controlPlane.rolloutCommand(request.params.name, action, authorOf(request.body));

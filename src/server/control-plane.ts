@@ -9,7 +9,8 @@ import type { NodeAgent, ServiceTraffic } from "../agent/node-agent.js";
 import { BadRequestError, ConflictError, NotFoundError } from "../errors.js";
 import { closest, loadDescriptors, qualifiedName, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
 import type { EventRecord, MetricPoint, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord } from "../store/records.js";
-import { downsample, MetricHistory } from "./metric-history.js";
+import { downsample, MetricHistory, RETENTION_DAYS } from "./metric-history.js";
+import { recommend, type Recommendations } from "./autoscale/recommend.js";
 import { STRATEGY_ANNOTATION } from "../rollout/controller.js";
 import { canarySteps } from "../rollout/strategies.js";
 import { rollBack, rollbackTarget } from "./rollback.js";
@@ -17,6 +18,8 @@ import type { AppliedService, Store } from "../store/store.js";
 import { contentHash, diffValues, redact, revisionDescriptor, type FieldChange, type PlanEntry } from "./apply-plan.js";
 import { EventBus } from "./event-bus.js";
 import { Reconciler } from "./reconciler.js";
+import { Autoscaler, type AutoscaleStatus } from "./autoscale/autoscaler.js";
+import { serverLog } from "./server-log.js";
 import { objectKeys, serviceStatus, waitsOf, type ServiceStatus } from "./service-status.js";
 
 export interface ApplyOptions {
@@ -77,6 +80,7 @@ export class ControlPlane {
   private readonly events: EventBus;
   private readonly reconciler: Reconciler;
   private readonly samples: MetricHistory;
+  private readonly autoscaler: Autoscaler;
 
   constructor(
     readonly store: Store,
@@ -85,12 +89,13 @@ export class ControlPlane {
     this.events = new EventBus(store);
     this.reconciler = new Reconciler(store, agent, this.events);
     this.samples = new MetricHistory(store, agent, agent.metrics().intervalMs);
+    this.autoscaler = new Autoscaler(store, this.events, () => this.samples.latest(), agent.metrics().intervalMs, () => this.reconciler.wake());
   }
 
   /** Re-adopts what the agent runs and starts reconciling. */
   async start(): Promise<void> {
     await this.reconciler.start();
-    this.samples.start();
+    this.samples.start(() => this.autoscaler.evaluate().catch((error: Error) => serverLog("error", "autoscaling failed", { error: error.message })));
   }
 
   subscribe(listener: (event: EventRecord) => void): () => void {
@@ -241,6 +246,21 @@ export class ControlPlane {
   }
 
   /** What the router counted for the service since drover started, per revision (requests, status classes, latency histogram, bytes). */
+  /** What the autoscaler sees and decided for a service: metrics against targets, decisions, the forecast. */
+  async autoscaleStatus(input: string): Promise<AutoscaleStatus> {
+    const name = await this.resolveName(input);
+    return this.autoscaler.status((await this.store.getService(name))!);
+  }
+
+  /** Right-sized requests and scaling settings from the last week's per-minute history. */
+  async recommendations(input: string): Promise<Recommendations & { service: string }> {
+    const name = await this.resolveName(input);
+    const { descriptor } = await this.revisionOf((await this.store.getService(name))!);
+    const now = Date.now();
+    const points = await this.store.listMetricMinutes(name, now - RETENTION_DAYS * 86_400_000, now);
+    return { service: name, ...recommend(descriptor.spec, points) };
+  }
+
   async traffic(input: string): Promise<ServiceTraffic> {
     const name = await this.resolveName(input);
     return this.agent.traffic(name)[0] ?? { service: name, revisions: [] };
