@@ -1,6 +1,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import path from "node:path";
 import autocannon from "autocannon";
+import Database from "better-sqlite3";
 import type { AutoscaleStatus } from "../src/server/autoscale/autoscaler.js";
 import type { Recommendations } from "../src/server/autoscale/recommend.js";
 import type { EventRecord } from "../src/store/records.js";
@@ -89,4 +91,70 @@ test("a service without scaling settings says so; recommendations need history f
   const cli = await drover.run(["recommend", "test/still"]);
   assert.equal(cli.code, 0);
   assert.match(cli.stdout, /not enough history/);
+});
+
+/** Writes per-minute history for a service straight into the server's database (WAL: safe beside the server). */
+function seedMinutes(service: string, minutes: number, row: (at: number) => { replicas: number; cpu: number; memory: number; watts: number; rps: number }): void {
+  const db = new Database(path.join(drover.home, "drover.db"));
+  try {
+    const insert = db.prepare("INSERT OR REPLACE INTO metric_minutes (service, at, replicas, cpu_cores, memory_bytes, watts, requests_per_second, error_rate, p95_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 5)");
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    db.transaction(() => {
+      for (let at = now - minutes * 60_000; at < now; at += 60_000) {
+        const r = row(at);
+        insert.run(service, at, r.replicas, r.cpu, r.memory, r.watts, r.rps);
+      }
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+test("predictive: with two days of daily history and a peak due now, the forecast raises the floor before any load arrives", async () => {
+  const port = await freePort();
+  // A daily peak of 210 req/s centred 5 minutes from now; 10 req/s the rest of the day.
+  const peakAt = Date.now() + 5 * 60_000;
+  seedMinutes("test/daily", 3 * 1440, (at) => {
+    const offset = ((((at - peakAt) % 86_400_000) + 86_400_000 + 43_200_000) % 86_400_000) - 43_200_000;
+    return { replicas: 1, cpu: 0.01, memory: 20e6, watts: 1, rps: 10 + 200 * Math.exp(-((offset / 3_600_000) ** 2)) };
+  });
+  const extra = `  scaling:
+    min_replicas: 1
+    max_replicas: 6
+    target_rps_per_replica: 20
+    predictive: {enabled: true, season: 24h, margin: 30s}
+`;
+  assert.equal((await drover.run(["up", "-f", drover.write("daily.yaml", helloService("daily", port, { extra }))])).code, 0);
+  await waitFor("the forecast floor to scale the service up", async () => (await drover.json<Array<{ desired: number; name: string }>>(["get"])).find((s) => s.name === "test/daily")?.desired === 6, 20_000, 250);
+  const status = (await drover.api<AutoscaleStatus>("/api/v1/services/test%2Fdaily/autoscale")).body;
+  assert.ok(status.forecast?.model, "a model was fitted from the stored minutes");
+  assert.ok(status.forecast!.minutes >= 2 * 1440);
+  assert.ok(status.forecast!.floor!.load > 150, `forecast ${status.forecast!.floor!.load} req/s near the peak`);
+  const scaled = (await drover.eventsOf("test/daily")).find((e) => e.type === "Autoscaled")!;
+  assert.match(scaled.message, /^1 → 6: rps (missing|0 req\/s per replica \(target 20 req\/s per replica\) asks 1); .*; forecast \d+(\.\d)? req\/s in \d+s needs \d+$/);
+  const text = await drover.run(["autoscale", "status", "test/daily"]);
+  assert.match(text.stdout, /Holt-Winters over \d+ minutes of rps/);
+  assert.match(text.stdout, /\(startup \+ margin\): [\d.]+ req\/s → at least \d+ replicas/);
+});
+
+test("recommend: requests from the 95th percentile of each replica's use, scaling from what the load needed, each with its saving", async () => {
+  const port = await freePort();
+  const extra = "  resources: {requests: {cpu: 1000m, memory: 512Mi}}\n";
+  assert.equal((await drover.run(["up", "-f", drover.write("fat.yaml", helloService("fat", port, { replicas: 4, extra }))])).code, 0);
+  // Four replicas for two hours, each using ~100m and ~40 MiB: far less than reserved.
+  seedMinutes("test/fat", 120, (at) => ({ replicas: 4, cpu: 0.4 + 0.04 * Math.sin(at / 600_000), memory: 4 * 40 * 1024 * 1024, watts: 4 * 0.9, rps: 20 }));
+  const { body } = await drover.api<Recommendations>("/api/v1/services/test%2Ffat/recommendations");
+  const byField = Object.fromEntries(body.recommendations.map((r) => [r.field, r]));
+  assert.equal(byField["resources.requests.cpu"]!.current, "1000m");
+  // p95 ≈ 110m per replica, + 20% = 132m, rounded up to 10m.
+  assert.equal(byField["resources.requests.cpu"]!.recommended, "140m");
+  assert.match(byField["resources.requests.cpu"]!.reason, /over-reserved/);
+  assert.ok(byField["resources.requests.cpu"]!.saving.cpuCores > 3, "about 870m × 4 replicas stop being reserved");
+  assert.equal(byField["resources.requests.memory"]!.recommended, "48Mi");
+  assert.ok(byField["resources.requests.memory"]!.saving.memoryBytes > 1.5 * 1024 ** 3);
+  assert.match(byField.scaling!.recommended, /^min_replicas 1, max_replicas 2, target_cpu_utilization 70$/);
+  assert.ok(byField.scaling!.saving.watts > 2, "three replicas not needed: their watts");
+  const cli = await drover.run(["recommend", "test/fat"]);
+  assert.match(cli.stdout, /resources\.requests\.cpu: 1000m → 140m/);
+  assert.match(cli.stdout, /saves: \d+m CPU/);
 });

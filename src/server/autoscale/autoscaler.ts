@@ -47,6 +47,7 @@ interface Entry {
 
 export class Autoscaler {
   private readonly entries = new Map<string, Entry>();
+  /** Each service's current revision, read once per revision. */
   private readonly revisions = new Map<string, RevisionRecord>();
 
   constructor(
@@ -84,6 +85,7 @@ export class Autoscaler {
       await this.act(service, entry, decision);
     }
     for (const name of this.entries.keys()) if (!seen.has(name)) this.entries.delete(name);
+    for (const name of this.revisions.keys()) if (!seen.has(name)) this.revisions.delete(name);
   }
 
   async status(service: ServiceRecord): Promise<AutoscaleStatus> {
@@ -148,11 +150,10 @@ export class Autoscaler {
   }
 
   private async revision(service: ServiceRecord): Promise<RevisionRecord> {
-    const key = `${service.name}#${service.revision}`;
-    let revision = this.revisions.get(key);
-    if (!revision) {
+    let revision = this.revisions.get(service.name);
+    if (revision?.number !== service.revision) {
       revision = (await this.store.getRevision(service.name, service.revision))!;
-      this.revisions.set(key, revision);
+      this.revisions.set(service.name, revision);
     }
     return revision;
   }
