@@ -70,7 +70,7 @@ test("load on a CPU-heavy endpoint scales a service up from 1; once the load sto
   assert.ok(downs.every((e) => e.time - loadStoppedAt >= 3500), "the scale-down waited for its stabilization window");
   assert.equal((await drover.json<Array<{ desired: number; name: string }>>(["get"])).find((s) => s.name === "test/busy")?.desired, 1, "still 1: no flapping after the scale-down");
   // Each decision carries its inputs.
-  assert.match(ups[0]!.message, /^1 → 2: cpu \d+(\.\d)?% \(target 50%\) asks \d+; scale-up policy → 2$/);
+  assert.match(ups[0]!.message, /^1 → 2: cpu \d+(\.\d)?% \(target 50%\): ceil\(1 × \d+(\.\d)?\/50\) = \d+; scale-up policy → 2$/);
 
   const status = await drover.run(["autoscale", "status", "test/busy"]);
   assert.equal(status.code, 0, status.stderr);
@@ -131,7 +131,7 @@ test("predictive: with two days of daily history and a peak due now, the forecas
   assert.ok(status.forecast!.minutes >= 2 * 1440);
   assert.ok(status.forecast!.floor!.load > 150, `forecast ${status.forecast!.floor!.load} req/s near the peak`);
   const scaled = (await drover.eventsOf("test/daily")).find((e) => e.type === "Autoscaled")!;
-  assert.match(scaled.message, /^1 → 6: rps (missing|0 req\/s per replica \(target 20 req\/s per replica\) asks 1); .*; forecast \d+(\.\d)? req\/s in \d+s needs \d+$/);
+  assert.match(scaled.message, /^1 → 6: rps (missing|0 req\/s per replica \(target 20 req\/s per replica\): ceil\(1 × 0\/20\) = 0); .*; forecast \d+(\.\d)? req\/s in \d+s needs \d+$/);
   const text = await drover.run(["autoscale", "status", "test/daily"]);
   assert.match(text.stdout, /Holt-Winters over \d+ minutes of rps/);
   assert.match(text.stdout, /\(startup \+ margin\): [\d.]+ req\/s → at least \d+ replicas/);

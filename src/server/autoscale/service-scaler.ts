@@ -8,7 +8,7 @@
  * floor. min_replicas and max_replicas bound the result.
  */
 import type { MetricPoint } from "../../store/records.js";
-import { decideReplicas, type HpaDecision, type Recommendation, type ScaleEvent } from "./hpa.js";
+import { decideReplicas, DEFAULT_TOLERANCE, type HpaDecision, type Recommendation, type ScaleEvent } from "./hpa.js";
 import { METRIC_UNITS, type ScalingMetric, type ScalingSettings, type ThresholdRule } from "./settings.js";
 
 export type Readings = Record<ScalingMetric, number | null>;
@@ -79,7 +79,12 @@ export class ServiceScaler {
       });
       this.recommendations.push({ at: now, replicas: hpa.recommendation });
       proposals.push(hpa.desired);
-      const asked = hpa.proposals.map((p) => (p.value === null ? `${p.name} missing` : `${p.name} ${round(p.value)}${METRIC_UNITS[p.name as ScalingMetric]} (target ${p.target}${METRIC_UNITS[p.name as ScalingMetric]}) asks ${p.replicas}`));
+      const asked = hpa.proposals.map((p) => {
+        if (p.value === null) return `${p.name} missing`;
+        const unit = METRIC_UNITS[p.name as ScalingMetric];
+        const formula = Math.abs(p.ratio! - 1) <= DEFAULT_TOLERANCE ? `within 10%, stays ${p.replicas}` : `ceil(${current} × ${round(p.value)}/${p.target}) = ${p.replicas}`;
+        return `${p.name} ${round(p.value)}${unit} (target ${p.target}${unit}): ${formula}`;
+      });
       parts.push(`${asked.join(", ")}; ${hpa.reason} → ${hpa.desired}`);
     }
     const fired = this.firedRule(now, readings);
