@@ -9,7 +9,7 @@ import { DockerDriver } from "./agent/drivers/docker/docker-driver.js";
 import { ProcessDriver } from "./agent/drivers/process/process-driver.js";
 import { LocalAgent } from "./agent/local-agent.js";
 import { parsePortRange } from "./agent/ports.js";
-import { ensureApiToken } from "./security/api-token.js";
+import { ensureApiToken, registerHomeToken } from "./security/api-token.js";
 import { ControlPlane } from "./server/control-plane.js";
 import { HomeLockedError, lockHome } from "./store/sqlite/home-lock.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
@@ -43,7 +43,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const drivers = [new ProcessDriver(), await DockerDriver.open(agentDir)];
   const agent = await LocalAgent.open(agentDir, drivers, parsePortRange(process.env.DROVER_PORT_RANGE));
   const controlPlane = new ControlPlane(store, agent);
-  const api = await buildApi(controlPlane, { home: options.home, token: ensureApiToken(options.home), onShutdown: options.onShutdown });
+  await registerHomeToken(store, ensureApiToken(options.home));
+  const api = await buildApi(controlPlane, { home: options.home, onShutdown: options.onShutdown });
   try {
     // Listen before reconciling: a server that cannot serve its API must not touch workloads.
     await api.listen({ host: options.host, port: options.port });

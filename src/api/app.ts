@@ -6,7 +6,10 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { BadRequestError, DroverError } from "../errors.js";
 import type { ControlPlane } from "../server/control-plane.js";
-import { isAuthorized } from "../security/api-token.js";
+import { Authenticator, roleAllows } from "../security/tokens.js";
+import { AuditTrail } from "../security/audit-trail.js";
+import { actionName, READ_ONLY_POSTS, requiredRole } from "./access.js";
+import { registerTokenRoutes } from "./token-routes.js";
 import { parseDuration, SpecError } from "../spec/index.js";
 import { registerLogRoutes } from "./logs-routes.js";
 import { registerEventRoutes } from "./events-routes.js";
@@ -22,8 +25,6 @@ const applySchema = z.object({
   author: z.string().default("api"),
   message: z.string().default(""),
 });
-/** Paths that need no token: drover's own health, for supervisors and load balancers. */
-const OPEN_PATHS = new Set(["/api/v1/health", "/healthz", "/readyz"]);
 
 const scaleSchema = z.object({ replicas: z.number().int().min(0) });
 const rolloutActionSchema = z.object({ action: z.enum(["pause", "resume", "promote", "abort", "undo"]) });
@@ -57,12 +58,36 @@ const historySchema = z.object({
 });
 const diffSchema = z.object({ from: revisionNumber, to: revisionNumber });
 
-export async function buildApi(controlPlane: ControlPlane, options: { home: string; token: string; onShutdown?: () => void }): Promise<FastifyInstance> {
+export async function buildApi(controlPlane: ControlPlane, options: { home: string; onShutdown?: () => void }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+  const authenticator = new Authenticator(controlPlane.store);
+  const audit = new AuditTrail(controlPlane.store, options.home);
+  app.decorateRequest("actor", null);
+  app.decorateRequest("audit", null);
 
   app.addHook("onRequest", async (request, reply) => {
-    if (OPEN_PATHS.has(request.url) || isAuthorized(request.headers.authorization, options.token)) return;
-    return reply.status(401).send({ error: "unauthorized", message: `missing or wrong API token (it is in ${options.home}/api.token; the CLI sends it)` });
+    const needed = requiredRole(request.method, request.routeOptions.url ?? request.url);
+    if (needed === null) return;
+    const result = await authenticator.authenticate(request.headers.authorization);
+    if (!result.ok) {
+      const delay = authenticator.failed(request.ip);
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      return reply.status(401).send({ error: "unauthorized", message: `${result.reason}: send "Authorization: Bearer <token>" (the CLI reads ${options.home}/api.token or DROVER_TOKEN)` });
+    }
+    authenticator.succeeded(request.ip);
+    const { name, role } = result.token;
+    if (!roleAllows(role, needed)) return reply.status(403).send({ error: "forbidden", message: `token "${name}" has role ${role}; ${request.method} ${request.routeOptions.url} needs ${needed}` });
+    request.actor = { name, role };
+  });
+
+  // Every change that succeeded goes into the audit trail before its answer leaves.
+  app.addHook("onSend", async (request, reply, payload) => {
+    const url = request.routeOptions.url ?? request.url;
+    if (request.method === "GET" || request.method === "HEAD" || READ_ONLY_POSTS.has(url) || reply.statusCode >= 400 || !request.actor) return payload;
+    const params = request.params as { name?: string };
+    const detail = request.audit ?? { object: params.name ?? "-", summary: "" };
+    await audit.record({ actor: request.actor.name, role: request.actor.role, action: actionName(request.method, url), object: detail.object, summary: detail.summary });
+    return payload;
   });
 
   app.setErrorHandler((error, _request, reply) => {
@@ -118,7 +143,11 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   });
   app.post("/api/v1/apply", async (request) => {
     const body = parseWith(applySchema, request.body);
-    return controlPlane.apply(body.files, body);
+    const result = await controlPlane.apply(body.files, body);
+    const changed = result.entries.filter((e) => e.action !== "unchanged");
+    // Secrets appear by name and changed keys only: plan entries never carry their values.
+    request.audit = { object: changed.map((e) => `${e.kind} ${e.name}`).join(", ") || "-", summary: body.dryRun ? "dry run" : changed.map((e) => `${e.action} ${e.kind} ${e.name}${e.changes.length ? ` (${e.changes.map((c) => c.path).join(", ")})` : ""}`).join("; ") || "nothing changed" };
+    return result;
   });
 
   app.get("/api/v1/services", async () => ({ services: await controlPlane.listServices() }));
@@ -128,7 +157,9 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   }));
   app.post<{ Params: { name: string } }>("/api/v1/services/:name/scale", async (request) => {
     const { replicas } = parseWith(scaleSchema, request.body);
-    return { service: await controlPlane.scale(request.params.name, replicas) };
+    const service = await controlPlane.scale(request.params.name, replicas);
+    request.audit = { object: service.name, summary: `replicas ${replicas}` };
+    return { service };
   });
   app.post<{ Params: { name: string } }>("/api/v1/services/:name/stop", async (request) => ({ service: await controlPlane.stopService(request.params.name) }));
   app.post<{ Params: { name: string } }>("/api/v1/services/:name/start", async (request) => ({ service: await controlPlane.startService(request.params.name) }));
@@ -160,6 +191,13 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   app.get<{ Querystring: { service?: string; usage?: string } }>("/api/v1/replicas", async (request) => ({
     replicas: await controlPlane.replicas(request.query.service, request.query.usage === "1"),
   }));
+
+  registerTokenRoutes(app, controlPlane.store);
+  app.get<{ Querystring: Record<string, string> }>("/api/v1/audit", async (request) => {
+    const { since } = parseWith(historySchema, { since: request.query.since ?? "876000h" });
+    return { entries: await audit.list(since) };
+  });
+  app.get("/api/v1/audit/verify", async () => audit.verify());
 
   app.post("/api/v1/shutdown", async (_request, reply) => {
     await reply.send({ status: "shutting down" });

@@ -2,11 +2,14 @@
  * The API token: a random secret in DROVER_HOME/api.token, readable by the owner only. The
  * server creates it and demands it on every request but /health; the CLI sends it. Whoever can
  * read the state folder can drive drover, and nobody else — without it, any local user could
- * make a drover running as root start programs. (Tokens with roles arrive with the security work.)
+ * make a drover running as root start programs. It is the first admin token; `drover token create`
+ * makes others, with roles.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import type { Store } from "../store/store.js";
+import { hashToken } from "./tokens.js";
 
 export const TOKEN_FILE = "api.token";
 
@@ -28,9 +31,15 @@ export function readApiToken(home: string): string | undefined {
   }
 }
 
-/** Constant-time comparison of an `Authorization` header with the token. */
-export function isAuthorized(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.startsWith("Bearer ") ? header.slice(7) : "");
-  const expected = Buffer.from(token);
-  return given.length === expected.length && crypto.timingSafeEqual(given, expected);
+/**
+ * The token in DROVER_HOME/api.token is the first admin: registered (by its hash) when the store
+ * has no token with that hash, so the CLI on this machine keeps working and can make the others.
+ */
+export async function registerHomeToken(store: Store, token: string, now = Date.now()): Promise<void> {
+  const hash = hashToken(token);
+  if (await store.findTokenByHash(hash)) return;
+  const names = new Set((await store.listTokens()).map((t) => t.name));
+  let name = "admin";
+  for (let i = 2; names.has(name); i++) name = `admin-${i}`;
+  await store.insertToken({ name, role: "admin", hash, createdAt: now, expiresAt: null, revokedAt: null, lastUsedAt: null });
 }

@@ -187,3 +187,32 @@ export interface MetricPoint {
   errorRate: number | null;
   p95Ms: number | null;
 }
+
+export type Role = "viewer" | "operator" | "admin";
+
+export interface TokenRecord {
+  name: string;
+  role: Role;
+  /** SHA-256 of the token, hex: the token itself is never stored. */
+  hash: string;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
+}
+
+/** One entry of the audit trail; `hash` chains it to the one before. */
+export interface AuditRecord {
+  seq: number;
+  time: number;
+  actor: string;
+  role: string;
+  action: string;
+  object: string;
+  summary: string;
+  prevHash: string;
+  hash: string;
+}
+
+export type AuditInput = Pick<AuditRecord, "actor" | "role" | "action" | "object" | "summary">;
+

@@ -11,6 +11,9 @@ import type {
   MetricPoint,
   RolloutRecord,
   ServiceRecord,
+  TokenRecord,
+  AuditInput,
+  AuditRecord,
 } from "./records.js";
 import type { ServiceDescriptor } from "../spec/index.js";
 
@@ -78,6 +81,15 @@ export interface Store {
 
   /** Whether the store takes writes now (a write lock is taken and released, nothing written), and how long that took. */
   probe(): Promise<{ writable: boolean; latencyMs: number; error?: string }>;
+
+  insertToken(token: TokenRecord): Promise<void>;
+  listTokens(): Promise<TokenRecord[]>;
+  findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
+  updateToken(name: string, patch: Partial<Pick<TokenRecord, "revokedAt" | "lastUsedAt">>): Promise<void>;
+
+  /** Appends to the audit trail, chaining the entry to the one before (in one transaction). */
+  appendAudit(entry: AuditInput): Promise<AuditRecord>;
+  listAudit(since?: number): Promise<AuditRecord[]>;
 
   appendEvent(event: EventInput): Promise<EventRecord>;
   listEvents(query?: EventQuery): Promise<EventRecord[]>;

@@ -106,4 +106,27 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE metric_minutes ADD COLUMN replicas REAL NOT NULL DEFAULT 0;
   `,
+  // 6: API tokens (only their SHA-256 is kept) and the hash-chained audit trail
+  `
+  CREATE TABLE tokens (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER,
+    last_used_at INTEGER
+  );
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    time INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  );
+  `,
 ];

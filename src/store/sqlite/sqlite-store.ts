@@ -9,7 +9,11 @@ import type {
   MetricPoint,
   RolloutRecord,
   ServiceRecord,
+  TokenRecord,
+  AuditInput,
+  AuditRecord,
 } from "../records.js";
+import { auditHash, GENESIS } from "../../security/audit-chain.js";
 import type { AppliedService, ApplyBatch, EventQuery, Store } from "../store.js";
 import { MIGRATIONS } from "./migrations.js";
 
@@ -234,6 +238,48 @@ export class SqliteStore implements Store {
     return (rows as Row[]).map(toConfigObject);
   }
 
+  async insertToken(token: TokenRecord): Promise<void> {
+    this.statement("INSERT INTO tokens (name, role, hash, created_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?)").run(token.name, token.role, token.hash, token.createdAt, token.expiresAt, token.revokedAt, token.lastUsedAt);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (this.statement("SELECT * FROM tokens ORDER BY created_at, name").all() as Row[]).map(tokenRecord);
+  }
+
+  async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    const row = this.statement("SELECT * FROM tokens WHERE hash = ?").get(hash) as Row | undefined;
+    return row && tokenRecord(row);
+  }
+
+  async updateToken(name: string, patch: Partial<Pick<TokenRecord, "revokedAt" | "lastUsedAt">>): Promise<void> {
+    if (patch.revokedAt !== undefined) this.statement("UPDATE tokens SET revoked_at = ? WHERE name = ?").run(patch.revokedAt, name);
+    if (patch.lastUsedAt !== undefined) this.statement("UPDATE tokens SET last_used_at = ? WHERE name = ?").run(patch.lastUsedAt, name);
+  }
+
+  async appendAudit(entry: AuditInput): Promise<AuditRecord> {
+    return this.db.transaction(() => {
+      const last = this.statement("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").get() as Row | undefined;
+      const record = { seq: last ? Number(last.seq) + 1 : 1, time: this.now(), ...entry, prevHash: last ? String(last.hash) : GENESIS };
+      const hash = auditHash(record);
+      this.statement("INSERT INTO audit (seq, time, actor, role, action, object, summary, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)").run(record.seq, record.time, record.actor, record.role, record.action, record.object, record.summary, record.prevHash, hash);
+      return { ...record, hash };
+    })();
+  }
+
+  async listAudit(since = 0): Promise<AuditRecord[]> {
+    return (this.statement("SELECT * FROM audit WHERE time >= ? ORDER BY seq").all(since) as Row[]).map((r) => ({
+      seq: Number(r.seq),
+      time: Number(r.time),
+      actor: String(r.actor),
+      role: String(r.role),
+      action: String(r.action),
+      object: String(r.object),
+      summary: String(r.summary),
+      prevHash: String(r.prev_hash),
+      hash: String(r.hash),
+    }));
+  }
+
   async appendEvent(event: EventInput): Promise<EventRecord> {
     return this.insertEvent(event);
   }
@@ -361,3 +407,9 @@ function toConfigObject(row: Row): ConfigObjectRecord {
     updatedAt: Number(row.updated_at),
   };
 }
+
+function tokenRecord(r: Row): TokenRecord {
+  const orNull = (v: unknown) => (v === null ? null : Number(v));
+  return { name: String(r.name), role: r.role as TokenRecord["role"], hash: String(r.hash), createdAt: Number(r.created_at), expiresAt: orNull(r.expires_at), revokedAt: orNull(r.revoked_at), lastUsedAt: orNull(r.last_used_at) };
+}
+

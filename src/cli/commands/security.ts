@@ -1,0 +1,69 @@
+/** `drover token create|list|revoke` and `drover audit [verify]` (admin). */
+import type { Command } from "commander";
+import type { AuditRecord, TokenRecord } from "../../store/records.js";
+import type { ChainVerdict } from "../../security/audit-chain.js";
+import { ApiClient, CliError } from "../client.js";
+import { age, color, printStructured, table } from "../output.js";
+
+type ShownToken = Omit<TokenRecord, "hash">;
+
+export function registerSecurity(program: Command): void {
+  const token = program.command("token").description("API tokens with roles: viewer reads; operator also applies, scales, restarts, rolls back; admin also manages tokens, secrets, policies, audit, backups");
+  token
+    .command("create")
+    .description("make a token and print it once (only its hash is kept)")
+    .argument("<name>", "a name for the token: who or what uses it")
+    .requiredOption("--role <role>", "viewer, operator or admin")
+    .option("--expires <lifetime>", "e.g. 30d, 12h, 90m (default: never)")
+    .option("-o, --output <format>", "text, json or yaml", "text")
+    .action(async (name: string, flags: { role: string; expires?: string; output: string }) => {
+      const created = await new ApiClient().post<ShownToken & { token: string }>("/api/v1/tokens", { name, role: flags.role, ...(flags.expires ? { expires: flags.expires } : {}) });
+      if (printStructured(flags.output, created)) return;
+      process.stdout.write(`${created.token}\n`);
+      process.stderr.write(`token "${created.name}" (${created.role}${created.expiresAt ? `, expires ${new Date(created.expiresAt).toISOString()}` : ""}): shown once, keep it now (DROVER_TOKEN=… for the CLI)\n`);
+    });
+  token
+    .command("list")
+    .description("tokens: name, role, created, expiry, last use, revoked (never the token)")
+    .option("-o, --output <format>", "table, json or yaml", "table")
+    .action(async (flags: { output: string }) => {
+      const { tokens } = await new ApiClient().get<{ tokens: ShownToken[] }>("/api/v1/tokens");
+      if (printStructured(flags.output, tokens)) return;
+      const now = Date.now();
+      const when = (t: number | null) => (t === null ? "-" : `${age(t, now)} ago`);
+      process.stdout.write(
+        `${table(
+          ["NAME", "ROLE", "CREATED", "EXPIRES", "LAST USED", "STATE"],
+          tokens.map((t) => [t.name, t.role, when(t.createdAt), t.expiresAt === null ? "never" : new Date(t.expiresAt).toISOString(), when(t.lastUsedAt), t.revokedAt !== null ? color.red("revoked") : t.expiresAt !== null && t.expiresAt <= now ? color.red("expired") : color.green("active")]),
+        )}\n`,
+      );
+    });
+  token
+    .command("revoke")
+    .description("revoke a token at once (its name stays taken)")
+    .argument("<name>")
+    .action(async (name: string) => {
+      await new ApiClient().delete(`/api/v1/tokens/${encodeURIComponent(name)}`);
+      process.stdout.write(`token "${name}" revoked\n`);
+    });
+
+  const audit = program
+    .command("audit")
+    .description("the audit trail: every change with who (token and role), what, to which object, when")
+    .option("--since <duration>", "only entries newer than this, e.g. 1h, 7d (default: all)")
+    .option("-o, --output <format>", "table, json or yaml", "table")
+    .action(async (flags: { since?: string; output: string }) => {
+      const query = flags.since ? `?since=${encodeURIComponent(flags.since)}` : "";
+      const { entries } = await new ApiClient().get<{ entries: AuditRecord[] }>(`/api/v1/audit${query}`);
+      if (printStructured(flags.output, entries)) return;
+      process.stdout.write(`${table(["#", "TIME", "WHO", "ACTION", "OBJECT", "SUMMARY"], entries.map((e) => [String(e.seq), new Date(e.time).toISOString(), `${e.actor} (${e.role})`, e.action, e.object, e.summary]))}\n`);
+    });
+  audit
+    .command("verify")
+    .description("check the trail's hash chain: exit 1 naming the first entry edited, deleted or out of order")
+    .action(async () => {
+      const verdict = await new ApiClient().get<ChainVerdict>("/api/v1/audit/verify");
+      if (!verdict.ok) throw new CliError(`the audit trail was tampered with: ${verdict.problem} (${verdict.entries} entries read)`);
+      process.stdout.write(`${color.green("✓")} the audit trail is intact: ${verdict.entries} entries, each chained to the one before\n`);
+    });
+}
