@@ -10,6 +10,7 @@ import { ProcessDriver } from "./agent/drivers/process/process-driver.js";
 import { LocalAgent } from "./agent/local-agent.js";
 import { parsePortRange } from "./agent/ports.js";
 import { ensureApiToken, registerHomeToken } from "./security/api-token.js";
+import { SecretBox } from "./security/secret-box.js";
 import { ControlPlane } from "./server/control-plane.js";
 import { HomeLockedError, lockHome } from "./store/sqlite/home-lock.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
@@ -38,11 +39,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const running = readServerInfo(options.home);
     throw new Error(`${error.message} (${options.home}${running ? `, pid ${running.pid} at ${running.url}` : ""})`);
   }
-  const store = new SqliteStore(path.join(options.home, "drover.db"));
+  const secrets = SecretBox.open(options.home);
+  const store = new SqliteStore(path.join(options.home, "drover.db"), Date.now, secrets);
   const agentDir = path.join(options.home, "agent");
   const drivers = [new ProcessDriver(), await DockerDriver.open(agentDir)];
   const agent = await LocalAgent.open(agentDir, drivers, parsePortRange(process.env.DROVER_PORT_RANGE));
-  const controlPlane = new ControlPlane(store, agent);
+  const controlPlane = new ControlPlane(store, agent, secrets);
   await registerHomeToken(store, ensureApiToken(options.home));
   const api = await buildApi(controlPlane, { home: options.home, onShutdown: options.onShutdown });
   try {

@@ -66,6 +66,9 @@ const ROUTES: Array<{ method: string; pattern: string; url: string; needs: strin
   { method: "POST", pattern: "/api/v1/tokens", url: "/api/v1/tokens", needs: "admin", body: { name: "Bad Name!", role: "viewer" } },
   { method: "DELETE", pattern: "/api/v1/tokens/:name", url: "/api/v1/tokens/nope", needs: "admin" },
   { method: "GET", pattern: "/api/v1/audit", url: "/api/v1/audit", needs: "admin" },
+  { method: "GET", pattern: "/api/v1/secrets", url: "/api/v1/secrets", needs: "admin" },
+  { method: "PUT", pattern: "/api/v1/secrets/:name", url: "/api/v1/secrets/test%2Fnope", needs: "admin", body: { data: {} } },
+  { method: "DELETE", pattern: "/api/v1/secrets/:name", url: "/api/v1/secrets/test%2Fnope", needs: "admin" },
   { method: "GET", pattern: "/api/v1/audit/verify", url: "/api/v1/audit/verify", needs: "admin" },
   // Allowed for an admin it would stop the server: only the refusals are tried (the admin path is `drover down`).
   { method: "POST", pattern: "/api/v1/shutdown", url: "/api/v1/shutdown", needs: "admin" },

@@ -10,6 +10,7 @@ import { Authenticator, roleAllows } from "../security/tokens.js";
 import { AuditTrail } from "../security/audit-trail.js";
 import { actionName, READ_ONLY_POSTS, requiredRole } from "./access.js";
 import { registerTokenRoutes } from "./token-routes.js";
+import { registerSecretRoutes } from "./secret-routes.js";
 import { parseDuration, SpecError } from "../spec/index.js";
 import { registerLogRoutes } from "./logs-routes.js";
 import { registerEventRoutes } from "./events-routes.js";
@@ -193,6 +194,7 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   }));
 
   registerTokenRoutes(app, controlPlane.store);
+  registerSecretRoutes(app, controlPlane);
   app.get<{ Querystring: Record<string, string> }>("/api/v1/audit", async (request) => {
     const { since } = parseWith(historySchema, { since: request.query.since ?? "876000h" });
     return { entries: await audit.list(since) };

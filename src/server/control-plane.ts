@@ -14,7 +14,10 @@ import { recommend, type Recommendations } from "./autoscale/recommend.js";
 import { STRATEGY_ANNOTATION } from "../rollout/controller.js";
 import { canarySteps } from "../rollout/strategies.js";
 import { rollBack, rollbackTarget } from "./rollback.js";
-import type { AppliedService, Store } from "../store/store.js";
+import type { AppliedService, ApplyBatch, ServiceChange, Store } from "../store/store.js";
+import { objectKey, referencedKeys, withConfigChecksum, type ObjectHashes } from "./config-checksum.js";
+import type { SecretBox } from "../security/secret-box.js";
+import type { ServiceDescriptor } from "../spec/index.js";
 import { contentHash, diffValues, redact, revisionDescriptor, type FieldChange, type PlanEntry } from "./apply-plan.js";
 import { EventBus } from "./event-bus.js";
 import { Reconciler } from "./reconciler.js";
@@ -85,6 +88,7 @@ export class ControlPlane {
   constructor(
     readonly store: Store,
     readonly agent: NodeAgent,
+    private readonly secrets: SecretBox,
   ) {
     this.events = new EventBus(store);
     this.reconciler = new Reconciler(store, agent, this.events);
@@ -110,29 +114,44 @@ export class ControlPlane {
   }
 
   /** Validates against the files and what exists; throws SpecError, changes nothing. */
-  async plan(files: DescriptorFile[], prune: boolean): Promise<{ entries: PlanEntry[]; warnings: SpecIssue[]; deletions: string[]; set: ReturnType<typeof loadDescriptors> }> {
+  async plan(files: DescriptorFile[], prune: boolean): Promise<{ entries: PlanEntry[]; warnings: SpecIssue[]; deletions: string[]; batch: Omit<ApplyBatch, "author" | "message"> }> {
     const set = loadDescriptors(files, { known: await this.knownObjects(), unresolved: "wait" });
     const entries: PlanEntry[] = [];
+    const hashes = await this.objectHashes();
+    const configObjects: ApplyBatch["configObjects"] = [];
+    const changedObjects = new Set<string>();
     for (const object of [...set.configMaps, ...set.secrets]) {
       const name = qualifiedName(object.metadata);
       const existing = await this.store.getConfigObject(object.kind, name);
+      const hash = this.objectHash(object.kind, object.data);
+      configObjects.push({ kind: object.kind, name, data: object.data, hash });
+      if (existing?.hash !== hash) changedObjects.add(objectKey(object.kind, name));
+      hashes.set(objectKey(object.kind, name), hash);
       const changes = diffValues(existing?.data ?? {}, object.data);
       const shown = object.kind === "Secret" ? redact(changes) : changes;
       entries.push({ kind: object.kind, name, action: !existing ? "create" : changes.length ? "change" : "unchanged", changes: existing ? shown : [] });
     }
+    const services: ServiceChange[] = [];
     for (const descriptor of set.services) {
       const name = qualifiedName(descriptor.metadata);
+      const revision = withConfigChecksum(revisionDescriptor(descriptor), hashes);
+      services.push({ name, descriptor: revision, hash: contentHash(revision), replicas: descriptor.spec.replicas });
       const service = await this.store.getService(name);
       if (!service || service.deleting) {
         entries.push({ kind: "Service", name, action: "create", changes: [] });
         continue;
       }
       const current = await this.store.getRevision(name, service.revision);
-      const changes = diffValues(current?.descriptor, revisionDescriptor(descriptor));
+      const changes = diffValues(current?.descriptor, revision);
       if (service.replicas !== descriptor.spec.replicas) changes.push({ path: "spec.replicas", before: service.replicas, after: descriptor.spec.replicas });
       // Applying a stopped service starts it again (apply states what should run).
       if (!service.enabled) changes.push({ path: "status", before: "stopped", after: "running" });
       entries.push({ kind: "Service", name, action: changes.length ? "change" : "unchanged", changes });
+    }
+    // Services outside the files that use a config map or secret changing now get a new revision too.
+    for (const follower of await this.followers(changedObjects, hashes, new Set(services.map((s) => s.name)))) {
+      services.push(follower.change);
+      entries.push({ kind: "Service", name: follower.change.name, action: "change", changes: follower.changes });
     }
     const deletions: string[] = [];
     if (prune) {
@@ -145,25 +164,89 @@ export class ControlPlane {
         }
       }
     }
-    return { entries, warnings: set.warnings, deletions, set };
+    return { entries, warnings: set.warnings, deletions, batch: { services, configObjects, deletions } };
   }
 
   async apply(files: DescriptorFile[], options: ApplyOptions): Promise<{ entries: PlanEntry[]; warnings: SpecIssue[]; services: AppliedService[] }> {
-    const { entries, warnings, deletions, set } = await this.plan(files, options.prune);
+    const { entries, warnings, batch } = await this.plan(files, options.prune);
     if (options.dryRun) return { entries, warnings, services: [] };
-    const result = await this.store.apply({
-      services: set.services.map((descriptor) => {
-        const revision = revisionDescriptor(descriptor);
-        return { name: qualifiedName(descriptor.metadata), descriptor: revision, hash: contentHash(revision), replicas: descriptor.spec.replicas };
-      }),
-      configObjects: [...set.configMaps, ...set.secrets].map((o) => ({ kind: o.kind, name: qualifiedName(o.metadata), data: o.data, hash: contentHash(o.data) })),
-      deletions,
-      author: options.author,
-      message: options.message,
-    });
+    const result = await this.store.apply({ ...batch, author: options.author, message: options.message });
     this.events.publish(result.events);
     this.reconciler.wake();
     return { entries, warnings, services: result.services };
+  }
+
+  /** Secrets by name with their keys (never values), for `drover secret list`. */
+  async listSecrets(): Promise<Array<{ name: string; keys: string[]; version: number; updatedAt: number; usedBy: string[] }>> {
+    const services = await this.servicesWithDescriptors();
+    return (await this.store.listConfigObjects("Secret")).map((s) => ({
+      name: s.name,
+      keys: Object.keys(s.data).sort(),
+      version: s.version,
+      updatedAt: s.updatedAt,
+      usedBy: services.filter((d) => referencedKeys(d.descriptor).includes(objectKey("Secret", s.name))).map((d) => d.name),
+    }));
+  }
+
+  /**
+   * Sets keys of a secret (all of them with `replace`), creating it when new; every service that
+   * uses it gets a new revision. Returns the keys that changed (never values).
+   */
+  async setSecret(name: string, data: Record<string, string>, options: { replace: boolean; author: string }): Promise<{ name: string; version: number; changedKeys: string[]; services: AppliedService[] }> {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new BadRequestError("expected namespace/name, lowercase letters, digits and '-'", "name");
+    const existing = await this.store.getConfigObject("Secret", name);
+    const next = options.replace ? data : { ...existing?.data, ...data };
+    const changedKeys = diffValues(existing?.data ?? {}, next).map((c) => c.path);
+    if (changedKeys.length === 0) return { name, version: existing!.version, changedKeys, services: [] };
+    const hash = this.objectHash("Secret", next);
+    const hashes = await this.objectHashes();
+    hashes.set(objectKey("Secret", name), hash);
+    const followers = await this.followers(new Set([objectKey("Secret", name)]), hashes, new Set());
+    const result = await this.store.apply({ services: followers.map((f) => f.change), configObjects: [{ kind: "Secret", name, data: next, hash }], deletions: [], author: options.author, message: `secret ${name}: ${changedKeys.join(", ")} changed` });
+    this.events.publish(result.events);
+    this.reconciler.wake();
+    return { name, version: (await this.store.getConfigObject("Secret", name))!.version, changedKeys, services: result.services };
+  }
+
+  /** Deletes a secret no service uses. */
+  async deleteSecret(name: string): Promise<void> {
+    const existing = await this.store.getConfigObject("Secret", name);
+    if (!existing) throw new NotFoundError(`no secret "${name}"`);
+    const users = (await this.servicesWithDescriptors()).filter((d) => referencedKeys(d.descriptor).includes(objectKey("Secret", name))).map((d) => d.name);
+    if (users.length) throw new ConflictError(`secret "${name}" is used by ${users.join(", ")}: change those first`);
+    await this.store.deleteConfigObject("Secret", name);
+    await this.events.emit({ type: "SecretDeleted", service: null, replica: null, reason: "Deleted", message: `secret ${name}` });
+  }
+
+  /** A config map's content hash; a secret's keyed hash, so the store holds nothing to test guesses against. */
+  private objectHash(kind: "ConfigMap" | "Secret", data: Record<string, string>): string {
+    return kind === "Secret" ? this.secrets.digest(contentHash(data)) : contentHash(data);
+  }
+
+  private async objectHashes(): Promise<ObjectHashes> {
+    return new Map((await this.store.listConfigObjects()).map((o) => [objectKey(o.kind, o.name), o.hash]));
+  }
+
+  private async servicesWithDescriptors(): Promise<Array<{ name: string; service: ServiceRecord; descriptor: ServiceDescriptor }>> {
+    const result = [];
+    for (const service of await this.store.listServices()) {
+      if (service.deleting) continue;
+      result.push({ name: service.name, service, descriptor: (await this.revisionOf(service)).descriptor });
+    }
+    return result;
+  }
+
+  /** Services (other than `skip`) whose revision references a changed object: the same spec with the new checksum. */
+  private async followers(changed: Set<string>, hashes: ObjectHashes, skip: Set<string>): Promise<Array<{ change: ServiceChange; changes: FieldChange[] }>> {
+    if (changed.size === 0) return [];
+    const followers = [];
+    for (const { name, service, descriptor } of await this.servicesWithDescriptors()) {
+      if (skip.has(name) || !referencedKeys(descriptor).some((key) => changed.has(key))) continue;
+      const next = withConfigChecksum(descriptor, hashes);
+      const changes = diffValues(descriptor, next);
+      if (changes.length) followers.push({ change: { name, descriptor: next, hash: contentHash(next), replicas: service.replicas }, changes });
+    }
+    return followers;
   }
 
   async listServices(): Promise<ServiceSummary[]> {
@@ -421,3 +504,5 @@ export class ControlPlane {
     };
   }
 }
+
+

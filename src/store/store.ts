@@ -46,6 +46,14 @@ export interface EventQuery {
   limit?: number;
 }
 
+/** Seals secret values before they are stored and opens them when read (see security/secret-box). */
+export interface ValueCipher {
+  seal(plaintext: string, context: string): string;
+  unseal(sealed: string, context: string): string;
+  /** Whether stored text is sealed already (data written before encryption at rest is not). */
+  isSealed(text: string): boolean;
+}
+
 export interface Store {
   /** Applies a whole batch atomically and records an event per change. */
   apply(batch: ApplyBatch): Promise<{ services: AppliedService[]; events: EventRecord[] }>;
@@ -67,6 +75,7 @@ export interface Store {
 
   getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined>;
   listConfigObjects(kind?: ConfigObjectRecord["kind"]): Promise<ConfigObjectRecord[]>;
+  deleteConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<void>;
 
   /** The service's rollouts, newest first. */
   listRollouts(service: string, limit?: number): Promise<RolloutRecord[]>;

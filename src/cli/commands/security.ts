@@ -1,4 +1,6 @@
-/** `drover token create|list|revoke` and `drover audit [verify]` (admin). */
+/** `drover token create|list|revoke`, `drover secret set|list|delete` and `drover audit [verify]` (admin). */
+import fs from "node:fs";
+import os from "node:os";
 import type { Command } from "commander";
 import type { AuditRecord, TokenRecord } from "../../store/records.js";
 import type { ChainVerdict } from "../../security/audit-chain.js";
@@ -47,6 +49,52 @@ export function registerSecurity(program: Command): void {
       process.stdout.write(`token "${name}" revoked\n`);
     });
 
+  const secret = program.command("secret").description("secrets, encrypted at rest: set keys, list names and keys (never values), delete");
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  secret
+    .command("set")
+    .description("set keys of a secret (creating it); services that use it roll out a new revision. Values on the command line show in `ps`: prefer --from-file or --from-env")
+    .argument("<name>", "name or namespace/name (namespace default)")
+    .argument("[pairs...]", "KEY=VALUE")
+    .option("--from-file <key=path>", "a key whose value is a file's content (repeatable)", collect, [])
+    .option("--from-env <key=variable>", "a key whose value is an environment variable's (repeatable)", collect, [])
+    .option("--replace", "the given keys become the whole secret (others are removed)")
+    .action(async (name: string, pairs: string[], flags: { fromFile: string[]; fromEnv: string[]; replace?: boolean }) => {
+      const data: Record<string, string> = {};
+      for (const pair of pairs) data[keyOf(pair, "KEY=VALUE")] = pair.slice(pair.indexOf("=") + 1);
+      for (const pair of flags.fromFile) data[keyOf(pair, "KEY=PATH")] = readValueFile(pair.slice(pair.indexOf("=") + 1));
+      for (const pair of flags.fromEnv) {
+        const variable = pair.slice(pair.indexOf("=") + 1);
+        const value = process.env[variable];
+        if (value === undefined) throw new CliError(`--from-env ${pair}: the variable ${variable} is not set`, 2);
+        data[keyOf(pair, "KEY=VARIABLE")] = value;
+      }
+      if (Object.keys(data).length === 0) throw new CliError("give at least one KEY=VALUE, --from-file or --from-env", 2);
+      const qualified = name.includes("/") ? name : `default/${name}`;
+      const result = await new ApiClient().put<{ name: string; version: number; changedKeys: string[]; services: Array<{ name: string; revision: number }> }>(`/api/v1/secrets/${encodeURIComponent(qualified)}`, { data, replace: flags.replace ?? false, author: os.userInfo().username });
+      if (result.changedKeys.length === 0) return void process.stdout.write(`secret ${result.name} unchanged\n`);
+      process.stdout.write(`secret ${result.name} version ${result.version}: ${result.changedKeys.join(", ")} changed\n`);
+      for (const s of result.services) process.stdout.write(`  ${s.name} → revision ${s.revision} (rolls out)\n`);
+    });
+  secret
+    .command("list")
+    .description("secrets: name, keys, version, last change, the services that use them (never values)")
+    .option("-o, --output <format>", "table, json or yaml", "table")
+    .action(async (flags: { output: string }) => {
+      const { secrets } = await new ApiClient().get<{ secrets: Array<{ name: string; keys: string[]; version: number; updatedAt: number; usedBy: string[] }> }>("/api/v1/secrets");
+      if (printStructured(flags.output, secrets)) return;
+      process.stdout.write(`${table(["SECRET", "KEYS", "VERSION", "CHANGED", "USED BY"], secrets.map((s) => [s.name, s.keys.join(","), String(s.version), `${age(s.updatedAt)} ago`, s.usedBy.join(",") || "-"]))}\n`);
+    });
+  secret
+    .command("delete")
+    .description("delete a secret that no service uses")
+    .argument("<name>", "name or namespace/name")
+    .action(async (name: string) => {
+      const qualified = name.includes("/") ? name : `default/${name}`;
+      await new ApiClient().delete(`/api/v1/secrets/${encodeURIComponent(qualified)}`);
+      process.stdout.write(`secret ${qualified} deleted\n`);
+    });
+
   const audit = program
     .command("audit")
     .description("the audit trail: every change with who (token and role), what, to which object, when")
@@ -67,3 +115,19 @@ export function registerSecurity(program: Command): void {
       process.stdout.write(`${color.green("✓")} the audit trail is intact: ${verdict.entries} entries, each chained to the one before\n`);
     });
 }
+
+function keyOf(pair: string, form: string): string {
+  const eq = pair.indexOf("=");
+  // The argument itself is not echoed: it may hold a value.
+  if (eq < 1) throw new CliError(`expected ${form}: an argument has no key before "="`, 2);
+  return pair.slice(0, eq);
+}
+
+function readValueFile(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 2);
+  }
+}
+

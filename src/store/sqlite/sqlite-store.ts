@@ -14,7 +14,7 @@ import type {
   AuditRecord,
 } from "../records.js";
 import { auditHash, GENESIS } from "../../security/audit-chain.js";
-import type { AppliedService, ApplyBatch, EventQuery, Store } from "../store.js";
+import type { AppliedService, ApplyBatch, EventQuery, Store, ValueCipher } from "../store.js";
 import { MIGRATIONS } from "./migrations.js";
 
 type Row = Record<string, unknown>;
@@ -27,13 +27,44 @@ export class SqliteStore implements Store {
   private eventsSincePrune = 0;
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(file: string, private readonly now: () => number = Date.now) {
+  /** `cipher`: secrets' data is sealed with it; without one they are stored as given (tests of other things). */
+  constructor(
+    file: string,
+    private readonly now: () => number = Date.now,
+    private readonly cipher: ValueCipher | null = null,
+  ) {
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.pragma("foreign_keys = ON");
     this.migrate();
+    this.sealStoredSecrets();
+  }
+
+  /** Secrets stored before encryption at rest (or by a store without a cipher) are sealed now; a wrong key fails here, at start. */
+  private sealStoredSecrets(): void {
+    if (!this.cipher) return;
+    this.db.transaction(() => {
+      for (const row of this.statement("SELECT name, data FROM config_objects WHERE kind = 'Secret'").all() as Row[]) {
+        const data = String(row.data);
+        if (!this.cipher!.isSealed(data)) this.statement("UPDATE config_objects SET data = ? WHERE kind = 'Secret' AND name = ?").run(this.cipher!.seal(data, String(row.name)), row.name);
+        else this.cipher!.unseal(data, String(row.name));
+      }
+    })();
+  }
+
+  /** What goes into the data column: a secret's JSON sealed, a config map's as it is. */
+  private storedData(kind: string, name: string, data: Record<string, string>): string {
+    const json = JSON.stringify(data);
+    return kind === "Secret" && this.cipher ? this.cipher.seal(json, name) : json;
+  }
+
+  private configObject(row: Row): ConfigObjectRecord {
+    const record = toConfigObject({ ...row, data: "{}" });
+    const text = String(row.data);
+    const json = record.kind === "Secret" && this.cipher?.isSealed(text) ? this.cipher.unseal(text, record.name) : text;
+    return { ...record, data: JSON.parse(json) as Record<string, string> };
   }
 
   private migrate(): void {
@@ -58,7 +89,7 @@ export class SqliteStore implements Store {
         const version = existing ? Number(existing.version) + 1 : 1;
         this.db
           .prepare("INSERT OR REPLACE INTO config_objects (kind, name, version, data, hash, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
-          .run(object.kind, object.name, version, JSON.stringify(object.data), object.hash, now);
+          .run(object.kind, object.name, version, this.storedData(object.kind, object.name, object.data), object.hash, now);
         events.push(this.insertEvent({ type: `${object.kind}Applied`, service: null, replica: null, reason: existing ? "Changed" : "Created", message: `${object.kind} ${object.name} version ${version}` }));
       }
       for (const change of batch.services) {
@@ -228,14 +259,18 @@ export class SqliteStore implements Store {
 
   async getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined> {
     const row = this.statement("SELECT * FROM config_objects WHERE kind = ? AND name = ?").get(kind, name) as Row | undefined;
-    return row && toConfigObject(row);
+    return row && this.configObject(row);
+  }
+
+  async deleteConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<void> {
+    this.statement("DELETE FROM config_objects WHERE kind = ? AND name = ?").run(kind, name);
   }
 
   async listConfigObjects(kind?: ConfigObjectRecord["kind"]): Promise<ConfigObjectRecord[]> {
     const rows = kind
       ? this.statement("SELECT * FROM config_objects WHERE kind = ? ORDER BY name").all(kind)
       : this.statement("SELECT * FROM config_objects ORDER BY kind, name").all();
-    return (rows as Row[]).map(toConfigObject);
+    return (rows as Row[]).map((row) => this.configObject(row));
   }
 
   async insertToken(token: TokenRecord): Promise<void> {
