@@ -8,6 +8,7 @@ import { BadRequestError, DroverError } from "../errors.js";
 import type { ControlPlane } from "../server/control-plane.js";
 import { Authenticator, roleAllows } from "../security/tokens.js";
 import { AuditTrail } from "../security/audit-trail.js";
+import { createBackup } from "../security/backup.js";
 import { actionName, READ_ONLY_POSTS, requiredRole } from "./access.js";
 import { registerTokenRoutes } from "./token-routes.js";
 import { registerSecretRoutes } from "./secret-routes.js";
@@ -200,6 +201,12 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
     return { entries: await audit.list(since) };
   });
   app.get("/api/v1/audit/verify", async () => audit.verify());
+  app.post("/api/v1/backup", async (request, reply) => {
+    const { includeKey } = parseWith(z.strictObject({ includeKey: z.boolean().default(false) }), request.body ?? {});
+    const bytes = await createBackup(controlPlane.store, options.home, VERSION, includeKey);
+    request.audit = { object: "store", summary: `backup of ${bytes.length} bytes, ${includeKey ? "with" : "without"} the master key` };
+    return reply.type("application/gzip").send(bytes);
+  });
 
   app.post("/api/v1/shutdown", async (_request, reply) => {
     await reply.send({ status: "shutting down" });

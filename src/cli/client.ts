@@ -32,6 +32,13 @@ export class ApiClient {
     return this.request<T>("POST", path, body);
   }
 
+  /** A POST whose answer is bytes (a backup). */
+  async postForBytes(path: string, body: unknown): Promise<Buffer> {
+    const response = await this.fetch(path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+    if (!response.ok) await this.fail(response);
+    return Buffer.from(await response.arrayBuffer());
+  }
+
   put<T>(path: string, body: unknown): Promise<T> {
     return this.request<T>("PUT", path, body);
   }

@@ -35,6 +35,9 @@ Environment:
   DROVER_HOME        state folder: database, replica logs (default ~/.drover)
   DROVER_ADDR        API address host:port (default 127.0.0.1:7070)
   DROVER_TOKEN       API token (default: read from $DROVER_HOME/api.token)
+  DROVER_MASTER_KEY  the key secrets are encrypted with, 32 bytes base64 or hex (default: $DROVER_HOME/master.key)
+  DROVER_METRICS_OPEN  "1": /metrics answers without a token
+  DROVER_SNAPSHOTS_KEPT  store snapshots kept in $DROVER_HOME/backups (default 10)
   DROVER_PORT_RANGE  host ports for replicas, FROM-TO (default 20000-29999)
   DROVER_ROUTER_HOST address service ports listen on (default 127.0.0.1)
   DROVER_ROUTER_KERNEL  "off": tcp ports forwarded by drover, not by kernel DNAT rules

@@ -89,6 +89,8 @@ export class ControlPlane {
     readonly store: Store,
     readonly agent: NodeAgent,
     private readonly secrets: SecretBox,
+    /** Called before an apply that changes something is stored (a snapshot of the store). */
+    private readonly beforeDeploy: () => Promise<void> = async () => undefined,
   ) {
     this.events = new EventBus(store);
     this.reconciler = new Reconciler(store, agent, this.events);
@@ -170,6 +172,7 @@ export class ControlPlane {
   async apply(files: DescriptorFile[], options: ApplyOptions): Promise<{ entries: PlanEntry[]; warnings: SpecIssue[]; services: AppliedService[] }> {
     const { entries, warnings, batch } = await this.plan(files, options.prune);
     if (options.dryRun) return { entries, warnings, services: [] };
+    if (entries.some((e) => e.action !== "unchanged")) await this.beforeDeploy();
     const result = await this.store.apply({ ...batch, author: options.author, message: options.message });
     this.events.publish(result.events);
     this.reconciler.wake();

@@ -100,6 +100,9 @@ export interface Store {
   appendAudit(entry: AuditInput): Promise<AuditRecord>;
   listAudit(since?: number): Promise<AuditRecord[]>;
 
+  /** A consistent copy of the whole store at `file`, taken while it is in use. */
+  snapshot(file: string): Promise<void>;
+
   appendEvent(event: EventInput): Promise<EventRecord>;
   listEvents(query?: EventQuery): Promise<EventRecord[]>;
 

@@ -1,10 +1,14 @@
-/** `drover token create|list|revoke`, `drover secret set|list|delete` and `drover audit [verify]` (admin). */
+/** Admin commands: `drover token`, `drover secret`, `drover backup`/`restore` and `drover audit [verify]`. */
 import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import type { Command } from "commander";
 import type { AuditRecord, TokenRecord } from "../../store/records.js";
 import type { ChainVerdict } from "../../security/audit-chain.js";
 import { ApiClient, CliError } from "../client.js";
+import { restoreBackup, RestoreError } from "../../security/backup.js";
+import { HomeLockedError, lockHome } from "../../store/sqlite/home-lock.js";
+import { droverHome } from "../../settings.js";
 import { age, color, printStructured, table } from "../output.js";
 
 type ShownToken = Omit<TokenRecord, "hash">;
@@ -62,7 +66,7 @@ export function registerSecurity(program: Command): void {
     .action(async (name: string, pairs: string[], flags: { fromFile: string[]; fromEnv: string[]; replace?: boolean }) => {
       const data: Record<string, string> = {};
       for (const pair of pairs) data[keyOf(pair, "KEY=VALUE")] = pair.slice(pair.indexOf("=") + 1);
-      for (const pair of flags.fromFile) data[keyOf(pair, "KEY=PATH")] = readValueFile(pair.slice(pair.indexOf("=") + 1));
+      for (const pair of flags.fromFile) data[keyOf(pair, "KEY=PATH")] = readInput(pair.slice(pair.indexOf("=") + 1)).toString("utf8");
       for (const pair of flags.fromEnv) {
         const variable = pair.slice(pair.indexOf("=") + 1);
         const value = process.env[variable];
@@ -95,6 +99,42 @@ export function registerSecurity(program: Command): void {
       process.stdout.write(`secret ${qualified} deleted\n`);
     });
 
+  program
+    .command("backup")
+    .description("write a consistent snapshot of all state (services, revisions, config, secrets still encrypted, tokens' hashes, audit, history) to FILE while drover runs")
+    .argument("<file>", "where to write it (mode 0600)")
+    .option("--include-key", "include the master key: the backup then opens every secret by itself; keep it like the key")
+    .action(async (file: string, flags: { includeKey?: boolean }) => {
+      const bytes = await new ApiClient().postForBytes("/api/v1/backup", { includeKey: flags.includeKey ?? false });
+      fs.writeFileSync(file, bytes, { mode: 0o600 });
+      process.stdout.write(`wrote ${file} (${bytes.length} bytes${flags.includeKey ? ", with the master key" : "; without the master key: restoring needs the same master.key or DROVER_MASTER_KEY"})\n`);
+    });
+  program
+    .command("restore")
+    .description("restore a backup into DROVER_HOME, where no server may run; refuses a home with state unless --force. Then `drover up` starts what it describes")
+    .argument("<file>", "a file written by drover backup")
+    .option("--force", "replace the state (and key) this home has")
+    .action(async (file: string, flags: { force?: boolean }) => {
+      const home = droverHome();
+      fs.mkdirSync(home, { recursive: true });
+      let lock: { release(): void };
+      try {
+        lock = lockHome(path.join(home, "server.lock"));
+      } catch (error) {
+        if (error instanceof HomeLockedError) throw new CliError(`a drover server is running on ${home}: stop it first (drover down)`);
+        throw error;
+      }
+      try {
+        const restored = restoreBackup(readInput(file), home, flags.force ?? false);
+        process.stdout.write(`restored ${restored.services} services and ${restored.secrets} secrets from a backup of ${new Date(restored.createdAt).toISOString()} into ${home}${restored.keyRestored ? " (with its master key)" : ""}; drover up starts them\n`);
+      } catch (error) {
+        if (error instanceof RestoreError) throw new CliError(`cannot restore ${file}: ${error.message}`, 2);
+        throw error;
+      } finally {
+        lock.release();
+      }
+    });
+
   const audit = program
     .command("audit")
     .description("the audit trail: every change with who (token and role), what, to which object, when")
@@ -123,9 +163,11 @@ function keyOf(pair: string, form: string): string {
   return pair.slice(0, eq);
 }
 
-function readValueFile(file: string): string {
+
+/** A file the user named; a clear error (exit 2) when it cannot be read. */
+function readInput(file: string): Buffer {
   try {
-    return fs.readFileSync(file, "utf8");
+    return fs.readFileSync(file);
   } catch (error) {
     throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 2);
   }

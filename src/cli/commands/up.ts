@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import type { Command } from "commander";
 import { ApiClient, CliError, EXIT_USAGE } from "../client.js";
 import { planAndApply } from "../apply-flow.js";
@@ -10,12 +11,12 @@ import { parseDuration, UnitError } from "../../spec/units.js";
 export function registerUp(program: Command): void {
   program
     .command("up")
-    .description("start the server if none runs, apply descriptors and follow until every service is ready")
-    .option("-f, --file <path...>", "descriptor file(s) or folder(s) (default: drover.yaml)", ["drover.yaml"])
+    .description("start the server if none runs, apply descriptors and follow until every service is ready (without -f and without a drover.yaml here: the services the store has, as after drover down or a restore)")
+    .option("-f, --file <path...>", "descriptor file(s) or folder(s) (default: drover.yaml)")
     .option("--timeout <duration>", "how long to wait for readiness", "2m")
     .option("--prune", "delete services of the same namespaces that the files no longer define")
     .option("-m, --message <text>", "a note stored with the new revisions")
-    .action(async (flags: { file: string[]; timeout: string; prune?: boolean; message?: string }) => {
+    .action(async (flags: { file?: string[]; timeout: string; prune?: boolean; message?: string }) => {
       let timeoutMs: number;
       try {
         timeoutMs = parseDuration(flags.timeout);
@@ -25,7 +26,8 @@ export function registerUp(program: Command): void {
       }
       const client = new ApiClient();
       await ensureServer(client, (text) => process.stderr.write(`${text}\n`));
-      const applied = await planAndApply(client, { ...flags, yes: true }, false);
+      const stored = !flags.file && !fs.existsSync("drover.yaml");
+      const applied = stored ? (await client.get<{ services: Array<{ name: string }> }>("/api/v1/services")).services : await planAndApply(client, { ...flags, file: flags.file ?? ["drover.yaml"], yes: true }, false);
       const names = (applied ?? []).map((s) => s.name);
       if (names.length === 0) return;
       const started = Date.now();

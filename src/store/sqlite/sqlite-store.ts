@@ -327,6 +327,11 @@ export class SqliteStore implements Store {
     return rows as EventRecord[];
   }
 
+  async snapshot(file: string): Promise<void> {
+    // SQLite's online backup: pages copied while writers go on, the result one consistent state.
+    await this.db.backup(file);
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }

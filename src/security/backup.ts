@@ -1,0 +1,115 @@
+/**
+ * Backups of all of drover's state: a consistent online snapshot of the store in one gzip'd
+ * file, with the master key only when asked (a backup with the key opens every secret: keep it
+ * like the key). Restoring writes into a home where no server runs and no state exists (or with
+ * `force`), checks that the key opens the secrets before anything is replaced, and leaves out
+ * the replicas table: replicas are what ran on the old machine; the new server starts its own.
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import Database from "better-sqlite3";
+import type { Store } from "../store/store.js";
+import { SqliteStore } from "../store/sqlite/sqlite-store.js";
+import { MASTER_KEY_FILE, SecretBox } from "./secret-box.js";
+
+const FORMAT = "drover-backup-v1";
+export const DATABASE_FILE = "drover.db";
+
+interface BackupFile {
+  format: string;
+  createdAt: number;
+  version: string;
+  /** The SQLite snapshot, base64. */
+  database: string;
+  masterKey?: string;
+}
+
+/** The backup's bytes: a snapshot of `store`, plus the home's master key with `includeKey`. */
+export async function createBackup(store: Store, home: string, version: string, includeKey: boolean): Promise<Buffer> {
+  const temp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "drover-backup-")), DATABASE_FILE);
+  try {
+    await store.snapshot(temp);
+    const file: BackupFile = { format: FORMAT, createdAt: Date.now(), version, database: fs.readFileSync(temp).toString("base64") };
+    if (includeKey) file.masterKey = process.env.DROVER_MASTER_KEY || fs.readFileSync(path.join(home, MASTER_KEY_FILE), "utf8").trim();
+    return zlib.gzipSync(JSON.stringify(file));
+  } finally {
+    fs.rmSync(path.dirname(temp), { recursive: true, force: true });
+  }
+}
+
+export class RestoreError extends Error {}
+
+/** Restores a backup into `home`; returns what it restored. @throws RestoreError with the reason, changing nothing. */
+export function restoreBackup(bytes: Buffer, home: string, force: boolean): { services: number; secrets: number; createdAt: number; keyRestored: boolean } {
+  let file: BackupFile;
+  try {
+    file = JSON.parse(zlib.gunzipSync(bytes).toString("utf8")) as BackupFile;
+  } catch {
+    throw new RestoreError("not a drover backup (it does not unpack)");
+  }
+  if (file.format !== FORMAT) throw new RestoreError(`not a drover backup (format ${String(file.format)})`);
+  fs.mkdirSync(home, { recursive: true });
+  const target = path.join(home, DATABASE_FILE);
+  if (fs.existsSync(target) && !force) throw new RestoreError(`${home} has state already (${DATABASE_FILE}): restore into an empty home, or pass --force to replace it`);
+  if (file.masterKey && fs.existsSync(path.join(home, MASTER_KEY_FILE)) && !force) throw new RestoreError(`${home} has a master key already: pass --force to replace it with the backup's`);
+
+  // Everything is checked in a scratch copy first: the key must open the secrets.
+  const scratch = fs.mkdtempSync(path.join(home, ".restore-"));
+  try {
+    const database = path.join(scratch, DATABASE_FILE);
+    fs.writeFileSync(database, Buffer.from(file.database, "base64"), { mode: 0o600 });
+    if (file.masterKey) fs.writeFileSync(path.join(scratch, MASTER_KEY_FILE), `${file.masterKey}\n`, { mode: 0o600 });
+    const box = SecretBox.open(file.masterKey ? scratch : home);
+    const db = new Database(database);
+    let secrets: number;
+    let services: number;
+    try {
+      db.exec("DELETE FROM replicas");
+      services = (db.prepare("SELECT COUNT(*) AS n FROM services").get() as { n: number }).n;
+      secrets = (db.prepare("SELECT COUNT(*) AS n FROM config_objects WHERE kind = 'Secret'").get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+    try {
+      // Opening the store with the key unseals every secret: a wrong key fails here.
+      void new SqliteStore(database, Date.now, box).close();
+    } catch (error) {
+      throw new RestoreError(`${(error as Error).message}${file.masterKey ? "" : " — the backup holds no key: set DROVER_MASTER_KEY or put the original master.key in the home first"}`);
+    }
+    for (const leftover of [`${target}-wal`, `${target}-shm`]) fs.rmSync(leftover, { force: true });
+    fs.renameSync(database, target);
+    if (file.masterKey) fs.renameSync(path.join(scratch, MASTER_KEY_FILE), path.join(home, MASTER_KEY_FILE));
+    writeAuditHead(target, home);
+    return { services, secrets, createdAt: file.createdAt, keyRestored: Boolean(file.masterKey) };
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The restored trail's newest entry becomes the head, so `audit verify` checks it as it was. */
+function writeAuditHead(database: string, home: string): void {
+  const db = new Database(database, { readonly: true });
+  try {
+    const last = db.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").get() as { seq: number; hash: string } | undefined;
+    const head = path.join(home, "audit.head");
+    if (last) fs.writeFileSync(head, JSON.stringify(last), { mode: 0o600 });
+    else fs.rmSync(head, { force: true });
+  } finally {
+    db.close();
+  }
+}
+
+/** Snapshots kept before deploys: DROVER_HOME/backups/pre-deploy-<time>.db, the newest `keep`. */
+export async function snapshotBeforeDeploy(store: Store, home: string, keep: number): Promise<string> {
+  const dir = path.join(home, "backups");
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, `pre-deploy-${new Date().toISOString().replace(/[:.]/g, "-")}-${crypto.randomBytes(2).toString("hex")}.db`);
+  await store.snapshot(file);
+  fs.chmodSync(file, 0o600);
+  const snapshots = fs.readdirSync(dir).filter((f) => f.startsWith("pre-deploy-")).sort();
+  for (const old of snapshots.slice(0, Math.max(0, snapshots.length - keep))) fs.rmSync(path.join(dir, old), { force: true });
+  return file;
+}
