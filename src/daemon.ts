@@ -12,6 +12,7 @@ import { parsePortRange } from "./agent/ports.js";
 import { ensureApiToken, registerHomeToken } from "./security/api-token.js";
 import { SecretBox } from "./security/secret-box.js";
 import { snapshotBeforeDeploy } from "./security/backup.js";
+import { trustedKeys } from "./security/signatures.js";
 import { ControlPlane } from "./server/control-plane.js";
 import { HomeLockedError, lockHome } from "./store/sqlite/home-lock.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
@@ -46,7 +47,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const drivers = [new ProcessDriver(), await DockerDriver.open(agentDir)];
   const agent = await LocalAgent.open(agentDir, drivers, parsePortRange(process.env.DROVER_PORT_RANGE));
   const keep = Number(process.env.DROVER_SNAPSHOTS_KEPT ?? 10);
-  const controlPlane = new ControlPlane(store, agent, secrets, async () => void (await snapshotBeforeDeploy(store, options.home, keep)));
+  const controlPlane = new ControlPlane(store, agent, secrets, async () => void (await snapshotBeforeDeploy(store, options.home, keep)), () => trustedKeys(options.home));
   await registerHomeToken(store, ensureApiToken(options.home));
   const api = await buildApi(controlPlane, { home: options.home, onShutdown: options.onShutdown });
   try {

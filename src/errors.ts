@@ -22,6 +22,12 @@ export class NotFoundError extends DroverError {
   }
 }
 
+export class ForbiddenError extends DroverError {
+  constructor(message: string) {
+    super(message, 403, "forbidden");
+  }
+}
+
 export class ConflictError extends DroverError {
   constructor(message: string) {
     super(message, 409, "conflict");

@@ -9,7 +9,7 @@ import type { Role } from "../store/records.js";
 export const OPEN_PATHS = new Set(["/api/v1/health", "/healthz", "/readyz"]);
 
 /** POST routes that change nothing (a plan is a dry run): read access, and no audit entry. */
-export const READ_ONLY_POSTS = new Set(["/api/v1/plan"]);
+export const READ_ONLY_POSTS = new Set(["/api/v1/plan", "/api/v1/policies/test"]);
 
 const ADMIN_PREFIXES = ["/api/v1/tokens", "/api/v1/secrets", "/api/v1/policies", "/api/v1/audit", "/api/v1/backup", "/api/v1/restore", "/api/v1/shutdown"];
 
@@ -17,7 +17,7 @@ const ADMIN_PREFIXES = ["/api/v1/tokens", "/api/v1/secrets", "/api/v1/policies",
 export function requiredRole(method: string, url: string): Role | null {
   if (OPEN_PATHS.has(url)) return null;
   if (url === "/metrics" && process.env.DROVER_METRICS_OPEN === "1") return null;
-  if (ADMIN_PREFIXES.some((prefix) => url === prefix || url.startsWith(`${prefix}/`))) return "admin";
+  if (!READ_ONLY_POSTS.has(url) && ADMIN_PREFIXES.some((prefix) => url === prefix || url.startsWith(`${prefix}/`))) return "admin";
   return method === "GET" || method === "HEAD" || READ_ONLY_POSTS.has(url) ? "viewer" : "operator";
 }
 

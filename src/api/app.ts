@@ -19,7 +19,7 @@ import { parseWith } from "./parse.js";
 import { VERSION } from "../version.js";
 import type { DroverMetrics } from "./metrics.js";
 
-const fileSchema = z.object({ file: z.string().min(1), text: z.string(), baseDir: z.string().min(1) });
+const fileSchema = z.object({ file: z.string().min(1), text: z.string(), baseDir: z.string().min(1), signature: z.string().max(200).optional() });
 const applySchema = z.object({
   files: z.array(fileSchema).min(1),
   prune: z.boolean().default(false),
@@ -145,7 +145,7 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   });
   app.post("/api/v1/apply", async (request) => {
     const body = parseWith(applySchema, request.body);
-    const result = await controlPlane.apply(body.files, body);
+    const result = await controlPlane.apply(body.files, { ...body, mayChangePolicies: request.actor?.role === "admin" });
     const changed = result.entries.filter((e) => e.action !== "unchanged");
     // Secrets appear by name and changed keys only: plan entries never carry their values.
     request.audit = { object: changed.map((e) => `${e.kind} ${e.name}`).join(", ") || "-", summary: body.dryRun ? "dry run" : changed.map((e) => `${e.action} ${e.kind} ${e.name}${e.changes.length ? ` (${e.changes.map((c) => c.path).join(", ")})` : ""}`).join("; ") || "nothing changed" };
@@ -201,6 +201,10 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
     return { entries: await audit.list(since) };
   });
   app.get("/api/v1/audit/verify", async () => audit.verify());
+  app.post("/api/v1/policies/test", async (request) => {
+    const body = parseWith(applySchema, request.body);
+    return { violations: await controlPlane.policyTest(body.files) };
+  });
   app.post("/api/v1/backup", async (request, reply) => {
     const { includeKey } = parseWith(z.strictObject({ includeKey: z.boolean().default(false) }), request.body ?? {});
     const bytes = await createBackup(controlPlane.store, options.home, VERSION, includeKey);

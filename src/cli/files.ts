@@ -25,7 +25,9 @@ export function readDescriptorFiles(paths: string[]): DescriptorFile[] {
     if (entries.length === 0) throw new CliError(`${given}: the folder holds no .yaml or .yml file`, EXIT_USAGE);
     for (const entry of entries) {
       const shown = path.relative(process.cwd(), entry) || entry;
-      files.push({ file: shown.startsWith("..") ? entry : shown, text: fs.readFileSync(entry, "utf8"), baseDir: path.dirname(entry) });
+      // A signature beside the file (FILE.sig, written by drover sign) goes with it.
+      const signature = fs.existsSync(`${entry}.sig`) ? fs.readFileSync(`${entry}.sig`, "utf8").trim() : undefined;
+      files.push({ file: shown.startsWith("..") ? entry : shown, text: fs.readFileSync(entry, "utf8"), baseDir: path.dirname(entry), ...(signature ? { signature } : {}) });
     }
   }
   return files;

@@ -4,6 +4,7 @@
  */
 import crypto from "node:crypto";
 import type { ServiceDescriptor } from "../spec/index.js";
+import { canonicalJson } from "../canonical-json.js";
 
 export interface FieldChange {
   path: string;
@@ -12,7 +13,7 @@ export interface FieldChange {
 }
 
 export interface PlanEntry {
-  kind: "Service" | "ConfigMap" | "Secret";
+  kind: "Service" | "ConfigMap" | "Secret" | "Policy";
   name: string;
   action: "create" | "change" | "unchanged" | "delete";
   changes: FieldChange[];
@@ -29,14 +30,6 @@ export function contentHash(value: unknown): string {
   return crypto.createHash("sha256").update(canonicalJson(value)).digest("hex");
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /** Leaf-level differences between two JSON values, with dotted paths. */
 export function diffValues(before: unknown, after: unknown, path = ""): FieldChange[] {

@@ -6,8 +6,10 @@
 import type { ProbeReport } from "../agent/probes/probe.js";
 import type { ResourceUsage } from "../agent/drivers/driver.js";
 import type { NodeAgent, ServiceTraffic } from "../agent/node-agent.js";
-import { BadRequestError, ConflictError, NotFoundError } from "../errors.js";
-import { closest, loadDescriptors, qualifiedName, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
+import { evaluatePolicies } from "../security/policy.js";
+import { checkSignature, type trustedKeys } from "../security/signatures.js";
+import { closest, loadDescriptors, qualifiedName, SpecError, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
 import type { EventRecord, MetricPoint, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord } from "../store/records.js";
 import { downsample, MetricHistory, RETENTION_DAYS } from "./metric-history.js";
 import { recommend, type Recommendations } from "./autoscale/recommend.js";
@@ -30,6 +32,8 @@ export interface ApplyOptions {
   message: string;
   prune: boolean;
   dryRun: boolean;
+  /** False for callers below admin: an apply that would change a Policy is refused. */
+  mayChangePolicies?: boolean;
 }
 
 export interface ServiceSummary {
@@ -91,6 +95,8 @@ export class ControlPlane {
     private readonly secrets: SecretBox,
     /** Called before an apply that changes something is stored (a snapshot of the store). */
     private readonly beforeDeploy: () => Promise<void> = async () => undefined,
+    /** The public keys signed descriptors are checked against. */
+    private readonly trusted: () => ReturnType<typeof trustedKeys> = () => [],
   ) {
     this.events = new EventBus(store);
     this.reconciler = new Reconciler(store, agent, this.events);
@@ -117,8 +123,17 @@ export class ControlPlane {
 
   /** Validates against the files and what exists; throws SpecError, changes nothing. */
   async plan(files: DescriptorFile[], prune: boolean): Promise<{ entries: PlanEntry[]; warnings: SpecIssue[]; deletions: string[]; batch: Omit<ApplyBatch, "author" | "message"> }> {
-    const set = loadDescriptors(files, { known: await this.knownObjects(), unresolved: "wait" });
+    const set = await this.load(files);
     const entries: PlanEntry[] = [];
+    const policies: NonNullable<ApplyBatch["policies"]> = [];
+    const storedPolicies = new Map((await this.store.listPolicies()).map((p) => [p.name, p]));
+    for (const document of set.policies) {
+      const name = qualifiedName(document.metadata);
+      const hash = contentHash(document);
+      const existing = storedPolicies.get(name);
+      policies.push({ name, document, hash });
+      entries.push({ kind: "Policy", name, action: !existing ? "create" : existing.hash !== hash ? "change" : "unchanged", changes: existing ? diffValues(existing.document, document) : [] });
+    }
     const hashes = await this.objectHashes();
     const configObjects: ApplyBatch["configObjects"] = [];
     const changedObjects = new Set<string>();
@@ -166,11 +181,45 @@ export class ControlPlane {
         }
       }
     }
-    return { entries, warnings: set.warnings, deletions, batch: { services, configObjects, deletions } };
+    return { entries, warnings: set.warnings, deletions, batch: { services, configObjects, deletions, policies } };
+  }
+
+  /**
+   * Admission alone: the policy violations of the services in `files` (the stored policies and
+   * those in the files), each at its field's place, enforced or warned. Changes nothing.
+   * @throws SpecError when the files are invalid for another reason.
+   */
+  async policyTest(files: DescriptorFile[]): Promise<SpecIssue[]> {
+    try {
+      return (await this.load(files)).warnings.filter((w) => w.policy);
+    } catch (error) {
+      if (error instanceof SpecError && error.issues.filter((i) => i.severity === "error").every((i) => i.policy)) return error.issues.filter((i) => i.policy);
+      throw error;
+    }
+  }
+
+  /** Loads descriptors against what exists, with admission: every service checked against every policy that covers it. */
+  private async load(files: DescriptorFile[]): Promise<ReturnType<typeof loadDescriptors>> {
+    const stored = await this.store.listPolicies();
+    const trusted = this.trusted();
+    const signatures = new Map(files.map((f) => [f.file, checkSignature(f.text, f.signature, trusted)]));
+    return loadDescriptors(files, {
+      known: await this.knownObjects(),
+      unresolved: "wait",
+      admit: (service, file, inFiles) => {
+        // A policy in the files replaces the stored one of the same name.
+        const replaced = new Set(inFiles.map((p) => qualifiedName(p.metadata)));
+        const policies = [...stored.filter((p) => !replaced.has(p.name)).map((p) => p.document), ...inFiles];
+        return evaluatePolicies(policies, service, signatures.get(file)!);
+      },
+    });
   }
 
   async apply(files: DescriptorFile[], options: ApplyOptions): Promise<{ entries: PlanEntry[]; warnings: SpecIssue[]; services: AppliedService[] }> {
     const { entries, warnings, batch } = await this.plan(files, options.prune);
+    if (options.mayChangePolicies === false && entries.some((e) => e.kind === "Policy" && e.action !== "unchanged")) {
+      throw new ForbiddenError("changing a Policy needs an admin token");
+    }
     if (options.dryRun) return { entries, warnings, services: [] };
     if (entries.some((e) => e.action !== "unchanged")) await this.beforeDeploy();
     const result = await this.store.apply({ ...batch, author: options.author, message: options.message });

@@ -6,6 +6,7 @@
 import { didYouMean } from "./did-you-mean.js";
 import type { SpecIssue } from "./errors.js";
 import type { ConfigMapDescriptor, SecretDescriptor, ServiceDescriptor } from "./types.js";
+import type { PolicyDocument } from "./config-schema.js";
 import { qualifiedName } from "./types.js";
 import { issueAt, type SourceDocument } from "./yaml-source.js";
 
@@ -20,6 +21,7 @@ export interface LocatedDescriptors {
   services: Located<ServiceDescriptor>[];
   configMaps: Located<ConfigMapDescriptor>[];
   secrets: Located<SecretDescriptor>[];
+  policies: Located<PolicyDocument>[];
 }
 
 /** What exists already, keyed by `namespace/name`. */
@@ -38,7 +40,7 @@ export function checkDescriptors(
   unresolved: Unresolved,
 ): SpecIssue[] {
   const issues: SpecIssue[] = [];
-  for (const group of [set.services, set.configMaps, set.secrets] as Located<{ kind: string; metadata: { namespace: string; name: string } }>[][]) {
+  for (const group of [set.services, set.configMaps, set.secrets, set.policies] as Located<{ kind: string; metadata: { namespace: string; name: string } }>[][]) {
     issues.push(...duplicates(group));
   }
   const names = {

@@ -7,6 +7,8 @@ export interface SpecIssue {
   path: string;
   message: string;
   severity: "error" | "warning";
+  /** Set for admission policy violations (as opposed to a malformed descriptor). */
+  policy?: string;
 }
 
 /** `services.yaml:14:7 spec.networking.ports[0].port: must be 1-65535` */

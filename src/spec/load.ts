@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import type { z } from "zod";
-import { configMapDocumentSchema, secretDocumentSchema } from "./config-schema.js";
+import { configMapDocumentSchema, policyDocumentSchema, secretDocumentSchema, type PolicyDocument } from "./config-schema.js";
 import { checkDescriptors, type Unresolved, type KnownObjects, type LocatedDescriptors } from "./checks.js";
 import { didYouMean } from "./did-you-mean.js";
 import { SpecError, type SpecIssue } from "./errors.js";
@@ -15,7 +15,7 @@ import type { DescriptorSet, NamedPort, ServiceDescriptor } from "./types.js";
 import { issueAt, parseYamlFile, type SourceDocument } from "./yaml-source.js";
 
 export const API_VERSIONS = ["drover/v1", "mohhos.io/v1"];
-const SCHEMAS = { Service: serviceDocumentSchema, ConfigMap: configMapDocumentSchema, Secret: secretDocumentSchema };
+const SCHEMAS = { Service: serviceDocumentSchema, ConfigMap: configMapDocumentSchema, Secret: secretDocumentSchema, Policy: policyDocumentSchema };
 type Kind = keyof typeof SCHEMAS;
 
 export interface DescriptorFile {
@@ -24,6 +24,8 @@ export interface DescriptorFile {
   text: string;
   /** Folder that relative paths in the file (working_dir) are resolved against. */
   baseDir: string;
+  /** An Ed25519 signature of the file's canonical form (from FILE.sig), base64, when there is one. */
+  signature?: string;
 }
 
 export interface LoadOptions {
@@ -35,12 +37,18 @@ export interface LoadOptions {
    * for it (applying).
    */
   unresolved?: Unresolved;
+  /**
+   * Admission: the policy violations of a service (its field paths, the rule, enforce or warn);
+   * they become errors or warnings at the field's place in the file. `file` is the file it came
+   * from, `policies` those in the files being loaded.
+   */
+  admit?: (service: ServiceDescriptor, file: string, policies: PolicyDocument[]) => Array<{ policy: string; path: PropertyKey[]; message: string; mode: "enforce" | "warn" }>;
 }
 
 /** @throws SpecError when anything is invalid; warnings are returned in the set. */
 export function loadDescriptors(files: DescriptorFile[], options: LoadOptions = {}): DescriptorSet {
   const issues: SpecIssue[] = [];
-  const located: LocatedDescriptors = { services: [], configMaps: [], secrets: [] };
+  const located: LocatedDescriptors = { services: [], configMaps: [], secrets: [], policies: [] };
   for (const { file, text, baseDir } of files) {
     const parsed = parseYamlFile(file, text);
     issues.push(...parsed.issues);
@@ -50,11 +58,20 @@ export function loadDescriptors(files: DescriptorFile[], options: LoadOptions = 
     for (const doc of parsed.documents) parseDocument(doc, baseDir, located, issues);
   }
   issues.push(...checkDescriptors(located, options.known, options.unresolved ?? "error"));
+  if (options.admit) {
+    const policies = located.policies.map((p) => p.value);
+    for (const service of located.services) {
+      for (const violation of options.admit(service.value, service.file, policies)) {
+        issues.push({ ...issueAt(service.doc, violation.path, violation.message, { severity: violation.mode === "enforce" ? "error" : "warning" }), policy: violation.policy });
+      }
+    }
+  }
   if (issues.some((issue) => issue.severity === "error")) throw new SpecError(sortIssues(issues));
   return {
     services: located.services.map((s) => s.value),
     configMaps: located.configMaps.map((c) => c.value),
     secrets: located.secrets.map((s) => s.value),
+    policies: located.policies.map((p) => p.value),
     warnings: sortIssues(issues),
   };
 }
@@ -72,13 +89,9 @@ function parseDocument(doc: SourceDocument, baseDir: string, into: LocatedDescri
     issues.push(issueAt(doc, ["apiVersion"], `${message} (use ${API_VERSIONS.join(" or ")})${typeof apiVersion === "string" ? didYouMean(apiVersion, API_VERSIONS) : ""}`));
   }
   const kind = record.kind;
-  if (kind === "Policy") {
-    issues.push(issueAt(doc, ["kind"], "kind Policy is not supported by this version of drover"));
-    return;
-  }
   if (typeof kind !== "string" || !(kind in SCHEMAS)) {
     const message = kind === undefined ? "required" : `unknown kind ${JSON.stringify(kind)}`;
-    issues.push(issueAt(doc, ["kind"], `${message} (use Service, ConfigMap or Secret)${typeof kind === "string" ? didYouMean(kind, Object.keys(SCHEMAS)) : ""}`));
+    issues.push(issueAt(doc, ["kind"], `${message} (use Service, ConfigMap, Secret or Policy)${typeof kind === "string" ? didYouMean(kind, Object.keys(SCHEMAS)) : ""}`));
     return;
   }
   const schema = SCHEMAS[kind as Kind];
@@ -90,7 +103,8 @@ function parseDocument(doc: SourceDocument, baseDir: string, into: LocatedDescri
   const at = { file: doc.file, line: doc.locate([]).line, doc };
   if (kind === "Service") into.services.push({ ...at, value: normaliseService(result.data as ServiceDocumentParsed, baseDir) });
   else if (kind === "ConfigMap") into.configMaps.push({ ...at, value: result.data as z.output<typeof configMapDocumentSchema> });
-  else into.secrets.push({ ...at, value: result.data as z.output<typeof secretDocumentSchema> });
+  else if (kind === "Secret") into.secrets.push({ ...at, value: result.data as z.output<typeof secretDocumentSchema> });
+  else into.policies.push({ ...at, value: result.data as PolicyDocument });
 }
 
 function toSpecIssues(doc: SourceDocument, schema: z.ZodType, issue: z.core.$ZodIssue): SpecIssue[] {

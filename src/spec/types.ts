@@ -31,6 +31,7 @@ export interface DescriptorSet {
   services: ServiceDescriptor[];
   configMaps: ConfigMapDescriptor[];
   secrets: SecretDescriptor[];
+  policies: import("./config-schema.js").PolicyDocument[];
   /** Things that are not wrong in themselves but need attention, e.g. references outside the file. */
   warnings: import("./errors.js").SpecIssue[];
 }

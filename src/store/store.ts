@@ -15,7 +15,7 @@ import type {
   AuditInput,
   AuditRecord,
 } from "./records.js";
-import type { ServiceDescriptor } from "../spec/index.js";
+import type { PolicyDocument, ServiceDescriptor } from "../spec/index.js";
 
 /** One service in an apply: new revision only when `hash` differs from the current one. */
 export interface ServiceChange {
@@ -28,6 +28,8 @@ export interface ServiceChange {
 export interface ApplyBatch {
   services: ServiceChange[];
   configObjects: Array<Omit<ConfigObjectRecord, "version" | "updatedAt">>;
+  /** Admission policies, by `namespace/name`. */
+  policies?: Array<{ name: string; document: PolicyDocument; hash: string }>;
   /** Services to delete (`--prune`). */
   deletions: string[];
   author: string;
@@ -76,6 +78,7 @@ export interface Store {
   getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined>;
   listConfigObjects(kind?: ConfigObjectRecord["kind"]): Promise<ConfigObjectRecord[]>;
   deleteConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<void>;
+  listPolicies(): Promise<Array<{ name: string; document: PolicyDocument; hash: string; version: number }>>;
 
   /** The service's rollouts, newest first. */
   listRollouts(service: string, limit?: number): Promise<RolloutRecord[]>;

@@ -129,4 +129,14 @@ export const MIGRATIONS: string[] = [
     hash TEXT NOT NULL
   );
   `,
+  // 7: admission policies (kind: Policy), checked on every apply
+  `
+  CREATE TABLE policies (
+    name TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -16,6 +16,7 @@ import type {
 import { auditHash, GENESIS } from "../../security/audit-chain.js";
 import type { AppliedService, ApplyBatch, EventQuery, Store, ValueCipher } from "../store.js";
 import { MIGRATIONS } from "./migrations.js";
+import type { PolicyDocument } from "../../spec/index.js";
 
 type Row = Record<string, unknown>;
 
@@ -91,6 +92,13 @@ export class SqliteStore implements Store {
           .prepare("INSERT OR REPLACE INTO config_objects (kind, name, version, data, hash, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
           .run(object.kind, object.name, version, this.storedData(object.kind, object.name, object.data), object.hash, now);
         events.push(this.insertEvent({ type: `${object.kind}Applied`, service: null, replica: null, reason: existing ? "Changed" : "Created", message: `${object.kind} ${object.name} version ${version}` }));
+      }
+      for (const policy of batch.policies ?? []) {
+        const existing = this.statement("SELECT version, hash FROM policies WHERE name = ?").get(policy.name) as Row | undefined;
+        if (existing?.hash === policy.hash) continue;
+        const version = existing ? Number(existing.version) + 1 : 1;
+        this.statement("INSERT OR REPLACE INTO policies (name, document, version, hash, updated_at) VALUES (?, ?, ?, ?, ?)").run(policy.name, JSON.stringify(policy.document), version, policy.hash, now);
+        events.push(this.insertEvent({ type: "PolicyApplied", service: null, replica: null, reason: existing ? "Changed" : "Created", message: `policy ${policy.name} version ${version}` }));
       }
       for (const change of batch.services) {
         const current = this.statement("SELECT * FROM services WHERE name = ?").get(change.name) as Row | undefined;
@@ -260,6 +268,10 @@ export class SqliteStore implements Store {
   async getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined> {
     const row = this.statement("SELECT * FROM config_objects WHERE kind = ? AND name = ?").get(kind, name) as Row | undefined;
     return row && this.configObject(row);
+  }
+
+  async listPolicies(): Promise<Array<{ name: string; document: PolicyDocument; hash: string; version: number }>> {
+    return (this.statement("SELECT * FROM policies ORDER BY name").all() as Row[]).map((r) => ({ name: String(r.name), document: JSON.parse(String(r.document)) as PolicyDocument, hash: String(r.hash), version: Number(r.version) }));
   }
 
   async deleteConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<void> {
