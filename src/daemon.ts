@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { buildApi } from "./api/app.js";
+import { isLoopback } from "./settings.js";
 import { DockerDriver } from "./agent/drivers/docker/docker-driver.js";
 import { ProcessDriver } from "./agent/drivers/process/process-driver.js";
 import { LocalAgent } from "./agent/local-agent.js";
@@ -23,6 +24,10 @@ export interface DaemonOptions {
   port: number;
   /** Called when a client asks the server to stop (`drover down`). */
   onShutdown?: () => void;
+  /** PEM files: the API speaks HTTPS with them. */
+  tls?: { cert: string; key: string };
+  /** Allows plain HTTP on an address other machines can reach. */
+  insecure?: boolean;
 }
 
 export interface Daemon {
@@ -32,6 +37,10 @@ export interface Daemon {
 }
 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  if (!isLoopback(options.host) && !options.tls && !options.insecure) {
+    throw new Error(`listening on ${options.host} lets other machines reach the API: give it TLS (--tls-cert and --tls-key, or DROVER_TLS_CERT and DROVER_TLS_KEY), or pass --insecure to accept plain HTTP`);
+  }
+  const tls = options.tls && { cert: readPem(options.tls.cert, "certificate"), key: readPem(options.tls.key, "key") };
   fs.mkdirSync(options.home, { recursive: true });
   let lock: { release(): void };
   try {
@@ -49,7 +58,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const keep = Number(process.env.DROVER_SNAPSHOTS_KEPT ?? 10);
   const controlPlane = new ControlPlane(store, agent, secrets, async () => void (await snapshotBeforeDeploy(store, options.home, keep)), () => trustedKeys(options.home));
   await registerHomeToken(store, ensureApiToken(options.home));
-  const api = await buildApi(controlPlane, { home: options.home, onShutdown: options.onShutdown });
+  const api = await buildApi(controlPlane, { home: options.home, onShutdown: options.onShutdown, tls });
   try {
     // Listen before reconciling: a server that cannot serve its API must not touch workloads.
     await api.listen({ host: options.host, port: options.port });
@@ -61,7 +70,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw error;
   }
   await controlPlane.start();
-  const url = `http://${options.host}:${options.port}`;
+  const url = `${tls ? "https" : "http"}://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
   fs.writeFileSync(path.join(options.home, "server.json"), JSON.stringify({ pid: process.pid, url, startedAt: Date.now() }));
   return {
     url,
@@ -82,3 +91,12 @@ function readServerInfo(home: string): { pid: number; url: string } | undefined 
     return undefined;
   }
 }
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    throw new Error(`cannot read the TLS ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+

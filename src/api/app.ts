@@ -28,6 +28,8 @@ const applySchema = z.object({
   message: z.string().default(""),
 });
 
+export const BODY_LIMIT = 4 * 1024 * 1024;
+
 const scaleSchema = z.object({ replicas: z.number().int().min(0) });
 const rolloutActionSchema = z.object({ action: z.enum(["pause", "resume", "promote", "abort", "undo"]) });
 const rollbackSchema = z.strictObject({ to: z.number().int().min(1).optional(), strategy: z.enum(["immediate", "gradual", "canary"]).optional(), author: z.string().optional() });
@@ -60,8 +62,9 @@ const historySchema = z.object({
 });
 const diffSchema = z.object({ from: revisionNumber, to: revisionNumber });
 
-export async function buildApi(controlPlane: ControlPlane, options: { home: string; onShutdown?: () => void }): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+export async function buildApi(controlPlane: ControlPlane, options: { home: string; onShutdown?: () => void; tls?: { cert: Buffer; key: Buffer } }): Promise<FastifyInstance> {
+  // Bodies are descriptors and small JSON: 4 MiB is room for thousands of services and a bound on what a client can make drover hold.
+  const app = (options.tls ? Fastify({ logger: false, bodyLimit: BODY_LIMIT, https: options.tls }) : Fastify({ logger: false, bodyLimit: BODY_LIMIT })) as unknown as FastifyInstance;
   const authenticator = new Authenticator(controlPlane.store);
   const audit = new AuditTrail(controlPlane.store, options.home);
   app.decorateRequest("actor", null);

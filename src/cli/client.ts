@@ -1,4 +1,5 @@
-/** The CLI's way to the server: JSON over HTTP, errors turned into {@link CliError}s with exit codes. */
+/** The CLI's way to the server: JSON over HTTP(S), errors turned into {@link CliError}s with exit codes. */
+import fs from "node:fs";
 import { readApiToken } from "../security/api-token.js";
 import { apiUrl, droverHome } from "../settings.js";
 import type { SpecIssue } from "../spec/index.js";
@@ -56,7 +57,7 @@ export class ApiClient {
 
   async isUp(): Promise<{ pid: number; home: string } | undefined> {
     try {
-      const response = await fetch(`${this.baseUrl}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
+      const response = await (await fetcher())(`${this.baseUrl}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
       return response.ok ? ((await response.json()) as { pid: number; home: string }) : undefined;
     } catch {
       return undefined;
@@ -78,7 +79,7 @@ export class ApiClient {
     const token = process.env.DROVER_TOKEN ?? readApiToken(droverHome());
     const headers = { ...(init.headers as Record<string, string> | undefined), ...(token && { authorization: `Bearer ${token}` }) };
     try {
-      return await fetch(`${this.baseUrl}${path}`, { ...init, headers });
+      return await (await fetcher())(`${this.baseUrl}${path}`, { ...init, headers });
     } catch (error) {
       if ((error as Error).name === "AbortError") throw error;
       throw new ServerUnreachableError(this.baseUrl);
@@ -102,3 +103,23 @@ export class ApiClient {
 export function servicePath(name: string): string {
   return `/api/v1/services/${encodeURIComponent(name)}`;
 }
+
+let chosen: Promise<typeof fetch> | undefined;
+/** The global fetch; with DROVER_CA_CERT, undici's with an agent that trusts that certificate (a self-signed one, say). */
+function fetcher(): Promise<typeof fetch> {
+  chosen ??= (async () => {
+    const file = process.env.DROVER_CA_CERT;
+    if (!file) return fetch;
+    let ca: Buffer;
+    try {
+      ca = fs.readFileSync(file);
+    } catch (error) {
+      throw new CliError(`DROVER_CA_CERT ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, EXIT_USAGE);
+    }
+    const undici = await import("undici");
+    const agent = new undici.Agent({ connect: { ca } });
+    return ((input: string, init?: RequestInit) => undici.fetch(input, { ...(init as object), dispatcher: agent })) as unknown as typeof fetch;
+  })();
+  return chosen;
+}
+
