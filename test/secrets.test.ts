@@ -104,3 +104,24 @@ test("a server with another master key refuses to start instead of losing secret
     await other.cleanup();
   }
 });
+
+test("a secret with a mount_path reaches a process replica as files: mode 0400, on a tmpfs, named by DROVER_MOUNT_<NAME>", async () => {
+  const port = await freePort();
+  const text = `apiVersion: drover/v1
+kind: Secret
+metadata: {name: tls-files, namespace: test}
+string_data: {cert.pem: file-canary-value}
+---
+${helloService("filed", port, { extra: "    secrets: [{name: tls-files, mount_path: /etc/tls}]\n" })}`;
+  assert.equal((await drover.run(["up", "-f", drover.write("filed.yaml", text)])).code, 0);
+  const folder = await envOf(port, "DROVER_MOUNT_TLS_FILES");
+  assert.ok(folder, "the folder is named in the environment");
+  assert.equal(await envOf(port, "cert.pem"), null, "not a variable");
+  const file = path.join(folder!, "cert.pem");
+  assert.equal(fs.readFileSync(file, "utf8"), "file-canary-value");
+  assert.equal(fs.statSync(file).mode & 0o777, 0o400);
+  assert.equal(fs.statfsSync(folder!).type, 0x01021994, "on a tmpfs");
+  assert.ok(!folder!.startsWith(drover.home), "not under DROVER_HOME (a disk)");
+  assert.equal((await drover.run(["delete", "test/filed"])).code, 0);
+  await waitFor("the files removed with the replica", () => !fs.existsSync(file));
+});

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Driver, DriverHandle, ResourceUsage } from "./drivers/driver.js";
 import { LaunchError } from "./drivers/driver.js";
+import { removeStagedFiles, stageFiles } from "./mounted-files.js";
 import { followFile, rotateIfLarge, tailLines } from "./log-files.js";
 import type { AgentInfo, ImageRef, NodeAgent, ReplicaLaunch, ReplicaStatus } from "./node-agent.js";
 import { PortAllocator, type PortRange } from "./ports.js";
@@ -94,15 +95,20 @@ export class LocalAgent implements NodeAgent {
       fs.mkdirSync(this.replicaDir(launch.id), { recursive: true });
       // A container listens on its declared ports (published on the host ports); a process on the host ports.
       const inside = launch.container ? Object.fromEntries(launch.container.ports.map((p) => [p.name, p.port])) : ports;
+      const folders = stageFiles(this.dir, launch.id, launch.files, launch.user, launch.container !== undefined && launch.user?.uid === undefined);
+      const files = launch.files.map((f, i) => ({ ...f, folder: folders[i]! }));
+      // A container sees the folders at their mount paths; a process is told where they are.
+      const mountEnv = launch.container ? {} : Object.fromEntries(files.map((f) => [`DROVER_MOUNT_${f.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`, f.folder]));
       const running = await driver.start({
         replicaId: launch.id,
         command: launch.command,
         workingDir: launch.workingDir,
-        env: { ...launch.env, ...portEnv(inside, launch.portNames) },
+        env: { ...launch.env, ...mountEnv, ...portEnv(inside, launch.portNames) },
         logFile: this.logFile(launch.id),
         limits: launch.limits,
         user: launch.user,
         container: launch.container,
+        files,
         hostPorts: ports,
       });
       const status: ReplicaStatus = { ...base, state: "running", pid: running.pid, ports, endpoint: running.endpoint, message: "started" };
@@ -138,6 +144,7 @@ export class LocalAgent implements NodeAgent {
     if (entry?.handle && entry.status.state !== "exited") throw new Error(`replica ${id} is still running`);
     if (entry?.handle) await this.drivers.get(entry.handle.runtime)?.release(entry.handle);
     this.entries.delete(id);
+    removeStagedFiles(this.dir, id);
     fs.rmSync(this.replicaDir(id), { recursive: true, force: true });
   }
 

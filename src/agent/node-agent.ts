@@ -3,7 +3,7 @@
  * same process; a remote agent on another machine will implement the same interface.
  */
 import type { ExitInfo } from "../store/records.js";
-import type { ContainerSpec, Endpoint, ImageRef, ResourceUsage } from "./drivers/driver.js";
+import type { ContainerSpec, Endpoint, ImageRef, MountedFiles, ResourceUsage } from "./drivers/driver.js";
 import type { HealthDefinition, ProbeReport } from "./probes/probe.js";
 import type { HealthVerdict } from "./probes/replica-health.js";
 import type { Route, RouteStatus } from "./router/router.js";
@@ -30,6 +30,8 @@ export interface ReplicaLaunch {
   health: HealthDefinition;
   /** For runtimes that run images: the image, the ports inside the container, isolation. */
   container?: ContainerSpec;
+  /** Config maps and secrets referenced with a mount_path, as files. */
+  files: MountedFiles[];
 }
 
 /** What the agent sees of a replica. */

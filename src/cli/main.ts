@@ -38,6 +38,8 @@ Environment:
   DROVER_TOKEN       API token (default: read from $DROVER_HOME/api.token)
   DROVER_MASTER_KEY  the key secrets are encrypted with, 32 bytes base64 or hex (default: $DROVER_HOME/master.key)
   DROVER_METRICS_OPEN  "1": /metrics answers without a token
+  DROVER_TLS_CERT, DROVER_TLS_KEY  PEM files: the server speaks HTTPS (clients: DROVER_ADDR=https://HOST:PORT)
+  DROVER_CA_CERT     a certificate the CLI trusts for HTTPS (a self-signed server)
   DROVER_SNAPSHOTS_KEPT  store snapshots kept in $DROVER_HOME/backups (default 10)
   DROVER_PORT_RANGE  host ports for replicas, FROM-TO (default 20000-29999)
   DROVER_ROUTER_HOST address service ports listen on (default 127.0.0.1)

@@ -19,7 +19,7 @@ export function buildLaunch(
   const env: Record<string, string> = {};
   // A process needs a PATH and a HOME from somewhere; an image brings its own.
   if (!container) for (const name of INHERITED) if (process.env[name] !== undefined) env[name] = process.env[name]!;
-  const mounted = container ? mountedObjects(descriptor, configObjects) : [];
+  const mounted = mountedObjects(descriptor, configObjects);
   // Precedence, lowest first: config maps, secrets, then the descriptor's own environment.
   for (const object of configObjects) {
     if (mounted.some((m) => m.object === object)) continue;
@@ -47,11 +47,12 @@ export function buildLaunch(
       ? { uid: spec.security.run_as_user, gid: spec.security.run_as_group }
       : undefined,
     health: healthDefinition(spec),
-    ...(container ? { container: containerSpec(descriptor, replica.revision, mounted) } : {}),
+    ...(container ? { container: containerSpec(descriptor, replica.revision) } : {}),
+    files: mounted.map(({ object, mountPath }) => ({ name: object.name.slice(object.name.indexOf("/") + 1), mountPath, files: object.data, secret: object.kind === "Secret" })),
   };
 }
 
-function containerSpec(descriptor: ServiceDescriptor, revision: number, mounted: MountedObject[]): ContainerSpec {
+function containerSpec(descriptor: ServiceDescriptor, revision: number): ContainerSpec {
   const { spec, metadata } = descriptor;
   const { security, resources } = spec;
   return {
@@ -67,7 +68,6 @@ function containerSpec(descriptor: ServiceDescriptor, revision: number, mounted:
     // Unlike Kubernetes, escalation (setuid programs, file capabilities) is off unless allowed.
     noNewPrivileges: !security.security_context.privileged && security.security_context.allow_privilege_escalation !== true,
     stopSignal: spec.stop.signal,
-    files: mounted.map(({ object, mountPath }) => ({ mountPath, files: object.data, secret: object.kind === "Secret" })),
   };
 }
 

@@ -16,6 +16,8 @@ export interface LaunchSpec {
   user?: { uid?: number; gid?: number };
   /** The container to run, for runtimes that run images (absent for processes). */
   container?: ContainerSpec;
+  /** Config maps and secrets handed over as files (those referenced with a mount_path), each staged in `folder` by the agent. */
+  files: Array<MountedFiles & { folder: string }>;
   /** Host ports by port name, chosen by the agent (containers publish theirs on them). */
   hostPorts: Record<string, number>;
 }
@@ -39,8 +41,16 @@ export interface ContainerSpec {
   privileged: boolean;
   noNewPrivileges: boolean;
   stopSignal: NodeJS.Signals;
-  /** Folders of files mounted read-only at a path (config maps and secrets with `mount_path`). */
-  files: Array<{ mountPath: string; files: Record<string, string>; secret: boolean }>;
+}
+
+/** One config map or secret as a folder of files (a file per key). */
+export interface MountedFiles {
+  /** The object's name (without namespace), for DROVER_MOUNT_<NAME>. */
+  name: string;
+  /** Where a container sees the folder. */
+  mountPath: string;
+  files: Record<string, string>;
+  secret: boolean;
 }
 
 /** What a driver needs to find its replica again after drover restarts; stored as JSON. */

@@ -25,12 +25,12 @@ const spec: LaunchSpec = {
     privileged: false,
     noNewPrivileges: true,
     stopSignal: "SIGQUIT",
-    files: [{ mountPath: "/etc/web", files: { "a.conf": "x" }, secret: false }],
   },
+  files: [{ name: "web-config", mountPath: "/etc/web", files: { "a.conf": "x" }, secret: false, folder: "/staged/0" }],
 };
 
 test("a replica's container: image, env, user, labels, ports on 127.0.0.1, limits, requests, GPUs, isolation, mounts", () => {
-  const config = containerConfig(spec, "/home/u/.drover/agent", ["/staged/0"]);
+  const config = containerConfig(spec, "/home/u/.drover/agent");
   assert.match(config.name!, /^drover-[0-9a-f]{8}-web-1a2b3c$/);
   assert.equal(config.Image, "shop/web:1.2");
   assert.equal(config.Cmd, undefined, "the image's own command when the descriptor gives none");
@@ -53,7 +53,7 @@ test("a replica's container: image, env, user, labels, ports on 127.0.0.1, limit
 });
 
 test("without limits, requests or GPUs nothing is asked for; a command replaces the image's", () => {
-  const config = containerConfig({ ...spec, limits: {}, user: undefined, container: { ...spec.container!, command: ["node", "x.js"], requests: {}, gpus: 0, noNewPrivileges: false, files: [] } }, "/h", []);
+  const config = containerConfig({ ...spec, limits: {}, user: undefined, container: { ...spec.container!, command: ["node", "x.js"], requests: {}, gpus: 0, noNewPrivileges: false }, files: [] }, "/h");
   const host = config.HostConfig!;
   assert.deepEqual(config.Cmd, ["node", "x.js"]);
   assert.equal(config.User, undefined);

@@ -18,8 +18,7 @@ export function containerName(replicaId: string, agentDir: string): string {
   return `drover-${homeTag(agentDir)}-${replicaId.replace(/[^a-zA-Z0-9_.-]/g, "_")}`;
 }
 
-/** `mounts`: a host folder per entry of `spec.container.files`, in the same order. */
-export function containerConfig(spec: LaunchSpec, home: string, mounts: string[]): ContainerCreateOptions {
+export function containerConfig(spec: LaunchSpec, home: string): ContainerCreateOptions {
   const container = spec.container!;
   const portKey = (p: { port: number; protocol: string }) => `${p.port}/${p.protocol === "udp" ? "udp" : "tcp"}`;
   const requests = container.requests;
@@ -46,7 +45,7 @@ export function containerConfig(spec: LaunchSpec, home: string, mounts: string[]
       ReadonlyRootfs: container.readOnlyRootFilesystem,
       Privileged: container.privileged,
       SecurityOpt: container.noNewPrivileges ? ["no-new-privileges:true"] : [],
-      Mounts: container.files.map((f, i) => ({ Type: "bind" as const, Source: mounts[i]!, Target: f.mountPath, ReadOnly: true })),
+      Mounts: spec.files.map((f) => ({ Type: "bind" as const, Source: f.folder, Target: f.mountPath, ReadOnly: true })),
       // drover restarts replicas itself (with backoff, healing and events); the engine must not.
       RestartPolicy: { Name: "" },
       // drover copies the output into the replica's log file; the engine keeps only a little.

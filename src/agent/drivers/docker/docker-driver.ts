@@ -15,7 +15,6 @@ import { copyContainerLogs, lastWriteSeconds } from "./container-logs.js";
 import { usageFromStats, type EngineStats } from "./container-stats.js";
 import { checkEngine, dockerClient, dockerMessage, dockerStatus, type DockerClient, type EngineCheck } from "./engine.js";
 import { ensureImage } from "./image.js";
-import { removeStagedFiles, stageFiles } from "./mounted-files.js";
 import { execInContainer } from "./exec-in-container.js";
 
 interface DockerHandle extends DriverHandle {
@@ -65,10 +64,9 @@ export class DockerDriver implements Driver {
     await ensureImage(docker, container.image, container.pullPolicy === "Never" ? "Never" : "IfNotPresent");
     // A restart of the replica replaces its previous container, which holds the name.
     await removeContainer(docker, containerName(spec.replicaId, this.agentDir));
-    const mounts = stageFiles(this.agentDir, spec.replicaId, container.files, spec.user);
     let created: Dockerode.Container;
     try {
-      created = await docker.createContainer(containerConfig(spec, this.agentDir, mounts));
+      created = await docker.createContainer(containerConfig(spec, this.agentDir));
     } catch (error) {
       throw new LaunchError(`cannot create the container: ${dockerMessage(error)}`, 125);
     }
@@ -133,7 +131,6 @@ export class DockerDriver implements Driver {
     const handle = raw as DockerHandle;
     this.stopLogs.get(handle.replicaId)?.();
     this.stopLogs.delete(handle.replicaId);
-    removeStagedFiles(this.agentDir, handle.replicaId);
     if (handle.containerId) await removeContainer(await this.client(), handle.containerId);
   }
 
