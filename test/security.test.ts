@@ -67,6 +67,11 @@ const ROUTES: Array<{ method: string; pattern: string; url: string; needs: strin
   { method: "DELETE", pattern: "/api/v1/tokens/:name", url: "/api/v1/tokens/nope", needs: "admin" },
   { method: "GET", pattern: "/api/v1/audit", url: "/api/v1/audit", needs: "admin" },
   { method: "GET", pattern: "/api/v1/secrets", url: "/api/v1/secrets", needs: "admin" },
+  { method: "GET", pattern: "/api/v1/whoami", url: "/api/v1/whoami", needs: "viewer" },
+  // The dashboard's page itself (its data comes from the API, with a token).
+  { method: "GET", pattern: "/", url: "/", needs: null },
+  { method: "POST", pattern: "/api/v1/dashboard/codes", url: "/api/v1/dashboard/codes", needs: "viewer" },
+  { method: "POST", pattern: "/api/v1/dashboard/session", url: "/api/v1/dashboard/session", needs: null, body: { code: "nope" } },
   { method: "POST", pattern: "/api/v1/policies/test", url: "/api/v1/policies/test", needs: "viewer", body: { files: [] } },
   { method: "POST", pattern: "/api/v1/backup", url: "/api/v1/backup", needs: "admin", body: { includeKey: "yes" } },
   { method: "PUT", pattern: "/api/v1/secrets/:name", url: "/api/v1/secrets/test%2Fnope", needs: "admin", body: { data: {} } },

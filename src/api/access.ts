@@ -6,19 +6,23 @@
 import type { Role } from "../store/records.js";
 
 /** Paths that need no token: drover's own health, for supervisors and load balancers. */
-export const OPEN_PATHS = new Set(["/api/v1/health", "/healthz", "/readyz"]);
+export const OPEN_PATHS = new Set(["/api/v1/health", "/healthz", "/readyz", "/api/v1/dashboard/session"]);
 
 /** POST routes that change nothing (a plan is a dry run): read access, and no audit entry. */
 export const READ_ONLY_POSTS = new Set(["/api/v1/plan", "/api/v1/policies/test"]);
+/** POST routes any token may call: the read-only ones, and a dashboard login link for one's own role. */
+const VIEWER_POSTS = new Set([...READ_ONLY_POSTS, "/api/v1/dashboard/codes"]);
 
 const ADMIN_PREFIXES = ["/api/v1/tokens", "/api/v1/secrets", "/api/v1/policies", "/api/v1/audit", "/api/v1/backup", "/api/v1/restore", "/api/v1/shutdown"];
 
 /** The role a route needs (`url` is the route's pattern, e.g. /api/v1/services/:name/scale); null: open. */
 export function requiredRole(method: string, url: string): Role | null {
   if (OPEN_PATHS.has(url)) return null;
+  // The dashboard's files are public; everything they show comes from the API, with a token.
+  if (!url.startsWith("/api/") && url !== "/metrics") return null;
   if (url === "/metrics" && process.env.DROVER_METRICS_OPEN === "1") return null;
   if (!READ_ONLY_POSTS.has(url) && ADMIN_PREFIXES.some((prefix) => url === prefix || url.startsWith(`${prefix}/`))) return "admin";
-  return method === "GET" || method === "HEAD" || READ_ONLY_POSTS.has(url) ? "viewer" : "operator";
+  return method === "GET" || method === "HEAD" || VIEWER_POSTS.has(url) ? "viewer" : "operator";
 }
 
 /** A short name for a change, for the audit trail: "scale", "apply", "token.create"… */

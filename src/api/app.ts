@@ -11,6 +11,7 @@ import { AuditTrail } from "../security/audit-trail.js";
 import { createBackup } from "../security/backup.js";
 import { actionName, READ_ONLY_POSTS, requiredRole } from "./access.js";
 import { registerTokenRoutes } from "./token-routes.js";
+import { registerDashboardRoutes } from "./dashboard-routes.js";
 import { registerSecretRoutes } from "./secret-routes.js";
 import { parseDuration, SpecError } from "../spec/index.js";
 import { registerLogRoutes } from "./logs-routes.js";
@@ -198,6 +199,7 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   }));
 
   registerTokenRoutes(app, controlPlane.store);
+  await registerDashboardRoutes(app, controlPlane.store);
   registerSecretRoutes(app, controlPlane);
   app.get<{ Querystring: Record<string, string> }>("/api/v1/audit", async (request) => {
     const { since } = parseWith(historySchema, { since: request.query.since ?? "876000h" });

@@ -19,6 +19,7 @@ import { registerTop } from "./commands/top.js";
 import { registerAutoscale } from "./commands/autoscale.js";
 import { registerSecurity } from "./commands/security.js";
 import { registerPolicy } from "./commands/policy.js";
+import { registerDashboard } from "./commands/dashboard.js";
 import { registerUp } from "./commands/up.js";
 import { registerValidate } from "./commands/validate.js";
 import { color } from "./output.js";
@@ -56,7 +57,7 @@ Environment:
 Exit codes: 0 ok, 1 failure, 2 bad input (descriptor, arguments, unknown service).`,
   );
 
-for (const register of [registerUp, registerServer, registerApply, registerValidate, registerGet, registerDescribe, registerLogs, registerScale, registerLifecycle, registerHistory, registerRollout, registerAutoscale, registerEvents, registerTop, registerSecurity, registerPolicy, registerDown, registerDoctor]) {
+for (const register of [registerUp, registerServer, registerApply, registerValidate, registerGet, registerDescribe, registerLogs, registerScale, registerLifecycle, registerHistory, registerRollout, registerAutoscale, registerEvents, registerTop, registerSecurity, registerPolicy, registerDashboard, registerDown, registerDoctor]) {
   register(program);
 }
 for (const command of program.commands) command.exitOverride();

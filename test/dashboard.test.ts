@@ -1,0 +1,113 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import type { ServiceSummary } from "../src/server/control-plane.js";
+import { Drover, freePort, helloService, REPO, waitFor } from "./harness.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const skip = fs.existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM} (apt-get install -y chromium)`;
+if (skip) process.stdout.write(`# dashboard tests skipped: ${skip}\n`);
+/** Screenshots are kept here as test artefacts. */
+const ARTEFACTS = path.join(REPO, "dist", "test-artifacts");
+
+let drover: Drover;
+let browser: Browser;
+let port: number;
+before(async () => {
+  if (skip) return;
+  drover = await Drover.started();
+  port = await freePort();
+  assert.equal((await drover.run(["up", "-f", drover.write("web.yaml", helloService("web", port, { env: { MESSAGE: "v1" } }))])).code, 0);
+  assert.equal((await drover.run(["up", "-f", drover.write("web.yaml", helloService("web", port, { env: { MESSAGE: "v2" } }))])).code, 0);
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  fs.mkdirSync(ARTEFACTS, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+  await drover?.cleanup();
+});
+
+async function loginPage(width = 1280, height = 800): Promise<Page> {
+  const link = await drover.run(["dashboard", "--no-open"]);
+  assert.equal(link.code, 0, link.stderr);
+  const url = link.stdout.trim();
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/#login=[\w-]+$/);
+  const page = await browser.newPage({ viewport: { width, height } });
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("dialog", (dialog) => void dialog.accept());
+  await page.goto(url);
+  await page.getByRole("heading", { name: "Services" }).waitFor();
+  assert.deepEqual(errors, []);
+  return page;
+}
+
+const summary = async (name: string) => (await drover.json<ServiceSummary[]>(["get"])).find((s) => s.name === name)!;
+
+test("log in with a one-time link, see the services, scale from the page (page and drover ps agree), roll back, and watch an event arrive live", { skip }, async () => {
+  const page = await loginPage();
+  const card = page.locator('[data-service="test/web"]');
+  await card.waitFor();
+  assert.match(await card.innerText(), /ready\s+1\/1 ready · rev 2/);
+  await page.screenshot({ path: path.join(ARTEFACTS, "overview.png") });
+
+  await card.getByRole("link", { name: "test/web" }).click();
+  await page.getByRole("heading", { name: "test/web" }).waitFor();
+  await page.getByLabel("Desired replicas").fill("3");
+  await page.getByRole("button", { name: "Scale" }).click();
+  await page.getByRole("status").filter({ hasText: "Scale test/web to 3: done" }).waitFor();
+  await waitFor("the page to show 3 of 3 ready", async () => (await page.getByTestId("service-ready").innerText()) === "3/3", 20_000, 200);
+  const replicas = await drover.replicasOf("test/web");
+  assert.equal(replicas.filter((r) => r.state === "ready").length, 3, "drover ps agrees");
+  await page.screenshot({ path: path.join(ARTEFACTS, "service.png"), fullPage: true });
+
+  // A change made elsewhere shows up on the page without a reload: the event stream.
+  assert.equal((await drover.run(["scale", "test/web", "2"])).code, 0);
+  await page.locator('li[data-event="ServiceScaled"]', { hasText: "desired replicas 2" }).waitFor({ timeout: 10_000 });
+
+  await page.getByRole("button", { name: "Roll back to 1" }).click();
+  await page.getByRole("status").filter({ hasText: "Roll test/web back to revision 1: done" }).waitFor();
+  await waitFor("the rollback to finish", async () => {
+    const s = await summary("test/web");
+    return s.revision === 3 && s.status === "ready" ? s : undefined;
+  }, 30_000);
+  assert.equal(((await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { message: string }).message, "v1", "revision 1's spec serves again");
+  await page.getByText("revision 3", { exact: false }).first().waitFor({ timeout: 10_000 });
+  await page.close();
+});
+
+test("a viewer sees no action buttons; the pages work at phone width and in the dark theme", { skip }, async () => {
+  const viewer = (await drover.run(["token", "create", "eyes", "--role", "viewer"])).stdout.trim();
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await page.goto(drover.url);
+  await page.getByLabel("API token").fill(viewer);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("heading", { name: "Services" }).waitFor();
+  await page.locator('[data-service="test/web"]').getByRole("link").click();
+  await page.getByRole("heading", { name: "Replicas" }).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Scale" }).count(), 0);
+  assert.equal(await page.getByRole("button", { name: /Roll back/ }).count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Restart" }).count(), 0);
+  // Nothing wider than the screen but the tables, which scroll in their own box.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  const wide = await page.evaluate(() => [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !e.parentElement?.closest(".scroll")).map((e) => `${e.tagName}.${e.className}`).slice(0, 5));
+  assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px: ${wide.join(", ")}`);
+  const toggle = page.getByRole("button", { name: /Switch to (dark|light) theme/ });
+  const target = (await toggle.getAttribute("aria-label"))!.includes("dark") ? "dark" : "light";
+  await toggle.click();
+  await page.waitForFunction((theme) => document.documentElement.dataset.theme === theme, target);
+  await page.screenshot({ path: path.join(ARTEFACTS, "service-phone-dark.png"), fullPage: true });
+  await page.getByRole("link", { name: /Events/ }).click();
+  await page.getByRole("heading", { level: 1, name: "Events" }).waitFor();
+  assert.equal(await page.getByRole("heading", { name: "Audit trail" }).count(), 0, "the audit trail is for admins");
+  await page.close();
+});
+
+test("a used or unknown login link is refused with the reason", { skip }, async () => {
+  const page = await browser.newPage();
+  await page.goto(`${drover.url}/#login=not-a-code`);
+  await page.getByRole("alert").filter({ hasText: "this login link was used already or has expired" }).waitFor();
+  await page.close();
+});
