@@ -163,7 +163,8 @@ export class LocalAgent implements NodeAgent {
   async list(): Promise<ReplicaStatus[]> {
     return [...this.entries.values()].map((e) => {
       const where = e.handle ? this.drivers.get(e.handle.runtime)?.where?.(e.handle) : undefined;
-      return { ...e.status, ...(e.health ? { probes: e.health.reports() } : {}), ...(where ? { where } : {}) };
+      // Copies only where something is added: this runs for every replica at every sample.
+      return e.health || where ? { ...e.status, ...(e.health ? { probes: e.health.reports() } : {}), ...(where ? { where } : {}) } : e.status;
     });
   }
 

@@ -61,14 +61,22 @@ export class Autoscaler {
 
   async evaluate(): Promise<void> {
     const now = this.now();
-    const points = this.latest();
-    const replicas = await this.store.listReplicas();
-    const seen = new Set<string>();
-    for (const service of await this.store.listServices()) {
+    // Most services do not autoscale: find those that do before reading anything else.
+    const scaled: Array<{ service: ServiceRecord; settings: ScalingSettings }> = [];
+    const services = await this.store.listServices();
+    const names = new Set(services.map((s) => s.name));
+    for (const name of this.revisions.keys()) if (!names.has(name)) this.revisions.delete(name);
+    for (const service of services) {
       if (!service.enabled || service.deleting) continue;
       const settings = scalingSettings((await this.revision(service)).descriptor.spec);
-      if (!settings) continue;
-      seen.add(service.name);
+      if (settings) scaled.push({ service, settings });
+    }
+    const seen = new Set(scaled.map((s) => s.service.name));
+    for (const name of this.entries.keys()) if (!seen.has(name)) this.entries.delete(name);
+    if (scaled.length === 0) return;
+    const points = this.latest();
+    const replicas = await this.store.listReplicas();
+    for (const { service, settings } of scaled) {
       const entry = this.entry(service.name, settings);
       const own = replicas.filter((r) => r.service === service.name);
       const [rollout] = await this.store.listRollouts(service.name, 1);
@@ -84,8 +92,6 @@ export class Autoscaler {
       const decision = entry.scaler.step(now, service.replicas, readingsOf(settings, point, running, fresh), floor);
       await this.act(service, entry, decision);
     }
-    for (const name of this.entries.keys()) if (!seen.has(name)) this.entries.delete(name);
-    for (const name of this.revisions.keys()) if (!seen.has(name)) this.revisions.delete(name);
   }
 
   async status(service: ServiceRecord): Promise<AutoscaleStatus> {
