@@ -70,6 +70,7 @@ const ROUTES: Array<{ method: string; pattern: string; url: string; needs: strin
   { method: "GET", pattern: "/api/v1/whoami", url: "/api/v1/whoami", needs: "viewer" },
   // The dashboard's page itself (its data comes from the API, with a token).
   { method: "GET", pattern: "/", url: "/", needs: null },
+  { method: "GET", pattern: "/assets/*", url: "/assets/nope.js", needs: null },
   { method: "POST", pattern: "/api/v1/dashboard/codes", url: "/api/v1/dashboard/codes", needs: "viewer" },
   { method: "POST", pattern: "/api/v1/dashboard/session", url: "/api/v1/dashboard/session", needs: null, body: { code: "nope" } },
   { method: "POST", pattern: "/api/v1/policies/test", url: "/api/v1/policies/test", needs: "viewer", body: { files: [] } },

@@ -46,10 +46,20 @@ export async function registerDashboardRoutes(app: FastifyInstance, store: Store
     return { token, name, role: issued.role, expiresAt: now + SESSION_TTL_MS };
   });
 
-  if (fs.existsSync(path.join(WEB_ROOT, "index.html"))) {
-    const { default: fastifyStatic } = await import("@fastify/static");
-    await app.register(fastifyStatic, { root: WEB_ROOT, prefix: "/", index: ["index.html"], maxAge: "1h", immutable: false });
-  } else {
-    app.get("/", async (_request, reply) => reply.type("text/plain").send("the dashboard is not built: npm run build"));
-  }
+  // The build is an index.html and content-hashed assets: served by hand, because a static-file
+  // plugin with its MIME database costs ~10 MB of memory in a server whose budget is 80.
+  app.get("/", async (_request, reply) => {
+    const index = path.join(WEB_ROOT, "index.html");
+    if (!fs.existsSync(index)) return reply.type("text/plain").send("the dashboard is not built: npm run build");
+    return reply.type("text/html; charset=utf-8").header("cache-control", "no-cache").send(fs.createReadStream(index));
+  });
+  app.get<{ Params: { "*": string } }>("/assets/*", async (request, reply) => {
+    const file = path.resolve(WEB_ROOT, "assets", request.params["*"]);
+    const type = CONTENT_TYPES[path.extname(file)];
+    if (!file.startsWith(path.join(WEB_ROOT, "assets") + path.sep) || !type || !fs.existsSync(file)) return reply.code(404).send({ error: "not_found", message: "no such file" });
+    // Names carry a hash of their content: a file never changes under its name.
+    return reply.type(type).header("cache-control", "public, max-age=31536000, immutable").send(fs.createReadStream(file));
+  });
 }
+
+const CONTENT_TYPES: Record<string, string> = { ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png", ".woff2": "font/woff2" };
