@@ -68,7 +68,7 @@ test("fuzz: hostile requests to every route get 4xx (never 500, never a stack tr
       // The only successes allowed are reads (and dry runs): nothing may be changed.
       if (response.status < 300) assert.ok(method === "GET" || url.includes("/plan") || url.includes("/policies/test"), `${method} ${url} succeeded: ${text.slice(0, 200)}`);
     }),
-    { numRuns: Number(process.env.DROVER_FUZZ_RUNS ?? 1500), seed: 42 },
+    { numRuns: Number(process.env.DROVER_FUZZ_RUNS ?? 1500), seed: Number(process.env.DROVER_FUZZ_SEED ?? 42) },
   );
   assert.deepEqual(await state(), before, "nothing changed");
   process.stdout.write(`# API fuzz: ${Object.values(statuses).reduce((a, b) => a + b, 0)} requests, by status ${JSON.stringify(statuses)}\n`);

@@ -112,7 +112,7 @@ kind: Secret
 metadata: {name: tls-files, namespace: test}
 string_data: {cert.pem: file-canary-value}
 ---
-${helloService("filed", port, { extra: "    secrets: [{name: tls-files, mount_path: /etc/tls}]\n" })}`;
+${helloService("filed", port, { extra: "    secrets: [{name: tls-files, mount_path: /etc/tls}]\n  health_checks:\n    liveness_probe: {exec: {command: [sh, -c, 'cat \"$DROVER_MOUNT_TLS_FILES/cert.pem\"']}, period: 200ms}\n" })}`;
   assert.equal((await drover.run(["up", "-f", drover.write("filed.yaml", text)])).code, 0);
   const folder = await envOf(port, "DROVER_MOUNT_TLS_FILES");
   assert.ok(folder, "the folder is named in the environment");
@@ -122,6 +122,14 @@ ${helloService("filed", port, { extra: "    secrets: [{name: tls-files, mount_pa
   assert.equal(fs.statSync(file).mode & 0o777, 0o400);
   assert.equal(fs.statfsSync(folder!).type, 0x01021994, "on a tmpfs");
   assert.ok(!folder!.startsWith(drover.home), "not under DROVER_HOME (a disk)");
+  // An exec probe that prints the secret: its output is shown redacted, in describe and in events.
+  const described = await waitFor("the probe's result in describe", async () => {
+    const text = (await drover.run(["describe", "test/filed"])).stdout;
+    return /liveness\s+passing\s+exec sh -c .*: exit code 0: \(redacted\)/.test(text) ? text : undefined;
+  });
+  assert.ok(!described.includes("file-canary-value"));
+  const events = JSON.stringify(await drover.eventsOf("test/filed"));
+  assert.ok(events.includes("(redacted)") && !events.includes("file-canary-value"), "events carry the probe's output redacted");
   assert.equal((await drover.run(["delete", "test/filed"])).code, 0);
   await waitFor("the files removed with the replica", () => !fs.existsSync(file));
 });

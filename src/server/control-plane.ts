@@ -22,6 +22,7 @@ import type { SecretBox } from "../security/secret-box.js";
 import type { ServiceDescriptor } from "../spec/index.js";
 import { contentHash, diffValues, redact, revisionDescriptor, type FieldChange, type PlanEntry } from "./apply-plan.js";
 import { EventBus } from "./event-bus.js";
+import { SecretRedactor } from "./secret-redactor.js";
 import { Reconciler } from "./reconciler.js";
 import { Autoscaler, type AutoscaleStatus } from "./autoscale/autoscaler.js";
 import { serverLog } from "./server-log.js";
@@ -85,6 +86,7 @@ export interface TopView {
 
 export class ControlPlane {
   private readonly events: EventBus;
+  private readonly redactor: SecretRedactor;
   private readonly reconciler: Reconciler;
   private readonly samples: MetricHistory;
   private readonly autoscaler: Autoscaler;
@@ -98,7 +100,8 @@ export class ControlPlane {
     /** The public keys signed descriptors are checked against. */
     private readonly trusted: () => ReturnType<typeof trustedKeys> = () => [],
   ) {
-    this.events = new EventBus(store);
+    this.redactor = new SecretRedactor(store);
+    this.events = new EventBus(store, (text) => this.redactor.redact(text));
     this.reconciler = new Reconciler(store, agent, this.events);
     this.samples = new MetricHistory(store, agent, agent.metrics().intervalMs);
     this.autoscaler = new Autoscaler(store, this.events, () => this.samples.latest(), agent.metrics().intervalMs, () => this.reconciler.wake());
@@ -106,6 +109,7 @@ export class ControlPlane {
 
   /** Re-adopts what the agent runs and starts reconciling. */
   async start(): Promise<void> {
+    await this.redactor.refresh();
     await this.reconciler.start();
     this.samples.start(() => this.autoscaler.evaluate().catch((error: Error) => serverLog("error", "autoscaling failed", { error: error.message })));
   }
@@ -223,6 +227,7 @@ export class ControlPlane {
     if (options.dryRun) return { entries, warnings, services: [] };
     if (entries.some((e) => e.action !== "unchanged")) await this.beforeDeploy();
     const result = await this.store.apply({ ...batch, author: options.author, message: options.message });
+    if (batch.configObjects.some((o) => o.kind === "Secret")) await this.redactor.refresh();
     this.events.publish(result.events);
     this.reconciler.wake();
     return { entries, warnings, services: result.services };
@@ -255,6 +260,7 @@ export class ControlPlane {
     hashes.set(objectKey("Secret", name), hash);
     const followers = await this.followers(new Set([objectKey("Secret", name)]), hashes, new Set());
     const result = await this.store.apply({ services: followers.map((f) => f.change), configObjects: [{ kind: "Secret", name, data: next, hash }], deletions: [], author: options.author, message: `secret ${name}: ${changedKeys.join(", ")} changed` });
+    await this.redactor.refresh();
     this.events.publish(result.events);
     this.reconciler.wake();
     return { name, version: (await this.store.getConfigObject("Secret", name))!.version, changedKeys, services: result.services };
@@ -342,7 +348,8 @@ export class ControlPlane {
   async replicas(input?: string, details = false): Promise<ReplicaView[]> {
     const replicas = await this.store.listReplicas(input ? await this.resolveName(input) : undefined);
     const statuses = details ? new Map((await this.agent.list()).map((s) => [s.id, s])) : undefined;
-    return Promise.all(replicas.map(async (r) => ({ ...r, usage: details ? await this.agent.usage(r.id) : null, probes: statuses?.get(r.id)?.probes ?? [], where: statuses?.get(r.id)?.where })));
+    const probes = (id: string) => (statuses?.get(id)?.probes ?? []).map((p) => (p.last ? { ...p, last: { ...p.last, message: this.redactor.redact(p.last.message) } } : p));
+    return Promise.all(replicas.map(async (r) => ({ ...r, usage: details ? await this.agent.usage(r.id) : null, probes: probes(r.id), where: statuses?.get(r.id)?.where })));
   }
 
   async scale(input: string, replicas: number): Promise<ServiceRecord> {

@@ -5,10 +5,14 @@ import type { Store } from "../store/store.js";
 export class EventBus {
   private readonly subscribers = new Set<(event: EventRecord) => void>();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** Hides secret values a message may carry (from a workload's output, say). */
+    private readonly redact: (text: string) => string = (text) => text,
+  ) {}
 
   async emit(event: EventInput): Promise<EventRecord> {
-    const record = await this.store.appendEvent(event);
+    const record = await this.store.appendEvent({ ...event, message: this.redact(event.message) });
     this.publish([record]);
     return record;
   }

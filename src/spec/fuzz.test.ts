@@ -35,15 +35,21 @@ function load(text: string): "ok" | "invalid" {
 }
 
 const RUNS = Number(process.env.DROVER_FUZZ_RUNS ?? 1500);
+/** Fixed, so a run is repeatable; set DROVER_FUZZ_SEED to explore further (fast-check prints the failing seed). */
+const SEED = Number(process.env.DROVER_FUZZ_SEED ?? 42);
 const counts: Record<string, number> = {};
 const count = (what: string, outcome: string) => (counts[`${what} ${outcome}`] = (counts[`${what} ${outcome}`] ?? 0) + 1);
 
+test("a kind named like an object's built-in property is an unknown kind, not a crash (found by the fuzzer)", () => {
+  for (const kind of ["valueOf", "constructor", "__proto__", "toString"]) assert.equal(load(`apiVersion: drover/v1\nkind: ${kind}\nmetadata: {name: a}\n`), "invalid");
+});
+
 test("fuzz: arbitrary text never crashes the loader", () => {
-  fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 400 }), (text) => void count("text", load(text))), { numRuns: RUNS });
+  fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 400 }), (text) => void count("text", load(text))), { numRuns: RUNS, seed: SEED });
 });
 
 test("fuzz: arbitrary YAML values in place of a descriptor never crash the loader", () => {
-  fc.assert(fc.property(fc.jsonValue({ maxDepth: 5 }), (value) => void count("yaml value", load(stringify(value)))), { numRuns: RUNS });
+  fc.assert(fc.property(fc.jsonValue({ maxDepth: 5 }), (value) => void count("yaml value", load(stringify(value)))), { numRuns: RUNS, seed: SEED });
 });
 
 test("fuzz: a valid descriptor with one field replaced by anything is either accepted or refused with its place", () => {
@@ -61,7 +67,7 @@ test("fuzz: a valid descriptor with one field replaced by anything is either acc
       at[path[path.length - 1]!] = replacement;
       count("mutated descriptor", load(stringify(copy)));
     }),
-    { numRuns: RUNS * 2 },
+    { numRuns: RUNS * 2, seed: SEED },
   );
   process.stdout.write(`# loader fuzz runs: ${JSON.stringify(counts)}\n`);
 });

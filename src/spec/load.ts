@@ -89,7 +89,7 @@ function parseDocument(doc: SourceDocument, baseDir: string, into: LocatedDescri
     issues.push(issueAt(doc, ["apiVersion"], `${message} (use ${API_VERSIONS.join(" or ")})${typeof apiVersion === "string" ? didYouMean(apiVersion, API_VERSIONS) : ""}`));
   }
   const kind = record.kind;
-  if (typeof kind !== "string" || !(kind in SCHEMAS)) {
+  if (typeof kind !== "string" || !Object.hasOwn(SCHEMAS, kind)) {
     const message = kind === undefined ? "required" : `unknown kind ${JSON.stringify(kind)}`;
     issues.push(issueAt(doc, ["kind"], `${message} (use Service, ConfigMap, Secret or Policy)${typeof kind === "string" ? didYouMean(kind, Object.keys(SCHEMAS)) : ""}`));
     return;
