@@ -123,10 +123,13 @@ export class Reconciler {
     // Read once per pass, and only when a replica is to be started.
     let objects: Promise<ConfigObjectRecord[]> | undefined;
     const configObjects = () => (objects ??= this.store.listConfigObjects());
+    // Which config maps and secrets exist: read once per pass, only if a service refers to one.
+    let existing: Set<string> | undefined;
     for (const service of services) {
       const descriptor = (await this.revision(service.name, service.revision)).descriptor;
       const referencesObjects = descriptor.spec.configuration.config_maps.length + descriptor.spec.configuration.secrets.length > 0;
-      const waitingFor = waitsOf(descriptor, hasReady, referencesObjects ? objectKeys(await configObjects()) : new Set());
+      existing ??= referencesObjects ? objectKeys(await this.store.listConfigObjectHashes()) : undefined;
+      const waitingFor = waitsOf(descriptor, hasReady, existing ?? new Set());
       const own = byService.get(service.name) ?? [];
       this.preparations.keepOnly(service.name, service.revision);
       const preparation = service.enabled && !service.deleting ? this.preparations.check(service.name, service.revision, descriptor.spec.runtime, imageOf(descriptor)) : null;

@@ -77,6 +77,8 @@ export interface Store {
 
   getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined>;
   listConfigObjects(kind?: ConfigObjectRecord["kind"]): Promise<ConfigObjectRecord[]>;
+  /** Which config objects exist and their hashes, without their data (no secret is decrypted). */
+  listConfigObjectHashes(): Promise<Array<Pick<ConfigObjectRecord, "kind" | "name" | "hash">>>;
   deleteConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<void>;
   listPolicies(): Promise<Array<{ name: string; document: PolicyDocument; hash: string; version: number }>>;
 

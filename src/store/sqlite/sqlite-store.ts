@@ -18,7 +18,7 @@ import type { AppliedService, ApplyBatch, EventQuery, Store, ValueCipher } from 
 import { MIGRATIONS } from "./migrations.js";
 import type { PolicyDocument } from "../../spec/index.js";
 
-type Row = Record<string, unknown>;
+import { toAudit, toConfigObject, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, type Row } from "./rows.js";
 
 /** Events beyond this many are pruned, oldest first, so the database does not grow forever. */
 const EVENTS_KEPT = 20_000;
@@ -215,16 +215,7 @@ export class SqliteStore implements Store {
 
   async listMetricMinutes(service: string, since: number, until: number): Promise<MetricPoint[]> {
     const rows = this.statement("SELECT * FROM metric_minutes WHERE service = ? AND at >= ? AND at <= ? ORDER BY at").all(service, since, until) as Row[];
-    return rows.map((r) => ({
-      at: Number(r.at),
-      replicas: Number(r.replicas),
-      cpuCores: Number(r.cpu_cores),
-      memoryBytes: Number(r.memory_bytes),
-      watts: Number(r.watts),
-      requestsPerSecond: Number(r.requests_per_second),
-      errorRate: r.error_rate === null ? null : Number(r.error_rate),
-      p95Ms: r.p95_ms === null ? null : Number(r.p95_ms),
-    }));
+    return rows.map(toMetricPoint);
   }
 
   async probe(): Promise<{ writable: boolean; latencyMs: number; error?: string }> {
@@ -278,6 +269,10 @@ export class SqliteStore implements Store {
     this.statement("DELETE FROM config_objects WHERE kind = ? AND name = ?").run(kind, name);
   }
 
+  async listConfigObjectHashes(): Promise<Array<Pick<ConfigObjectRecord, "kind" | "name" | "hash">>> {
+    return (this.statement("SELECT kind, name, hash FROM config_objects ORDER BY kind, name").all() as Row[]).map((r) => ({ kind: r.kind as ConfigObjectRecord["kind"], name: String(r.name), hash: String(r.hash) }));
+  }
+
   async listConfigObjects(kind?: ConfigObjectRecord["kind"]): Promise<ConfigObjectRecord[]> {
     const rows = kind
       ? this.statement("SELECT * FROM config_objects WHERE kind = ? ORDER BY name").all(kind)
@@ -290,12 +285,12 @@ export class SqliteStore implements Store {
   }
 
   async listTokens(): Promise<TokenRecord[]> {
-    return (this.statement("SELECT * FROM tokens ORDER BY created_at, name").all() as Row[]).map(tokenRecord);
+    return (this.statement("SELECT * FROM tokens ORDER BY created_at, name").all() as Row[]).map(toToken);
   }
 
   async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
     const row = this.statement("SELECT * FROM tokens WHERE hash = ?").get(hash) as Row | undefined;
-    return row && tokenRecord(row);
+    return row && toToken(row);
   }
 
   async updateToken(name: string, patch: Partial<Pick<TokenRecord, "revokedAt" | "lastUsedAt">>): Promise<void> {
@@ -314,17 +309,7 @@ export class SqliteStore implements Store {
   }
 
   async listAudit(since = 0): Promise<AuditRecord[]> {
-    return (this.statement("SELECT * FROM audit WHERE time >= ? ORDER BY seq").all(since) as Row[]).map((r) => ({
-      seq: Number(r.seq),
-      time: Number(r.time),
-      actor: String(r.actor),
-      role: String(r.role),
-      action: String(r.action),
-      object: String(r.object),
-      summary: String(r.summary),
-      prevHash: String(r.prev_hash),
-      hash: String(r.hash),
-    }));
+    return (this.statement("SELECT * FROM audit WHERE time >= ? ORDER BY seq").all(since) as Row[]).map(toAudit);
   }
 
   async appendEvent(event: EventInput): Promise<EventRecord> {
@@ -378,90 +363,3 @@ export class SqliteStore implements Store {
     this.statement(sql).run({ ...columns, updated_at: this.now(), key });
   }
 }
-
-function toService(row: Row): ServiceRecord {
-  return {
-    name: String(row.name),
-    namespace: String(row.namespace),
-    revision: Number(row.revision),
-    replicas: Number(row.replicas),
-    enabled: row.enabled === 1,
-    deleting: row.deleting === 1,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-  };
-}
-
-function toRevision(row: Row): RevisionRecord {
-  return {
-    service: String(row.service),
-    number: Number(row.number),
-    descriptor: JSON.parse(String(row.descriptor)),
-    hash: String(row.hash),
-    author: String(row.author),
-    message: String(row.message),
-    createdAt: Number(row.created_at),
-  };
-}
-
-function toReplica(row: Row): ReplicaRecord {
-  const optionalNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
-  return {
-    id: String(row.id),
-    service: String(row.service),
-    revision: Number(row.revision),
-    node: String(row.node),
-    state: row.state as ReplicaRecord["state"],
-    ports: JSON.parse(String(row.ports)),
-    pid: optionalNumber(row.pid),
-    restarts: Number(row.restarts),
-    consecutiveFailures: Number(row.consecutive_failures),
-    lastExit: row.last_exit ? JSON.parse(String(row.last_exit)) : null,
-    reason: String(row.reason),
-    startedAt: optionalNumber(row.started_at),
-    readyAt: optionalNumber(row.ready_at),
-    nextStartAt: optionalNumber(row.next_start_at),
-    healing: JSON.parse(String(row.healing)),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-  };
-}
-
-function toRollout(row: Row): RolloutRecord {
-  const optionalNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
-  return {
-    id: Number(row.id),
-    service: String(row.service),
-    fromRevision: Number(row.from_revision),
-    toRevision: Number(row.to_revision),
-    strategy: row.strategy as RolloutRecord["strategy"],
-    state: row.state as RolloutRecord["state"],
-    step: Number(row.step),
-    stepStartedAt: optionalNumber(row.step_started_at),
-    progressAt: Number(row.progress_at),
-    startedAt: Number(row.started_at),
-    finishedAt: optionalNumber(row.finished_at),
-    failedAt: optionalNumber(row.failed_at),
-    reason: String(row.reason),
-    marks: JSON.parse(String(row.marks)),
-    analysis: row.analysis ? JSON.parse(String(row.analysis)) : null,
-    metrics: row.metrics ? JSON.parse(String(row.metrics)) : null,
-  };
-}
-
-function toConfigObject(row: Row): ConfigObjectRecord {
-  return {
-    kind: row.kind as ConfigObjectRecord["kind"],
-    name: String(row.name),
-    version: Number(row.version),
-    data: JSON.parse(String(row.data)),
-    hash: String(row.hash),
-    updatedAt: Number(row.updated_at),
-  };
-}
-
-function tokenRecord(r: Row): TokenRecord {
-  const orNull = (v: unknown) => (v === null ? null : Number(v));
-  return { name: String(r.name), role: r.role as TokenRecord["role"], hash: String(r.hash), createdAt: Number(r.created_at), expiresAt: orNull(r.expires_at), revokedAt: orNull(r.revoked_at), lastUsedAt: orNull(r.last_used_at) };
-}
-

@@ -1,0 +1,100 @@
+/** SQLite rows as the store's records: column names to fields, JSON columns parsed, NULLs kept. */
+import type { AuditRecord, ConfigObjectRecord, MetricPoint, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../records.js";
+
+export type Row = Record<string, unknown>;
+
+export function toService(row: Row): ServiceRecord {
+  return {
+    name: String(row.name),
+    namespace: String(row.namespace),
+    revision: Number(row.revision),
+    replicas: Number(row.replicas),
+    enabled: row.enabled === 1,
+    deleting: row.deleting === 1,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export function toRevision(row: Row): RevisionRecord {
+  return {
+    service: String(row.service),
+    number: Number(row.number),
+    descriptor: JSON.parse(String(row.descriptor)),
+    hash: String(row.hash),
+    author: String(row.author),
+    message: String(row.message),
+    createdAt: Number(row.created_at),
+  };
+}
+
+export function toReplica(row: Row): ReplicaRecord {
+  const optionalNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+  return {
+    id: String(row.id),
+    service: String(row.service),
+    revision: Number(row.revision),
+    node: String(row.node),
+    state: row.state as ReplicaRecord["state"],
+    ports: JSON.parse(String(row.ports)),
+    pid: optionalNumber(row.pid),
+    restarts: Number(row.restarts),
+    consecutiveFailures: Number(row.consecutive_failures),
+    lastExit: row.last_exit ? JSON.parse(String(row.last_exit)) : null,
+    reason: String(row.reason),
+    startedAt: optionalNumber(row.started_at),
+    readyAt: optionalNumber(row.ready_at),
+    nextStartAt: optionalNumber(row.next_start_at),
+    healing: JSON.parse(String(row.healing)),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export function toRollout(row: Row): RolloutRecord {
+  const optionalNumber = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+  return {
+    id: Number(row.id),
+    service: String(row.service),
+    fromRevision: Number(row.from_revision),
+    toRevision: Number(row.to_revision),
+    strategy: row.strategy as RolloutRecord["strategy"],
+    state: row.state as RolloutRecord["state"],
+    step: Number(row.step),
+    stepStartedAt: optionalNumber(row.step_started_at),
+    progressAt: Number(row.progress_at),
+    startedAt: Number(row.started_at),
+    finishedAt: optionalNumber(row.finished_at),
+    failedAt: optionalNumber(row.failed_at),
+    reason: String(row.reason),
+    marks: JSON.parse(String(row.marks)),
+    analysis: row.analysis ? JSON.parse(String(row.analysis)) : null,
+    metrics: row.metrics ? JSON.parse(String(row.metrics)) : null,
+  };
+}
+
+export function toConfigObject(row: Row): ConfigObjectRecord {
+  return {
+    kind: row.kind as ConfigObjectRecord["kind"],
+    name: String(row.name),
+    version: Number(row.version),
+    data: JSON.parse(String(row.data)),
+    hash: String(row.hash),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export function toToken(r: Row): TokenRecord {
+  const orNull = (v: unknown) => (v === null ? null : Number(v));
+  return { name: String(r.name), role: r.role as TokenRecord["role"], hash: String(r.hash), createdAt: Number(r.created_at), expiresAt: orNull(r.expires_at), revokedAt: orNull(r.revoked_at), lastUsedAt: orNull(r.last_used_at) };
+}
+
+
+export function toAudit(r: Row): AuditRecord {
+  return { seq: Number(r.seq), time: Number(r.time), actor: String(r.actor), role: String(r.role), action: String(r.action), object: String(r.object), summary: String(r.summary), prevHash: String(r.prev_hash), hash: String(r.hash) };
+}
+
+export function toMetricPoint(r: Row): MetricPoint {
+  const orNull = (v: unknown) => (v === null ? null : Number(v));
+  return { at: Number(r.at), replicas: Number(r.replicas), cpuCores: Number(r.cpu_cores), memoryBytes: Number(r.memory_bytes), watts: Number(r.watts), requestsPerSecond: Number(r.requests_per_second), errorRate: orNull(r.error_rate), p95Ms: orNull(r.p95_ms) };
+}
