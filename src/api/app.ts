@@ -144,7 +144,7 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
 
   app.post("/api/v1/plan", async (request) => {
     const body = parseWith(applySchema, request.body);
-    const { entries, warnings } = await controlPlane.plan(body.files, body.prune);
+    const { entries, warnings } = await controlPlane.planner.plan(body.files, body.prune);
     return { entries, warnings };
   });
   app.post("/api/v1/apply", async (request) => {
@@ -208,7 +208,7 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   app.get("/api/v1/audit/verify", async () => audit.verify());
   app.post("/api/v1/policies/test", async (request) => {
     const body = parseWith(applySchema, request.body);
-    return { violations: await controlPlane.policyTest(body.files) };
+    return { violations: await controlPlane.planner.policyTest(body.files) };
   });
   app.post("/api/v1/backup", async (request, reply) => {
     const { includeKey } = parseWith(z.strictObject({ includeKey: z.boolean().default(false) }), request.body ?? {});

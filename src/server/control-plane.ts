@@ -7,22 +7,21 @@ import type { ProbeReport } from "../agent/probes/probe.js";
 import type { ResourceUsage } from "../agent/drivers/driver.js";
 import type { NodeAgent, ServiceTraffic } from "../agent/node-agent.js";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
-import { evaluatePolicies } from "../security/policy.js";
-import { checkSignature, type trustedKeys } from "../security/signatures.js";
-import { closest, loadDescriptors, qualifiedName, SpecError, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
+import type { trustedKeys } from "../security/signatures.js";
+import { closest, type DescriptorFile, type SpecIssue } from "../spec/index.js";
 import type { EventRecord, MetricPoint, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord } from "../store/records.js";
 import { downsample, MetricHistory, RETENTION_DAYS } from "./metric-history.js";
 import { recommend, type Recommendations } from "./autoscale/recommend.js";
 import { STRATEGY_ANNOTATION } from "../rollout/controller.js";
 import { canarySteps } from "../rollout/strategies.js";
 import { rollBack, rollbackTarget } from "./rollback.js";
-import type { AppliedService, ApplyBatch, ServiceChange, Store } from "../store/store.js";
-import { objectKey, referencedKeys, withConfigChecksum, type ObjectHashes } from "./config-checksum.js";
+import type { AppliedService, Store } from "../store/store.js";
 import type { SecretBox } from "../security/secret-box.js";
-import type { ServiceDescriptor } from "../spec/index.js";
-import { contentHash, diffValues, redact, revisionDescriptor, type FieldChange, type PlanEntry } from "./apply-plan.js";
+import { contentHash, diffValues, type FieldChange, type PlanEntry } from "./apply-plan.js";
 import { EventBus } from "./event-bus.js";
 import { SecretRedactor } from "./secret-redactor.js";
+import { ConfigObjects } from "./config-objects.js";
+import { Planner } from "./planner.js";
 import { Reconciler } from "./reconciler.js";
 import { Autoscaler, type AutoscaleStatus } from "./autoscale/autoscaler.js";
 import { serverLog } from "./server-log.js";
@@ -87,6 +86,10 @@ export interface TopView {
 export class ControlPlane {
   private readonly events: EventBus;
   private readonly redactor: SecretRedactor;
+  /** Config maps and secrets: hashes, followers, `drover secret`. */
+  readonly configObjects: ConfigObjects;
+  /** Plans and admission of applies (also `plan` and `policy test` on their own). */
+  readonly planner: Planner;
   private readonly reconciler: Reconciler;
   private readonly samples: MetricHistory;
   private readonly autoscaler: Autoscaler;
@@ -94,14 +97,16 @@ export class ControlPlane {
   constructor(
     readonly store: Store,
     readonly agent: NodeAgent,
-    private readonly secrets: SecretBox,
+    secrets: SecretBox,
     /** Called before an apply that changes something is stored (a snapshot of the store). */
     private readonly beforeDeploy: () => Promise<void> = async () => undefined,
     /** The public keys signed descriptors are checked against. */
-    private readonly trusted: () => ReturnType<typeof trustedKeys> = () => [],
+    trusted: () => ReturnType<typeof trustedKeys> = () => [],
   ) {
     this.redactor = new SecretRedactor(store);
     this.events = new EventBus(store, (text) => this.redactor.redact(text));
+    this.configObjects = new ConfigObjects(store, secrets, this.events, this.redactor, () => this.reconciler.wake());
+    this.planner = new Planner(store, this.configObjects, trusted);
     this.reconciler = new Reconciler(store, agent, this.events);
     this.samples = new MetricHistory(store, agent, agent.metrics().intervalMs);
     this.autoscaler = new Autoscaler(store, this.events, () => this.samples.latest(), agent.metrics().intervalMs, () => this.reconciler.wake());
@@ -125,102 +130,8 @@ export class ControlPlane {
     await this.store.close();
   }
 
-  /** Validates against the files and what exists; throws SpecError, changes nothing. */
-  async plan(files: DescriptorFile[], prune: boolean): Promise<{ entries: PlanEntry[]; warnings: SpecIssue[]; deletions: string[]; batch: Omit<ApplyBatch, "author" | "message"> }> {
-    const set = await this.load(files);
-    const entries: PlanEntry[] = [];
-    const policies: NonNullable<ApplyBatch["policies"]> = [];
-    const storedPolicies = new Map((await this.store.listPolicies()).map((p) => [p.name, p]));
-    for (const document of set.policies) {
-      const name = qualifiedName(document.metadata);
-      const hash = contentHash(document);
-      const existing = storedPolicies.get(name);
-      policies.push({ name, document, hash });
-      entries.push({ kind: "Policy", name, action: !existing ? "create" : existing.hash !== hash ? "change" : "unchanged", changes: existing ? diffValues(existing.document, document) : [] });
-    }
-    const hashes = await this.objectHashes();
-    const configObjects: ApplyBatch["configObjects"] = [];
-    const changedObjects = new Set<string>();
-    for (const object of [...set.configMaps, ...set.secrets]) {
-      const name = qualifiedName(object.metadata);
-      const existing = await this.store.getConfigObject(object.kind, name);
-      const hash = this.objectHash(object.kind, object.data);
-      configObjects.push({ kind: object.kind, name, data: object.data, hash });
-      if (existing?.hash !== hash) changedObjects.add(objectKey(object.kind, name));
-      hashes.set(objectKey(object.kind, name), hash);
-      const changes = diffValues(existing?.data ?? {}, object.data);
-      const shown = object.kind === "Secret" ? redact(changes) : changes;
-      entries.push({ kind: object.kind, name, action: !existing ? "create" : changes.length ? "change" : "unchanged", changes: existing ? shown : [] });
-    }
-    const services: ServiceChange[] = [];
-    for (const descriptor of set.services) {
-      const name = qualifiedName(descriptor.metadata);
-      const revision = withConfigChecksum(revisionDescriptor(descriptor), hashes);
-      services.push({ name, descriptor: revision, hash: contentHash(revision), replicas: descriptor.spec.replicas });
-      const service = await this.store.getService(name);
-      if (!service || service.deleting) {
-        entries.push({ kind: "Service", name, action: "create", changes: [] });
-        continue;
-      }
-      const current = await this.store.getRevision(name, service.revision);
-      const changes = diffValues(current?.descriptor, revision);
-      if (service.replicas !== descriptor.spec.replicas) changes.push({ path: "spec.replicas", before: service.replicas, after: descriptor.spec.replicas });
-      // Applying a stopped service starts it again (apply states what should run).
-      if (!service.enabled) changes.push({ path: "status", before: "stopped", after: "running" });
-      entries.push({ kind: "Service", name, action: changes.length ? "change" : "unchanged", changes });
-    }
-    // Services outside the files that use a config map or secret changing now get a new revision too.
-    for (const follower of await this.followers(changedObjects, hashes, new Set(services.map((s) => s.name)))) {
-      services.push(follower.change);
-      entries.push({ kind: "Service", name: follower.change.name, action: "change", changes: follower.changes });
-    }
-    const deletions: string[] = [];
-    if (prune) {
-      const namespaces = new Set(set.services.map((s) => s.metadata.namespace));
-      const applied = new Set(set.services.map((s) => qualifiedName(s.metadata)));
-      for (const service of await this.store.listServices()) {
-        if (namespaces.has(service.namespace) && !applied.has(service.name) && !service.deleting) {
-          deletions.push(service.name);
-          entries.push({ kind: "Service", name: service.name, action: "delete", changes: [] });
-        }
-      }
-    }
-    return { entries, warnings: set.warnings, deletions, batch: { services, configObjects, deletions, policies } };
-  }
-
-  /**
-   * Admission alone: the policy violations of the services in `files` (the stored policies and
-   * those in the files), each at its field's place, enforced or warned. Changes nothing.
-   * @throws SpecError when the files are invalid for another reason.
-   */
-  async policyTest(files: DescriptorFile[]): Promise<SpecIssue[]> {
-    try {
-      return (await this.load(files)).warnings.filter((w) => w.policy);
-    } catch (error) {
-      if (error instanceof SpecError && error.issues.filter((i) => i.severity === "error").every((i) => i.policy)) return error.issues.filter((i) => i.policy);
-      throw error;
-    }
-  }
-
-  /** Loads descriptors against what exists, with admission: every service checked against every policy that covers it. */
-  private async load(files: DescriptorFile[]): Promise<ReturnType<typeof loadDescriptors>> {
-    const stored = await this.store.listPolicies();
-    const trusted = this.trusted();
-    const signatures = new Map(files.map((f) => [f.file, checkSignature(f.text, f.signature, trusted)]));
-    return loadDescriptors(files, {
-      known: await this.knownObjects(),
-      unresolved: "wait",
-      admit: (service, file, inFiles) => {
-        // A policy in the files replaces the stored one of the same name.
-        const replaced = new Set(inFiles.map((p) => qualifiedName(p.metadata)));
-        const policies = [...stored.filter((p) => !replaced.has(p.name)).map((p) => p.document), ...inFiles];
-        return evaluatePolicies(policies, service, signatures.get(file)!);
-      },
-    });
-  }
-
   async apply(files: DescriptorFile[], options: ApplyOptions): Promise<{ entries: PlanEntry[]; warnings: SpecIssue[]; services: AppliedService[] }> {
-    const { entries, warnings, batch } = await this.plan(files, options.prune);
+    const { entries, warnings, batch } = await this.planner.plan(files, options.prune);
     if (options.mayChangePolicies === false && entries.some((e) => e.kind === "Policy" && e.action !== "unchanged")) {
       throw new ForbiddenError("changing a Policy needs an admin token");
     }
@@ -233,85 +144,11 @@ export class ControlPlane {
     return { entries, warnings, services: result.services };
   }
 
-  /** Secrets by name with their keys (never values), for `drover secret list`. */
-  async listSecrets(): Promise<Array<{ name: string; keys: string[]; version: number; updatedAt: number; usedBy: string[] }>> {
-    const services = await this.servicesWithDescriptors();
-    return (await this.store.listConfigObjects("Secret")).map((s) => ({
-      name: s.name,
-      keys: Object.keys(s.data).sort(),
-      version: s.version,
-      updatedAt: s.updatedAt,
-      usedBy: services.filter((d) => referencedKeys(d.descriptor).includes(objectKey("Secret", s.name))).map((d) => d.name),
-    }));
-  }
-
-  /**
-   * Sets keys of a secret (all of them with `replace`), creating it when new; every service that
-   * uses it gets a new revision. Returns the keys that changed (never values).
-   */
-  async setSecret(name: string, data: Record<string, string>, options: { replace: boolean; author: string }): Promise<{ name: string; version: number; changedKeys: string[]; services: AppliedService[] }> {
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new BadRequestError("expected namespace/name, lowercase letters, digits and '-'", "name");
-    const existing = await this.store.getConfigObject("Secret", name);
-    const next = options.replace ? data : { ...existing?.data, ...data };
-    const changedKeys = diffValues(existing?.data ?? {}, next).map((c) => c.path);
-    if (changedKeys.length === 0) return { name, version: existing!.version, changedKeys, services: [] };
-    const hash = this.objectHash("Secret", next);
-    const hashes = await this.objectHashes();
-    hashes.set(objectKey("Secret", name), hash);
-    const followers = await this.followers(new Set([objectKey("Secret", name)]), hashes, new Set());
-    const result = await this.store.apply({ services: followers.map((f) => f.change), configObjects: [{ kind: "Secret", name, data: next, hash }], deletions: [], author: options.author, message: `secret ${name}: ${changedKeys.join(", ")} changed` });
-    await this.redactor.refresh();
-    this.events.publish(result.events);
-    this.reconciler.wake();
-    return { name, version: (await this.store.getConfigObject("Secret", name))!.version, changedKeys, services: result.services };
-  }
-
-  /** Deletes a secret no service uses. */
-  async deleteSecret(name: string): Promise<void> {
-    const existing = await this.store.getConfigObject("Secret", name);
-    if (!existing) throw new NotFoundError(`no secret "${name}"`);
-    const users = (await this.servicesWithDescriptors()).filter((d) => referencedKeys(d.descriptor).includes(objectKey("Secret", name))).map((d) => d.name);
-    if (users.length) throw new ConflictError(`secret "${name}" is used by ${users.join(", ")}: change those first`);
-    await this.store.deleteConfigObject("Secret", name);
-    await this.events.emit({ type: "SecretDeleted", service: null, replica: null, reason: "Deleted", message: `secret ${name}` });
-  }
-
-  /** A config map's content hash; a secret's keyed hash, so the store holds nothing to test guesses against. */
-  private objectHash(kind: "ConfigMap" | "Secret", data: Record<string, string>): string {
-    return kind === "Secret" ? this.secrets.digest(contentHash(data)) : contentHash(data);
-  }
-
-  private async objectHashes(): Promise<ObjectHashes> {
-    return new Map((await this.store.listConfigObjects()).map((o) => [objectKey(o.kind, o.name), o.hash]));
-  }
-
-  private async servicesWithDescriptors(): Promise<Array<{ name: string; service: ServiceRecord; descriptor: ServiceDescriptor }>> {
-    const result = [];
-    for (const service of await this.store.listServices()) {
-      if (service.deleting) continue;
-      result.push({ name: service.name, service, descriptor: (await this.revisionOf(service)).descriptor });
-    }
-    return result;
-  }
-
-  /** Services (other than `skip`) whose revision references a changed object: the same spec with the new checksum. */
-  private async followers(changed: Set<string>, hashes: ObjectHashes, skip: Set<string>): Promise<Array<{ change: ServiceChange; changes: FieldChange[] }>> {
-    if (changed.size === 0) return [];
-    const followers = [];
-    for (const { name, service, descriptor } of await this.servicesWithDescriptors()) {
-      if (skip.has(name) || !referencedKeys(descriptor).some((key) => changed.has(key))) continue;
-      const next = withConfigChecksum(descriptor, hashes);
-      const changes = diffValues(descriptor, next);
-      if (changes.length) followers.push({ change: { name, descriptor: next, hash: contentHash(next), replicas: service.replicas }, changes });
-    }
-    return followers;
-  }
-
   async listServices(): Promise<ServiceSummary[]> {
     const services = await this.store.listServices();
     const replicas = await this.store.listReplicas();
     const readyServices = new Set(replicas.filter((r) => r.state === "ready").map((r) => r.service));
-    const objects = objectKeys(await this.store.listConfigObjects());
+    const objects = objectKeys(await this.store.listConfigObjectHashes());
     const summaries: ServiceSummary[] = [];
     for (const service of services) {
       const own = replicas.filter((r) => r.service === service.name);
@@ -544,24 +381,4 @@ export class ControlPlane {
     if (!revision) throw new Error(`revision ${service.revision} of ${service.name} is missing from the store`);
     return revision;
   }
-
-  private async knownObjects(): Promise<KnownObjects> {
-    const services = new Map<string, { dependencies: string[]; ports: number[] }>();
-    for (const service of await this.store.listServices()) {
-      if (service.deleting) continue;
-      const { descriptor } = await this.revisionOf(service);
-      services.set(service.name, {
-        dependencies: descriptor.spec.dependencies.map((d) => `${service.namespace}/${d.name}`),
-        ports: descriptor.spec.networking.ports.map((p) => p.port),
-      });
-    }
-    const objects = await this.store.listConfigObjects();
-    return {
-      services,
-      configMaps: new Set(objects.filter((o) => o.kind === "ConfigMap").map((o) => o.name)),
-      secrets: new Set(objects.filter((o) => o.kind === "Secret").map((o) => o.name)),
-    };
-  }
 }
-
-

@@ -7,7 +7,8 @@ import { didYouMean } from "./did-you-mean.js";
 import { describeInput, envValue } from "./fields.js";
 import { metadataSchema } from "./service-schema.js";
 
-const dataKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, { error: "must be letters, digits, '-', '_' or '.'" });
+/** A key of a config map or secret (also checked where `drover secret set` sends keys). */
+export const dataKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, { error: "must be letters, digits, '-', '_' or '.'" });
 
 export const configMapDocumentSchema = z.strictObject({
   apiVersion: z.string(),

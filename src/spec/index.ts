@@ -6,4 +6,4 @@ export * from "./types.js";
 export * from "./units.js";
 export { closest, didYouMean } from "./did-you-mean.js";
 export type { ProbeSpec } from "./service-schema.js";
-export { POLICY_RULES, type PolicyDocument, type PolicyRule } from "./config-schema.js";
+export { dataKey, POLICY_RULES, type PolicyDocument, type PolicyRule } from "./config-schema.js";
