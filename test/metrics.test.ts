@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Drover, freePort, helloService, REPO, waitFor } from "./harness.js";
+import { Drover, freePort, helloService, loadDuring, REPO, waitFor } from "./harness.js";
 
 let drover: Drover;
 before(async () => {
@@ -110,16 +110,12 @@ test("history: the last hour's samples per service (rps, CPU, memory, watts) ove
   const port = await freePort();
   const file = drover.write("history.yaml", helloService("busy", port, { namespace: "obs" }));
   assert.equal((await drover.run(["up", "-f", file])).code, 0);
-  // About 50 requests a second for a while: the samples (every 300 ms here) see them.
-  const until = Date.now() + 2_500;
-  while (Date.now() < until) {
-    await Promise.all(Array.from({ length: 5 }, () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.text())));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const history = await waitFor("points with traffic", async () => {
+  // Load until the samples (every 300 ms here) have seen it, and the replica's own figures (from its second sample on).
+  const { value: history } = await loadDuring(port, waitFor("points with traffic, CPU, power and memory", async () => {
     const { body } = await drover.api<{ source: string; points: Array<{ requestsPerSecond: number; memoryBytes: number; watts: number; cpuCores: number }> }>("/api/v1/services/obs%2Fbusy/metrics?since=5m&step=1s");
-    return body.points.some((p) => p.requestsPerSecond > 5) ? body : undefined;
-  });
+    const complete = body.points.some((p) => p.requestsPerSecond > 5) && body.points.some((p) => p.cpuCores > 0 && p.watts > 0) && body.points.at(-1)!.memoryBytes > 0;
+    return complete ? body : undefined;
+  }));
   assert.equal(history.source, "samples");
   // A replica is in the figures from its second sample on: the newest points have its memory.
   assert.ok(history.points.at(-1)!.memoryBytes > 0, "memory in the newest point");

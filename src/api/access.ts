@@ -33,9 +33,10 @@ export function actionName(method: string, url: string): string {
     if (rest.length === 0) return method === "DELETE" ? "delete" : "service";
     return rest.join(".");
   }
+  // A collection (tokens, secrets) names the verb: token.create, secret.set; anything else its path: apply, dashboard.codes.
   const verbs: Record<string, string> = { POST: "create", DELETE: "delete", PUT: "set" };
-  if (rest.length === 0 && resource !== "apply" && resource !== "plan" && resource !== "shutdown" && resource !== "backup" && resource !== "restore") return `${resource!.replace(/s$/, "")}.${verbs[method] ?? method.toLowerCase()}`;
-  return [resource, ...rest].join(".");
+  if (rest.length === 0 && resource!.endsWith("s")) return `${resource!.slice(0, -1)}.${verbs[method] ?? method.toLowerCase()}`;
+  return parts.join(".");
 }
 
 declare module "fastify" {

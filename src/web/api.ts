@@ -53,7 +53,7 @@ export async function redeem(code: string): Promise<void> {
 /** Events as the API sends them (the store's records). */
 export type StreamedEvent = EventRecord;
 
-/** Follows the event stream (newline-delimited JSON); returns a function that stops it. */
+/** Follows the event stream (server-sent events, read through fetch so the token can go in a header); returns a function that stops it. */
 export function followEvents(onEvent: (event: StreamedEvent) => void): () => void {
   const abort = new AbortController();
   void (async () => {
@@ -72,7 +72,6 @@ export function followEvents(onEvent: (event: StreamedEvent) => void): () => voi
             const line = buffer.slice(0, newline).trim();
             buffer = buffer.slice(newline + 1);
             if (line.startsWith("data:")) onEvent(JSON.parse(line.slice(5)) as StreamedEvent);
-            else if (line.startsWith("{")) onEvent(JSON.parse(line) as StreamedEvent);
           }
         }
       } catch {

@@ -3,7 +3,7 @@ import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 
-export function Chart(props: { title: string; unit: string; times: number[]; values: Array<number | null>; color?: string }) {
+export function Chart(props: { title: string; unit: string; times: number[]; values: Array<number | null> }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   useEffect(() => {
@@ -18,7 +18,7 @@ export function Chart(props: { title: string; unit: string; times: number[]; val
       height: 160,
       legend: { show: false },
       axes: [{ stroke: muted }, { stroke: muted, size: 60 }],
-      series: [{}, { label: props.title, stroke: props.color ?? accent, width: 2, fill: `${accent}26` }],
+      series: [{}, { label: props.title, stroke: accent, width: 2, fill: `${accent}26` }],
     };
     plot.current = new uPlot(options, [props.times.map((t) => t / 1000), props.values], box.current);
     const resize = () => plot.current?.setSize({ width: box.current?.clientWidth || width, height: 160 });

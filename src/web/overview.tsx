@@ -90,10 +90,12 @@ export function Overview(props: { tick: number }) {
 }
 
 export function Gauge(props: { label: string; value: number | null; text: string }) {
+  // An id with a space would be two ids to aria-labelledby.
+  const id = `gauge-${props.label.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
   return (
     <div class="gauge">
-      <span class="label" id={`gauge-${props.label}`}>{props.label}</span>
-      <meter aria-labelledby={`gauge-${props.label}`} min={0} max={1} low={0.7} high={0.9} optimum={0.2} value={props.value ?? 0} />
+      <span class="label" id={id}>{props.label}</span>
+      <meter aria-labelledby={id} min={0} max={1} low={0.7} high={0.9} optimum={0.2} value={props.value ?? 0} />
       <strong>{props.text}</strong>
     </div>
   );
