@@ -5,5 +5,5 @@ export { descriptorJsonSchema } from "./json-schema.js";
 export * from "./types.js";
 export * from "./units.js";
 export { closest, didYouMean } from "./did-you-mean.js";
-export type { ProbeSpec } from "./service-schema.js";
+export type { PlacementSpec, ProbeSpec } from "./service-schema.js";
 export { dataKey, POLICY_RULES, type PolicyDocument, type PolicyRule } from "./config-schema.js";

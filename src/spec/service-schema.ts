@@ -81,6 +81,37 @@ const scalingPolicy = z.strictObject({
     .default([]),
 });
 
+/** A condition on a node label, as Kubernetes node affinity writes it (`In`, `NotIn`, … are accepted too). */
+const LABEL_OPERATORS = ["in", "not_in", "exists", "not_exists", "gt", "lt"] as const;
+const OPERATOR_ALIASES: Record<string, (typeof LABEL_OPERATORS)[number]> = { In: "in", NotIn: "not_in", Exists: "exists", DoesNotExist: "not_exists", Gt: "gt", Lt: "lt" };
+
+const labelExpressionFields = {
+  label: z.string().min(1, { error: "must name a label" }),
+  operator: z
+    .string({ error: (issue) => `expected an operator, got ${describeInput(issue.input)}` })
+    .transform((op) => OPERATOR_ALIASES[op] ?? op)
+    .pipe(z.enum(LABEL_OPERATORS)),
+  values: z.array(z.union([z.string(), z.number()]).transform(String)).default([]),
+};
+
+function checkLabelValues(value: { operator: string; values: string[] }, ctx: z.RefinementCtx): void {
+  const { operator, values } = value;
+  if ((operator === "in" || operator === "not_in") && values.length === 0) ctx.addIssue({ code: "custom", path: ["values"], message: `${operator} needs at least one value` });
+  if ((operator === "exists" || operator === "not_exists") && values.length > 0) ctx.addIssue({ code: "custom", path: ["values"], message: `${operator} takes no values` });
+  if ((operator === "gt" || operator === "lt") && (values.length !== 1 || !/^-?\d+$/.test(values[0]!))) ctx.addIssue({ code: "custom", path: ["values"], message: `${operator} takes exactly one whole number` });
+}
+
+const placement = z
+  .strictObject({
+    strategy: z.enum(["spread", "binpack"]).default("spread"),
+    constraints: z.array(z.strictObject(labelExpressionFields).superRefine(checkLabelValues)).default([]),
+    spread_by: z.array(z.string().min(1)).default([]),
+    affinity: z
+      .array(z.strictObject({ ...labelExpressionFields, weight: z.number().int().min(1, { error: "must be 1-100" }).max(100, { error: "must be 1-100" }).default(50) }).superRefine(checkLabelValues))
+      .default([]),
+  })
+  .prefault({});
+
 const signals = ["SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGKILL"] as const;
 
 export const serviceSpecSchema = z
@@ -98,6 +129,8 @@ export const serviceSpecSchema = z
       .transform(({ pullPolicy, pull_policy, ...image }) => ({ ...image, pull_policy: pull_policy ?? pullPolicy ?? "IfNotPresent" }))
       .optional(),
     replicas: nonNegativeInt.optional(),
+    // Optional, unlike the sections with defaults: revisions stored before placement existed keep their hash.
+    placement: placement.optional(),
     resources: z.strictObject({ requests: resourceSet.default({}), limits: resourceSet.default({}) }).prefault({}),
     networking: z
       .strictObject({ ports: z.array(port).default([]), load_balancing: z.enum(["round_robin", "least_connections"]).default("round_robin") })
@@ -237,3 +270,4 @@ export type ServiceDocumentParsed = z.output<typeof serviceDocumentSchema>;
 export type ServiceSpecParsed = z.output<typeof serviceSpecSchema>;
 export type ProbeSpec = z.output<typeof probe>;
 export type PortSpec = z.output<typeof port>;
+export type PlacementSpec = z.output<typeof placement>;
