@@ -9,11 +9,11 @@
  */
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
-import type { ProbeDefinition } from "../../src/agent/probes/probe.js";
 import { ReplicaHealth } from "../../src/agent/probes/replica-health.js";
 import { waitFor } from "../../test/harness.js";
 import { percentile, writeResult } from "../common.js";
 import { readStat } from "../../src/agent/drivers/process/proc.js";
+import type { ProbeDefinition } from "../../src/contract/index.js";
 
 const { values } = parseArgs({ options: { replicas: { type: "string", default: "500" }, seconds: { type: "string", default: "20" } } });
 const REPLICAS = Number(values.replicas);

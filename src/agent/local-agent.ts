@@ -5,20 +5,17 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { Driver, DriverHandle, ResourceUsage } from "./drivers/driver.js";
+import type { Driver, DriverHandle } from "./drivers/driver.js";
 import { LaunchError } from "./drivers/driver.js";
 import { removeStagedFiles, stageFiles } from "./mounted-files.js";
 import { followFile, rotateIfLarge, tailLines } from "./log-files.js";
-import type { AgentInfo, ImageRef, NodeAgent, ReplicaLaunch, ReplicaStatus } from "./node-agent.js";
 import { PortAllocator, type PortRange } from "./ports.js";
 import { listeningPorts, whenListening } from "./probes/listen-watch.js";
-import type { HealthDefinition, ProbeReport } from "./probes/probe.js";
 import { ReplicaHealth } from "./probes/replica-health.js";
-import type { BackendTarget } from "./router/backends.js";
 import { KernelTcp } from "./router/kernel-tcp.js";
-import { Router, routerHost, type Route, type RouteStatus } from "./router/router.js";
-import type { ServiceTraffic } from "./router/traffic-stats.js";
-import { MetricsSampler, type MetricsSnapshot } from "./metrics/sampler.js";
+import { Router, routerHost } from "./router/router.js";
+import { MetricsSampler } from "./metrics/sampler.js";
+import type { AgentInfo, BackendTarget, ExitInfo, HealthDefinition, ImageRef, MetricsSnapshot, NodeAgent, ProbeReport, ReplicaLaunch, ReplicaStatus, ResourceUsage, Route, RouteStatus, ServiceTraffic } from "../contract/index.js";
 
 interface Entry {
   status: ReplicaStatus;
@@ -241,7 +238,7 @@ export class LocalAgent implements NodeAgent {
     }
   }
 
-  private watchExit(id: string, generation: number, exited: Promise<import("../store/records.js").ExitInfo>): void {
+  private watchExit(id: string, generation: number, exited: Promise<ExitInfo>): void {
     void exited.then((exit) => {
       const entry = this.entries.get(id);
       if (!entry || entry.generation !== generation) return;

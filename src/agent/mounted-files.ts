@@ -6,8 +6,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { LaunchError, type MountedFiles } from "./drivers/driver.js";
+import { LaunchError } from "./drivers/driver.js";
 import { homeTag } from "./drivers/docker/container-config.js";
+import type { MountedFiles } from "../contract/index.js";
 
 const TMPFS_MAGIC = 0x01021994;
 const TMPFS_CANDIDATES = ["/dev/shm", "/run"];

@@ -5,10 +5,9 @@
  * node — and drover's own process (prom-client's default metrics, prefixed drover_).
  */
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { LATENCY_BUCKETS_MS } from "../agent/router/traffic-stats.js";
-import type { MetricsSnapshot } from "../agent/node-agent.js";
 import type { ControlPlane } from "../server/control-plane.js";
 import { histogramSamples, render, type Family, type Labels } from "./prometheus.js";
+import { LATENCY_BUCKETS_MS, type MetricsSnapshot } from "../contract/index.js";
 
 export class DroverMetrics {
   private readonly process = new Registry();

@@ -2,9 +2,9 @@
  * Canary analysis: the canary's error rate and p95 latency against the stable revision's, over
  * the current step (router counts since the step began). Pure.
  */
-import { LATENCY_BUCKETS_MS, latencyQuantile, type RevisionTraffic } from "../agent/router/traffic-stats.js";
 import type { ServiceSpec } from "../spec/index.js";
 import type { CanaryAnalysis, TrafficMark } from "../store/records.js";
+import { LATENCY_BUCKETS_MS, latencyQuantile, type RevisionTraffic } from "../contract/index.js";
 
 const LATENCY_MIN_SAMPLES = 100;
 const LATENCY_FLOOR_MS = 10;

@@ -5,8 +5,6 @@
  * again, and records each rollout's outcome and metrics. All state is in the store, so a drover
  * killed in the middle resumes (or finishes the rollback) where it was.
  */
-import type { NodeAgent } from "../agent/node-agent.js";
-import type { RevisionTraffic } from "../agent/router/traffic-stats.js";
 import type { ServiceDescriptor } from "../spec/index.js";
 import type { ReplicaRecord, RolloutRecord, RolloutState, RolloutStrategy, ServiceRecord, TrafficMark } from "../store/records.js";
 import type { Store } from "../store/store.js";
@@ -14,6 +12,7 @@ import type { EventBus } from "../server/event-bus.js";
 import type { ReplicaAction } from "../server/replica-plan.js";
 import { analyseCanary, markOf, window } from "./analysis.js";
 import { canarySteps, decideStrategy, failedGate } from "./strategies.js";
+import type { NodeAgent, RevisionTraffic } from "../contract/index.js";
 
 /** Set on a revision (e.g. by `drover rollback --strategy`) to roll it out differently from its spec. */
 export const STRATEGY_ANNOTATION = "drover.dev/rollout-strategy";

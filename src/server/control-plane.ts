@@ -3,9 +3,6 @@
  * service's desired state, and read what is going on. It changes desired state in the store and
  * wakes the reconciler; it never touches a workload itself.
  */
-import type { ProbeReport } from "../agent/probes/probe.js";
-import type { ResourceUsage } from "../agent/drivers/driver.js";
-import type { NodeAgent, ServiceTraffic } from "../agent/node-agent.js";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
 import type { trustedKeys } from "../security/signatures.js";
 import { closest, type DescriptorFile, type SpecIssue } from "../spec/index.js";
@@ -26,6 +23,7 @@ import { Reconciler } from "./reconciler.js";
 import { Autoscaler, type AutoscaleStatus } from "./autoscale/autoscaler.js";
 import { serverLog } from "./server-log.js";
 import { objectKeys, serviceStatus, waitsOf, type ServiceStatus } from "./service-status.js";
+import type { NodeAgent, ProbeReport, ResourceUsage, ServiceTraffic } from "../contract/index.js";
 
 export interface ApplyOptions {
   author: string;

@@ -3,9 +3,8 @@
  * recreates or rolls back, marks replicas failed when attempts are used up, and sends alerts
  * (an event, a line in drover's log, and the rule's webhook).
  */
-import type { NodeAgent, ReplicaStatus } from "../agent/node-agent.js";
 import type { ServiceSpec } from "../spec/index.js";
-import type { ExitInfo, HealingTrigger, PendingHealing, ReplicaRecord, ServiceRecord } from "../store/records.js";
+import type { HealingTrigger, PendingHealing, ReplicaRecord, ServiceRecord } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./event-bus.js";
 import { decideHealing, exitTriggers, ranLongEnough, type Alert, type CorrectiveAction } from "./healing.js";
@@ -13,6 +12,7 @@ import { newReplicaRecord } from "./replica-record.js";
 import { afterExit } from "./restart-policy.js";
 import { rollBack } from "./rollback.js";
 import { serverLog } from "./server-log.js";
+import type { ExitInfo, NodeAgent, ReplicaStatus } from "../contract/index.js";
 
 const WEBHOOK_TIMEOUT_MS = 5_000;
 

@@ -1,8 +1,7 @@
 /** Turns a stored revision into what the agent needs to start one replica of it. */
-import type { ContainerSpec, ImageRef, ReplicaLaunch } from "../agent/node-agent.js";
-import type { HealthDefinition, ProbeAction, ProbeDefinition } from "../agent/probes/probe.js";
 import type { ProbeSpec, ServiceDescriptor, ServiceSpec } from "../spec/index.js";
 import type { ConfigObjectRecord, ReplicaRecord } from "../store/records.js";
+import type { ContainerSpec, HealthDefinition, ImageRef, ProbeAction, ProbeDefinition, ReplicaLaunch } from "../contract/index.js";
 
 /** Variables passed through from drover's own environment: what programs need to run at all. */
 const INHERITED = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR", "TERM"];

@@ -1,9 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { NodeAgent, ReplicaStatus } from "../agent/node-agent.js";
-import type { RevisionTraffic } from "../agent/router/traffic-stats.js";
 import { SqliteStore } from "../store/sqlite/sqlite-store.js";
 import { MetricHistory, RETENTION_DAYS } from "./metric-history.js";
+import type { NodeAgent, ReplicaStatus, RevisionTraffic } from "../contract/index.js";
 
 /** The parts of an agent the history reads, driven by the test (a real agent needs real replicas and a minute of time). */
 function agentWith(state: { requests: number; cpuCores: number }): NodeAgent {

@@ -4,11 +4,10 @@
  * each finished minute is averaged into the store (kept for RETENTION_DAYS), for longer ranges,
  * forecasting and recommendations.
  */
-import type { NodeAgent } from "../agent/node-agent.js";
-import { latencyQuantile, trafficSince, type RevisionTraffic } from "../agent/router/traffic-stats.js";
 import type { MetricPoint } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import { PointRing } from "./point-ring.js";
+import { latencyQuantile, trafficSince, type NodeAgent, type RevisionTraffic } from "../contract/index.js";
 
 const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;

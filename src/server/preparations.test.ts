@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { NodeAgent } from "../agent/node-agent.js";
 import { waitFor } from "../../test/harness.js";
 import type { EventBus } from "./event-bus.js";
 import { Preparations } from "./preparations.js";
+import type { NodeAgent } from "../contract/index.js";
 
 /** An agent whose image preparation answers as told; only prepare() is used. */
 function setup() {

@@ -5,8 +5,8 @@
  * failed preparation is tried again with backoff (10 s doubling to 5 min), like Kubernetes'
  * ImagePullBackOff; each new revision is prepared afresh (so `Always` pulls once per deploy).
  */
-import type { ImageRef, NodeAgent } from "../agent/node-agent.js";
 import type { EventBus } from "./event-bus.js";
+import type { ImageRef, NodeAgent } from "../contract/index.js";
 
 const RETRY_FIRST_MS = 10_000;
 const RETRY_MAX_MS = 300_000;

@@ -4,8 +4,6 @@
  * changes, and on a timer, so a missed wake-up never leaves a service stuck. Every action is safe
  * to repeat, and the loop can be killed at any point and resume from the store.
  */
-import type { NodeAgent, ReplicaStatus, Route } from "../agent/node-agent.js";
-import type { ProbeReport } from "../agent/probes/probe.js";
 import type { ConfigObjectRecord, PendingHealing, ReplicaRecord, RevisionRecord, ServiceRecord } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./event-bus.js";
@@ -17,6 +15,7 @@ import { readinessBudget } from "./healing.js";
 import { newReplicaRecord } from "./replica-record.js";
 import { objectKeys, waitsOf } from "./service-status.js";
 import { planReplicas, type ReplicaAction } from "./replica-plan.js";
+import type { NodeAgent, ProbeReport, ReplicaStatus, Route } from "../contract/index.js";
 
 const RESYNC_MS = 5_000;
 

@@ -1,5 +1,6 @@
 /** The rows drover keeps: desired state (services, revisions) and what it observed (replicas, events). */
 import type { ServiceDescriptor } from "../spec/index.js";
+import type { ExitInfo } from "../contract/index.js";
 
 export interface ServiceRecord {
   /** `namespace/name`. */
@@ -39,17 +40,6 @@ export type ReplicaState =
   | "failed"
   | "crash_loop";
 
-export interface ExitInfo {
-  code: number | null;
-  signal: string | null;
-  /** True when the exit is known only as "gone" (the process ended while drover was not its parent). */
-  unknown?: boolean;
-  /** True when the kernel's OOM killer ended it (known where a cgroup counts OOM kills). */
-  oomKilled?: boolean;
-  /** Why it never ran, when it could not be started at all (e.g. "image_unavailable"). */
-  reason?: string;
-  at: number;
-}
 
 export type HealingTrigger = "liveness_failure" | "crash_loop" | "readiness_timeout" | "oom_killed" | "exit_nonzero";
 

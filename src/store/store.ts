@@ -2,19 +2,7 @@
  * The source of truth for desired state. Every method that changes more than one row does so in
  * one transaction. Methods are async so a networked store (PostgreSQL) fits the same interface.
  */
-import type {
-  ConfigObjectRecord,
-  EventInput,
-  EventRecord,
-  ReplicaRecord,
-  RevisionRecord,
-  MetricPoint,
-  RolloutRecord,
-  ServiceRecord,
-  TokenRecord,
-  AuditInput,
-  AuditRecord,
-} from "./records.js";
+import type { ConfigObjectRecord, EventInput, EventRecord, ReplicaRecord, RevisionRecord, MetricPoint, RolloutRecord, ServiceRecord, TokenRecord, AuditInput, AuditRecord } from "./records.js";
 import type { PolicyDocument, ServiceDescriptor } from "../spec/index.js";
 
 /** One service in an apply: new revision only when `hash` differs from the current one. */

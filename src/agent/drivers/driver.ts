@@ -2,8 +2,7 @@
  * A runtime that runs replicas: local processes now, containers next. The agent owns ports, logs
  * and state files; a driver only starts, watches, stops and measures what it started.
  */
-import type { ExitInfo } from "../../store/records.js";
-import type { ProbeOutcome } from "../probes/probe.js";
+import type { ContainerSpec, Endpoint, ExitInfo, ImageRef, MountedFiles, ProbeOutcome, ResourceUsage } from "../../contract/index.js";
 
 export interface LaunchSpec {
   replicaId: string;
@@ -22,36 +21,7 @@ export interface LaunchSpec {
   hostPorts: Record<string, number>;
 }
 
-export type ImageRef = Pick<ContainerSpec, "image" | "pullPolicy">;
 
-/** What a container runtime needs beyond a process: the image, its ports, isolation. */
-export interface ContainerSpec {
-  /** repository:tag */
-  image: string;
-  pullPolicy: "Always" | "IfNotPresent" | "Never";
-  /** The ports the workload listens on inside its container, by name. */
-  ports: Array<{ name: string; port: number; protocol: "http" | "tcp" | "udp" }>;
-  /** Replaces the image's command when set. */
-  command?: string[];
-  labels: Record<string, string>;
-  requests: { cpuMillis?: number; memoryBytes?: number };
-  gpus?: number;
-  capabilities: { add: string[]; drop: string[] };
-  readOnlyRootFilesystem: boolean;
-  privileged: boolean;
-  noNewPrivileges: boolean;
-  stopSignal: NodeJS.Signals;
-}
-
-/** One config map or secret as a folder of files (a file per key). */
-export interface MountedFiles {
-  /** The object's name (without namespace), for DROVER_MOUNT_<NAME>. */
-  name: string;
-  /** Where a container sees the folder. */
-  mountPath: string;
-  files: Record<string, string>;
-  secret: boolean;
-}
 
 /** What a driver needs to find its replica again after drover restarts; stored as JSON. */
 export interface DriverHandle {
@@ -73,25 +43,7 @@ export interface RunningReplica {
   endpoint?: Endpoint;
 }
 
-export interface Endpoint {
-  host: string;
-  ports: Record<string, number>;
-}
 
-export interface ResourceUsage {
-  cpuSeconds: number;
-  memoryBytes: number;
-  oomKills: number;
-  /** Summed over the replica's processes, where /proc can tell. */
-  openFds?: number;
-  threads?: number;
-  diskReadBytes?: number;
-  diskWrittenBytes?: number;
-  networkReceivedBytes?: number;
-  networkSentBytes?: number;
-  /** "cgroup", "proc" or "docker": where the figures came from. */
-  source: string;
-}
 
 /** A failure before anything ran (missing program, bad working directory, no permission). */
 export class LaunchError extends Error {

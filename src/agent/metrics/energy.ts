@@ -7,13 +7,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import type { EnergyModel } from "../../contract/index.js";
 
-export interface EnergyModel {
-  /** Watts per vCPU idle and at full load; watts per GB of memory. */
-  minWattsPerCpu: number;
-  maxWattsPerCpu: number;
-  wattsPerGb: number;
-}
 
 /** Cloud Carbon Footprint's averages for cloud compute (per vCPU) and memory (per GB). */
 export const DEFAULT_MODEL: EnergyModel = { minWattsPerCpu: 0.74, maxWattsPerCpu: 3.5, wattsPerGb: 0.392 };

@@ -5,24 +5,11 @@
  */
 import fs from "node:fs";
 import os from "node:os";
+import { CPU_MODES, type CpuMode, type HostSample } from "../../contract/index.js";
 
 /** Linux's USER_HZ. */
 const TICKS_PER_SECOND = 100;
-const CPU_MODES = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"] as const;
 
-export type CpuMode = (typeof CPU_MODES)[number];
-
-export interface HostSample {
-  at: number;
-  /** Seconds per mode, per core ("cpu0"…) and for the whole machine ("all"). */
-  cpu: Record<string, Record<CpuMode, number>>;
-  cores: number;
-  memory: { totalBytes: number; availableBytes: number };
-  load: [number, number, number];
-  disks: Array<{ device: string; readBytes: number; writtenBytes: number }>;
-  network: Array<{ interface: string; receivedBytes: number; transmittedBytes: number }>;
-  filesystem: { path: string; sizeBytes: number; freeBytes: number } | null;
-}
 
 export function readHost(statePath: string): HostSample {
   return {

@@ -3,27 +3,10 @@
  * 5 s) and keeps what the last samples say: utilisation, power and energy for the host and per
  * replica. Energy counters only grow.
  */
-import type { ResourceUsage } from "../drivers/driver.js";
-import { modelFromEnv, modelWatts, RaplMeter, raplDomains, type EnergyModel } from "./energy.js";
-import { cpuUtilisation, readHost, type HostSample } from "./host.js";
+import { modelFromEnv, modelWatts, RaplMeter, raplDomains } from "./energy.js";
+import { cpuUtilisation, readHost } from "./host.js";
+import type { HostSample, MetricsSnapshot, ReplicaEnergy, ResourceUsage } from "../../contract/index.js";
 
-export interface ReplicaEnergy {
-  /** Share of one core over the last interval (1 = a whole core). */
-  cpuCores: number;
-  /** Memory at the last sample (cgroup usage including page cache, or resident set). */
-  memoryBytes: number;
-  watts: number;
-  joulesTotal: number;
-}
-
-export interface MetricsSnapshot {
-  intervalMs: number;
-  host: HostSample | null;
-  /** Busy share of all cores over the last interval. */
-  utilisation: number | null;
-  energy: { source: "rapl" | "model"; watts: number; joulesTotal: number; model: EnergyModel | null };
-  replicas: Map<string, ReplicaEnergy>;
-}
 
 export class MetricsSampler {
   private timer: NodeJS.Timeout | undefined;

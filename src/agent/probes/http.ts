@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import { performance } from "node:perf_hooks";
-import type { ProbeOutcome } from "./probe.js";
+import type { ProbeOutcome } from "../../contract/index.js";
 
 /** Shared agents that never keep a connection: each probe opens its own, without building an agent per run. */
 const httpAgent = new http.Agent({ keepAlive: false });

@@ -5,7 +5,8 @@
  * the time each run takes; a run that overlaps the next slot makes that slot be skipped, never
  * queued, so a slow replica gets one probe in flight at most and no burst when it recovers.
  */
-import type { ProbeCheck, ProbeKind, ProbeReport, ProbeTiming } from "./probe.js";
+import type { ProbeCheck } from "./probe.js";
+import type { ProbeKind, ProbeReport, ProbeTiming } from "../../contract/index.js";
 
 export class ProbeRunner {
   private state: ProbeReport["state"] = "pending";

@@ -2,46 +2,8 @@
  * What a probe is to the agent: a check with a port already resolved to the replica's own port,
  * and the timing that turns single results into a passing or failing verdict.
  */
+import type { ProbeAction, ProbeOutcome } from "../../contract/index.js";
 
-/** The result of one probe run. */
-export interface ProbeOutcome {
-  ok: boolean;
-  /** What was seen, in words: "HTTP 200", "connection refused", "exit code 1: <output>". */
-  message: string;
-  latencyMs: number;
-}
-
-export type ProbeKind = "startup" | "liveness" | "readiness";
-
-/** A probe as the server hands it to the agent; a port is a name (the replica's port of that name) or a number. */
-export type ProbeAction =
-  | { type: "http"; port: string | number; path: string; scheme: "http" | "https"; headers: Record<string, string> }
-  | { type: "tcp"; port: string | number }
-  | { type: "exec"; command: string[] };
-
-export interface ProbeTiming {
-  initialDelayMs: number;
-  periodMs: number;
-  timeoutMs: number;
-  failureThreshold: number;
-  successThreshold: number;
-}
-
-export type ProbeDefinition = ProbeTiming & { action: ProbeAction };
-
-export type HealthDefinition = Partial<Record<ProbeKind, ProbeDefinition>>;
-
-/** One probe's verdict and its latest run, as `drover describe` shows it. */
-export interface ProbeReport {
-  kind: ProbeKind;
-  /** `pending`: not enough results yet for a verdict. */
-  state: "pending" | "passing" | "failing";
-  consecutiveSuccesses: number;
-  consecutiveFailures: number;
-  last: (ProbeOutcome & { at: number }) | null;
-  /** What the probe does, e.g. "GET http://127.0.0.1:20001/health". */
-  target: string;
-}
 
 /** A probe run: never rejects, always ends within the probe's timeout. */
 export type ProbeCheck = () => Promise<ProbeOutcome>;

@@ -7,7 +7,7 @@ import { httpGet } from "./http.js";
 import { waitFor } from "../../../test/harness.js";
 import { ProbeRunner } from "./probe-runner.js";
 import { tcpProbe } from "./tcp.js";
-import type { ProbeOutcome } from "./probe.js";
+import type { ProbeOutcome } from "../../contract/index.js";
 
 async function listen(server: http.Server | net.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -5,15 +5,11 @@
  * when it has no ports).
  */
 import { httpGet } from "./http.js";
-import { describeAction, type HealthDefinition, type ProbeAction, type ProbeCheck, type ProbeDefinition, type ProbeKind, type ProbeOutcome, type ProbeReport } from "./probe.js";
+import { describeAction, type ProbeCheck } from "./probe.js";
 import { ProbeRunner } from "./probe-runner.js";
 import { tcpProbe } from "./tcp.js";
+import type { HealthDefinition, HealthVerdict, ProbeAction, ProbeDefinition, ProbeKind, ProbeOutcome, ProbeReport } from "../../contract/index.js";
 
-export interface HealthVerdict {
-  ready: boolean;
-  /** Set when the startup or liveness probe has failed past its threshold: the replica should be replaced. */
-  failing: { probe: "startup" | "liveness"; message: string } | null;
-}
 
 export interface HealthContext {
   /** The replica's ports by name, at `host`. */

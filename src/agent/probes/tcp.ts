@@ -1,7 +1,7 @@
 import net from "node:net";
 import { performance } from "node:perf_hooks";
 import { connectionError } from "./http.js";
-import type { ProbeOutcome } from "./probe.js";
+import type { ProbeOutcome } from "../../contract/index.js";
 
 /** Whether a TCP connection to host:port is accepted within `timeoutMs`. */
 export async function tcpConnects(port: number, timeoutMs: number, host = "127.0.0.1"): Promise<boolean> {

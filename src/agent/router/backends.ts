@@ -4,18 +4,9 @@
  * replicas. Each backend keeps its own keep-alive pool, so draining one closes exactly its sockets.
  */
 import type { Pool } from "undici";
+import type { Algorithm, BackendTarget } from "../../contract/index.js";
 
-export type Algorithm = "round_robin" | "least_connections";
 
-export interface BackendTarget {
-  replica: string;
-  revision: number;
-  /** Where the replica is reached: 127.0.0.1 for processes, a container's own address for containers. */
-  host: string;
-  port: number;
-  /** The replica's port on 127.0.0.1 (for containers, the published one): the kernel path DNATs only to loopback. */
-  hostPort: number;
-}
 
 export interface Backend extends BackendTarget {
   inflight: number;

@@ -9,9 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import { waitFor } from "../../../test/harness.js";
 import { KernelTcp } from "./kernel-tcp.js";
-import { Router, type Route } from "./router.js";
-import type { BackendTarget } from "./backends.js";
-import { errorRate, latencyQuantile } from "./traffic-stats.js";
+import { Router } from "./router.js";
+import type { BackendTarget, Route } from "../../contract/index.js";
+import { errorRate, latencyQuantile } from "../../contract/index.js";
 
 const servers: net.Server[] = [];
 after(() => {

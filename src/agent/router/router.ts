@@ -5,25 +5,13 @@
  */
 import http from "node:http";
 import net from "node:net";
-import { Balancer, BackendPool, httpClientLoaded, loadHttpClient, type Algorithm, type Backend, type BackendTarget } from "./backends.js";
+import { Balancer, BackendPool, httpClientLoaded, loadHttpClient, type Backend } from "./backends.js";
 import { proxyRequest, proxyUpgrade, type ProxyContext } from "./http-proxy.js";
 import type { KernelRoute, KernelTcp } from "./kernel-tcp.js";
 import { spliceToReplica } from "./splice.js";
-import { TrafficStats, type ServiceTraffic } from "./traffic-stats.js";
+import { TrafficStats } from "./traffic-stats.js";
+import type { BackendTarget, Route, RouteStatus, ServiceTraffic } from "../../contract/index.js";
 
-export interface Route {
-  service: string;
-  portName: string;
-  port: number;
-  protocol: "http" | "tcp";
-  algorithm: Algorithm;
-  /** Share of new requests per revision (canary, blue-green); null: every ready replica alike. */
-  weights: Record<string, number> | null;
-}
-
-export interface RouteStatus extends Route {
-  error: string | null;
-}
 
 interface Listener {
   route: Route;

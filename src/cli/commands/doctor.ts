@@ -1,9 +1,9 @@
 import type { Command } from "commander";
-import type { AgentInfo } from "../../agent/node-agent.js";
 import { droverHome } from "../../settings.js";
 import { ApiClient } from "../client.js";
 import { color, memory } from "../output.js";
 import { formatDuration } from "../../spec/units.js";
+import type { AgentInfo } from "../../contract/index.js";
 
 /** Below this, replica logs and the store may fill the disk. */
 const MIN_FREE_BYTES = 1024 ** 3;

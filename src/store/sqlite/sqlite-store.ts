@@ -1,18 +1,6 @@
 /** {@link Store} on one SQLite file through better-sqlite3, in WAL mode. */
 import Database from "better-sqlite3";
-import type {
-  ConfigObjectRecord,
-  EventInput,
-  EventRecord,
-  ReplicaRecord,
-  RevisionRecord,
-  MetricPoint,
-  RolloutRecord,
-  ServiceRecord,
-  TokenRecord,
-  AuditInput,
-  AuditRecord,
-} from "../records.js";
+import type { ConfigObjectRecord, EventInput, EventRecord, ReplicaRecord, RevisionRecord, MetricPoint, RolloutRecord, ServiceRecord, TokenRecord, AuditInput, AuditRecord } from "../records.js";
 import { auditHash, GENESIS } from "../../security/audit-chain.js";
 import type { AppliedService, ApplyBatch, EventQuery, Store, ValueCipher } from "../store.js";
 import { MIGRATIONS } from "./migrations.js";

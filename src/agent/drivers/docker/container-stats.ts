@@ -1,5 +1,5 @@
 /** The Engine's stats of a container, as the replica usage every runtime reports. */
-import type { ResourceUsage } from "../driver.js";
+import type { ResourceUsage } from "../../../contract/index.js";
 
 /** The parts of GET /containers/{id}/stats that drover reads (cgroup v1 and v2 engines). */
 export interface EngineStats {

@@ -7,15 +7,14 @@
  */
 import os from "node:os";
 import type Dockerode from "dockerode";
-import type { ExitInfo } from "../../../store/records.js";
-import type { ProbeOutcome } from "../../probes/probe.js";
-import { LaunchError, type ImageRef, type Driver, type DriverHandle, type Endpoint, type LaunchSpec, type ResourceUsage, type RunningReplica } from "../driver.js";
+import { LaunchError, type Driver, type DriverHandle, type LaunchSpec, type RunningReplica } from "../driver.js";
 import { containerConfig, containerName, LABELS } from "./container-config.js";
 import { copyContainerLogs, lastWriteSeconds } from "./container-logs.js";
 import { usageFromStats, type EngineStats } from "./container-stats.js";
 import { checkEngine, dockerClient, dockerMessage, dockerStatus, type DockerClient, type EngineCheck } from "./engine.js";
 import { ensureImage } from "./image.js";
 import { execInContainer } from "./exec-in-container.js";
+import type { Endpoint, ExitInfo, ImageRef, ProbeOutcome, ResourceUsage } from "../../../contract/index.js";
 
 interface DockerHandle extends DriverHandle {
   runtime: "docker";

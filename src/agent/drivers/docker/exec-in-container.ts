@@ -1,8 +1,8 @@
 /** Exec probes for containers: `docker exec` of the command, judged by its exit code. */
 import { performance } from "node:perf_hooks";
 import { PassThrough } from "node:stream";
-import type { ProbeOutcome } from "../../probes/probe.js";
 import { dockerMessage, type DockerClient } from "./engine.js";
+import type { ProbeOutcome } from "../../../contract/index.js";
 
 /** Output kept for the probe's message: enough for an error line, never a flood. */
 const OUTPUT_LIMIT = 512;

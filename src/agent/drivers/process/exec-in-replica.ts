@@ -6,9 +6,9 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import type { ProbeOutcome } from "../../probes/probe.js";
 import { LaunchError } from "../driver.js";
 import { resolveProgram } from "./process-driver.js";
+import type { ProbeOutcome } from "../../../contract/index.js";
 
 /** Output kept for the probe's message: enough for an error line, never a flood. */
 const OUTPUT_LIMIT = 512;

@@ -6,13 +6,12 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import type { ExitInfo } from "../../../store/records.js";
-import { LaunchError, type Driver, type DriverHandle, type LaunchSpec, type ResourceUsage, type RunningReplica } from "../driver.js";
+import { LaunchError, type Driver, type DriverHandle, type LaunchSpec, type RunningReplica } from "../driver.js";
 import { detectCgroups, type CgroupSupport, type ReplicaCgroup } from "./cgroup.js";
-import type { ProbeOutcome } from "../../probes/probe.js";
 import { execInReplica } from "./exec-in-replica.js";
 import { processDetails } from "../../metrics/process-details.js";
 import { isSameProcess, processTree, readStat, treeUsage } from "./proc.js";
+import type { ExitInfo, ProbeOutcome, ResourceUsage } from "../../../contract/index.js";
 
 interface ProcessHandle extends DriverHandle {
   runtime: "process";

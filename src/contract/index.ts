@@ -1,0 +1,11 @@
+/**
+ * Every type that crosses the server/agent boundary, in one place that imports nothing of drover
+ * but the descriptor types: the local agent, the remote agent's wire protocol (wire.ts), the
+ * server, the CLI and the dashboard all import from here.
+ */
+export * from "./metrics.js";
+export * from "./node-agent.js";
+export * from "./probes.js";
+export * from "./replicas.js";
+export * from "./routes.js";
+export * from "./traffic.js";
