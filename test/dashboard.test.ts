@@ -102,6 +102,10 @@ test("a viewer sees no action buttons; the pages work at phone width and in the 
   await page.getByRole("link", { name: /Events/ }).click();
   await page.getByRole("heading", { level: 1, name: "Events" }).waitFor();
   assert.equal(await page.getByRole("heading", { name: "Audit trail" }).count(), 0, "the audit trail is for admins");
+  await page.getByRole("link", { name: "Nodes" }).click();
+  await page.getByRole("heading", { level: 1, name: "Nodes" }).waitFor();
+  await page.locator('[data-testid="node-local"] .status-ready').waitFor();
+  assert.equal(await page.getByRole("button", { name: /Drain|Cordon/ }).count(), 0, "node actions are for operators");
   await page.close();
 });
 

@@ -20,6 +20,7 @@ async function state(): Promise<unknown> {
     secrets: await get("/api/v1/secrets"),
     tokens: ((await get("/api/v1/tokens")) as { tokens: Array<{ name: string; revokedAt: number | null }> }).tokens.map((t) => [t.name, t.revokedAt]),
     audit: ((await get("/api/v1/audit")) as { entries: unknown[] }).entries.length,
+    nodes: ((await get("/api/v1/nodes")) as { nodes: Array<{ name: string; cordoned: boolean; draining: boolean; labels: object }> }).nodes.map((n) => [n.name, n.cordoned, n.draining, n.labels]),
   };
 }
 
@@ -44,6 +45,11 @@ const ROUTES: Array<[string, string]> = [
   ["PUT", "/api/v1/secrets/{}"],
   ["DELETE", "/api/v1/secrets/{}"],
   ["POST", "/api/v1/policies/test"],
+  ["GET", "/api/v1/nodes/{}"],
+  ["POST", "/api/v1/nodes/{}/{}"],
+  ["POST", "/api/v1/nodes/{}/labels"],
+  ["DELETE", "/api/v1/nodes/{}"],
+  ["POST", "/api/v1/nodes/join-tokens"],
 ];
 
 test("fuzz: hostile requests to every route get 4xx (never 500, never a stack trace) and change nothing", async () => {

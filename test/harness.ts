@@ -204,21 +204,23 @@ export interface LoadResult {
   statuses: Record<string, number>;
   /** Which revisions answered (from hello's body). */
   revisions: Record<string, number>;
+  /** Which replicas answered (from hello's body). */
+  replicas: Record<string, number>;
 }
 
 /**
- * Sends requests to 127.0.0.1:port from `workers` loops until `until` settles: half on
+ * Sends requests to host:port (127.0.0.1 by default) from `workers` loops until `until` settles: half on
  * keep-alive connections, half on a new connection per request. A request fails when it gets no
  * answer or a status other than 2xx.
  */
-export async function loadDuring<T>(port: number, until: Promise<T>, workers = 4): Promise<LoadResult & { value: T }> {
-  const result: LoadResult = { requests: 0, failed: 0, statuses: {}, revisions: {} };
+export async function loadDuring<T>(port: number, until: Promise<T>, workers = 4, host = "127.0.0.1"): Promise<LoadResult & { value: T }> {
+  const result: LoadResult = { requests: 0, failed: 0, statuses: {}, revisions: {}, replicas: {} };
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: workers });
   let done = false;
   const settled = until.finally(() => (done = true));
   const one = (agent: http.Agent | false) =>
     new Promise<void>((resolve) => {
-      const request = http.get({ host: "127.0.0.1", port, path: "/", agent }, (response) => {
+      const request = http.get({ host, port, path: "/", agent }, (response) => {
         let body = "";
         response.setEncoding("utf8");
         response.on("data", (chunk) => (body += chunk));
@@ -228,6 +230,8 @@ export async function loadDuring<T>(port: number, until: Promise<T>, workers = 4
           if (!status.startsWith("2")) result.failed++;
           const revision = /"revision":"(\d+)"/.exec(body)?.[1];
           if (revision) result.revisions[revision] = (result.revisions[revision] ?? 0) + 1;
+          const replica = /"replica":"([^"]+)"/.exec(body)?.[1];
+          if (replica) result.replicas[replica] = (result.replicas[replica] ?? 0) + 1;
           resolve();
         });
         response.on("error", () => {

@@ -92,8 +92,8 @@ test("a readiness flap: ps and events show unready and ready again; the router s
   await post(a!.ports.http!, "/ready/off");
   await waitFor("the replica to be unready", async () => (await ps("flaps")).find((r) => r.id === a!.id)?.state === "unready");
   const table = (await drover.run(["ps", "flaps"])).stdout;
-  assert.match(table, new RegExp(`${a!.id}\\s+test/flaps\\s+1\\s+unready`));
-  assert.match(table, new RegExp(`${b!.id}\\s+test/flaps\\s+1\\s+ready`));
+  assert.match(table, new RegExp(`${a!.id}\\s+test/flaps\\s+local\\s+1\\s+unready`));
+  assert.match(table, new RegExp(`${b!.id}\\s+test/flaps\\s+local\\s+1\\s+ready`));
   // Only the ready replica answers on the service port now.
   const answers = new Set<string>();
   for (let i = 0; i < 10; i++) answers.add(((await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { replica: string }).replica);

@@ -62,7 +62,7 @@ test("up: the shop comes up, survives kill -9 of a replica and of the server, an
   const exitEvent = (await drover.json<EventRecord[]>(["events", "-s", "storefront"])).find((e) => e.type === "ReplicaExited");
   assert.match(exitEvent!.message, /killed by SIGKILL; restarting now/);
   const psText = await drover.run(["ps", "storefront"]);
-  assert.match(psText.stdout, /storefront-\w+\s+shop\/storefront\s+1\s+ready\s+\d+\s+\d+\s+1\s+SIGKILL/);
+  assert.match(psText.stdout, /storefront-\w+\s+shop\/storefront\s+local\s+1\s+ready\s+\d+\s+\d+\s+1\s+SIGKILL/);
 
   // kill -9 of the server: replicas keep running and answering on their own ports.
   const before = await drover.json<ReplicaRecord[]>(["ps"]);

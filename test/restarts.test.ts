@@ -38,7 +38,7 @@ test("a crashing replica: immediate first restart, growing backoff up to the max
   }
   assert.ok(events.some((e) => e.type === "ReplicaCrashLoop" && e.reason === "CrashLoopBackOff"));
   // The replica spends each cycle mostly waiting out its backoff; describe shows that wait.
-  await waitFor("describe to show the backoff", async () => /crash_loop \(CrashLoopBackOff\), restarts \d+, failures in a row \d+\n\s+last exit: code 3, \d+s ago\n\s+backoff: next restart in \d/.test((await drover.run(["describe", "crasher"])).stdout), 10_000);
+  await waitFor("describe to show the backoff", async () => /crash_loop \(CrashLoopBackOff\) on node local, restarts \d+, failures in a row \d+\n\s+last exit: code 3, \d+s ago\n\s+backoff: next restart in \d/.test((await drover.run(["describe", "crasher"])).stdout), 10_000);
 });
 
 test("restart policies: on_failure leaves a clean exit down, never leaves a crash down", async () => {

@@ -78,6 +78,12 @@ const ROUTES: Array<{ method: string; pattern: string; url: string; needs: strin
   { method: "PUT", pattern: "/api/v1/secrets/:name", url: "/api/v1/secrets/test%2Fnope", needs: "admin", body: { data: {} } },
   { method: "DELETE", pattern: "/api/v1/secrets/:name", url: "/api/v1/secrets/test%2Fnope", needs: "admin" },
   { method: "GET", pattern: "/api/v1/audit/verify", url: "/api/v1/audit/verify", needs: "admin" },
+  { method: "GET", pattern: "/api/v1/nodes", url: "/api/v1/nodes", needs: "viewer" },
+  { method: "GET", pattern: "/api/v1/nodes/:name", url: "/api/v1/nodes/nope", needs: "viewer" },
+  { method: "POST", pattern: "/api/v1/nodes/:name/:action", url: "/api/v1/nodes/nope/cordon", needs: "operator" },
+  { method: "POST", pattern: "/api/v1/nodes/:name/labels", url: "/api/v1/nodes/nope/labels", needs: "operator", body: { labels: {} } },
+  { method: "DELETE", pattern: "/api/v1/nodes/:name", url: "/api/v1/nodes/nope", needs: "admin" },
+  { method: "POST", pattern: "/api/v1/nodes/join-tokens", url: "/api/v1/nodes/join-tokens", needs: "admin", body: { ttl: "forever" } },
   // Allowed for an admin it would stop the server: only the refusals are tried (the admin path is `drover down`).
   { method: "POST", pattern: "/api/v1/shutdown", url: "/api/v1/shutdown", needs: "admin" },
 ];

@@ -38,8 +38,18 @@ interface StateFile {
 
 const LOG_ROTATE_CHECK_MS = 10_000;
 
+export interface LocalAgentOptions {
+  /** The node's name in the cluster ("local" for `drover up`). */
+  node?: string;
+  /** Where replicas listen and are reached (HOST in their environment); 127.0.0.1 alone on one machine. */
+  replicaHost?: string;
+  /** Where service ports listen (default DROVER_ROUTER_HOST or 127.0.0.1). */
+  routerHost?: string;
+}
+
 export class LocalAgent implements NodeAgent {
-  readonly node = "local";
+  readonly node: string;
+  readonly replicaHost: string;
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<(status: ReplicaStatus) => void>();
   private readonly ports: PortAllocator;
@@ -47,6 +57,8 @@ export class LocalAgent implements NodeAgent {
   private readonly router: Router;
   private closed = false;
   private readonly targetCache = new Map<string, BackendTarget[]>();
+  /** Per service port: ready replicas on other nodes, from the server's last routes (kept while it is away). */
+  private remoteTargets = new Map<string, BackendTarget[]>();
 
   private readonly routerDetail: string;
   private readonly sampler: MetricsSampler;
@@ -54,20 +66,25 @@ export class LocalAgent implements NodeAgent {
   private constructor(
     private readonly dir: string,
     private readonly drivers: Map<string, Driver>,
-    portRange: PortRange,
+    readonly portRange: PortRange,
+    options: LocalAgentOptions,
   ) {
-    const { kernel, detail } = KernelTcp.detect(dir, routerHost());
+    this.node = options.node ?? "local";
+    this.replicaHost = options.replicaHost ?? "127.0.0.1";
+    const host = options.routerHost ?? routerHost();
+    // The kernel path DNATs to replicas on loopback: only where replicas listen there (one machine).
+    const { kernel, detail } = this.replicaHost === "127.0.0.1" ? KernelTcp.detect(dir, host) : { kernel: null, detail: "router: tcp ports through drover (replicas listen on the node's address)" };
     this.routerDetail = detail;
-    this.router = new Router((service, portName) => this.readyTargets(service, portName), routerHost(), kernel);
+    this.router = new Router((service, portName) => this.readyTargets(service, portName), host, kernel);
     this.ports = new PortAllocator(portRange, () => this.portsInUse());
     this.sampler = new MetricsSampler(dir, () => Promise.all(this.running().map(async ([id, handle]) => ({ id, usage: (await this.drivers.get(handle.runtime)?.usage(handle, true)) ?? null }))));
     this.rotation = setInterval(() => this.rotateLogs(), LOG_ROTATE_CHECK_MS).unref();
   }
 
   /** Opens the agent's folder and re-adopts replicas that an earlier drover left running. */
-  static async open(dir: string, drivers: Driver[], portRange: PortRange): Promise<LocalAgent> {
+  static async open(dir: string, drivers: Driver[], portRange: PortRange, options: LocalAgentOptions = {}): Promise<LocalAgent> {
     fs.mkdirSync(path.join(dir, "replicas"), { recursive: true });
-    const agent = new LocalAgent(dir, new Map(drivers.map((d) => [d.runtime, d])), portRange);
+    const agent = new LocalAgent(dir, new Map(drivers.map((d) => [d.runtime, d])), portRange, options);
     await agent.recover();
     agent.sampler.start();
     return agent;
@@ -82,7 +99,7 @@ export class LocalAgent implements NodeAgent {
     if (previous?.status.state === "running" || previous?.status.state === "ready") return previous.status;
     const generation = (previous?.generation ?? 0) + 1;
     const driver = this.drivers.get(launch.runtime);
-    const base = { id: launch.id, service: launch.service, revision: launch.revision, startedAt: Date.now(), exit: null, probes: [], failing: null };
+    const base = { id: launch.id, node: this.node, service: launch.service, revision: launch.revision, startedAt: Date.now(), exit: null, probes: [], failing: null };
     const definition = launch.health;
     let ports: Record<string, number> = {};
     try {
@@ -96,11 +113,13 @@ export class LocalAgent implements NodeAgent {
       const files = launch.files.map((f, i) => ({ ...f, folder: folders[i]! }));
       // A container sees the folders at their mount paths; a process is told where they are.
       const mountEnv = launch.container ? {} : Object.fromEntries(files.map((f) => [`DROVER_MOUNT_${f.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`, f.folder]));
+      // A process listens where the node's router and other nodes reach it; a container on all of its own addresses.
+      const hostEnv: Record<string, string> = launch.container ? {} : { HOST: this.replicaHost };
       const running = await driver.start({
         replicaId: launch.id,
         command: launch.command,
         workingDir: launch.workingDir,
-        env: { ...launch.env, ...mountEnv, ...portEnv(inside, launch.portNames) },
+        env: { ...hostEnv, ...launch.env, ...mountEnv, ...portEnv(inside, launch.portNames) },
         logFile: this.logFile(launch.id),
         limits: launch.limits,
         user: launch.user,
@@ -108,7 +127,8 @@ export class LocalAgent implements NodeAgent {
         files,
         hostPorts: ports,
       });
-      const status: ReplicaStatus = { ...base, state: "running", pid: running.pid, ports, endpoint: running.endpoint, message: "started" };
+      // Started once it runs: creating a container can take seconds, which no probe budget should pay for.
+      const status: ReplicaStatus = { ...base, startedAt: Date.now(), state: "running", pid: running.pid, ports, endpoint: running.endpoint, message: "started" };
       this.set(launch.id, { status, handle: running.handle, generation, definition });
       this.ports.settle(Object.values(ports));
       this.watchExit(launch.id, generation, running.exited);
@@ -177,6 +197,11 @@ export class LocalAgent implements NodeAgent {
   }
 
   setRoutes(routes: Route[]): Promise<RouteStatus[]> {
+    const remote = new Map(routes.filter((r) => r.remote?.length).map((r) => [`${r.service}\0${r.portName}`, r.remote!]));
+    if (JSON.stringify([...remote]) !== JSON.stringify([...this.remoteTargets])) {
+      this.remoteTargets = remote;
+      this.membershipChanged();
+    }
     return this.router.sync(routes);
   }
 
@@ -226,14 +251,14 @@ export class LocalAgent implements NodeAgent {
         const wasReady = saved.status.state === "ready" && portChecked;
         const startupPassed = saved.status.state === "ready" || saved.status.state === "unready";
         const state = wasReady ? "ready" : startupPassed ? "unready" : "running";
-        const status: ReplicaStatus = { ...saved.status, state, endpoint: running.endpoint ?? saved.status.endpoint, probes: [], failing: null, message: "adopted after drover restart" };
+        const status: ReplicaStatus = { ...saved.status, node: this.node, state, endpoint: running.endpoint ?? saved.status.endpoint, probes: [], failing: null, message: "adopted after drover restart" };
         this.entries.set(id, { status, handle: saved.handle, generation: 1, definition });
         this.watchExit(id, 1, running.exited);
         this.watchHealth(id, 1, { startupPassed, ready: wasReady });
       } else {
         const exit = saved.status.exit ?? { code: null, signal: null, unknown: true, at: Date.now() };
         const message = wasRunning ? "ended while drover was not running" : saved.status.message;
-        this.set(id, { status: { ...saved.status, state: "exited", exit, message, probes: [], failing: null }, handle: saved.handle, generation: 1, definition });
+        this.set(id, { status: { ...saved.status, node: this.node, state: "exited", exit, message, probes: [], failing: null }, handle: saved.handle, generation: 1, definition });
       }
     }
   }
@@ -257,7 +282,7 @@ export class LocalAgent implements NodeAgent {
     const driver = this.drivers.get(handle.runtime)!;
     const health = new ReplicaHealth(entry.definition, {
       ports: entry.status.endpoint?.ports ?? entry.status.ports,
-      host: entry.status.endpoint?.host,
+      host: entry.status.endpoint?.host ?? this.replicaHost,
       startedAt: entry.status.startedAt,
       exec: (command, timeoutMs) => driver.exec(handle, command, timeoutMs),
       whenListening,
@@ -315,9 +340,10 @@ export class LocalAgent implements NodeAgent {
     for (const entry of this.entries.values()) {
       const hostPort = entry.status.ports[portName];
       if (entry.status.service !== service || entry.status.state !== "ready" || entry.draining || hostPort === undefined) continue;
-      const { host, ports } = entry.status.endpoint ?? { host: "127.0.0.1", ports: entry.status.ports };
+      const { host, ports } = entry.status.endpoint ?? { host: this.replicaHost, ports: entry.status.ports };
       targets.push({ replica: entry.status.id, revision: entry.status.revision, host, port: ports[portName] ?? hostPort, hostPort });
     }
+    targets.push(...(this.remoteTargets.get(key) ?? []));
     this.targetCache.set(key, targets);
     return targets;
   }
@@ -325,6 +351,11 @@ export class LocalAgent implements NodeAgent {
   /** Replicas with a live handle: what the sampler measures. */
   private running(): Array<[string, DriverHandle]> {
     return [...this.entries.values()].filter((e) => e.handle && e.status.state !== "exited").map((e) => [e.status.id, e.handle!]);
+  }
+
+  /** Ports left in the replica port range, for the scheduler. */
+  freePorts(): number {
+    return this.portRange.to - this.portRange.from + 1 - this.portsInUse().length;
   }
 
   private portsInUse(): number[] {

@@ -13,7 +13,7 @@ export const READ_ONLY_POSTS = new Set(["/api/v1/plan", "/api/v1/policies/test"]
 /** POST routes any token may call: the read-only ones, and a dashboard login link for one's own role. */
 const VIEWER_POSTS = new Set([...READ_ONLY_POSTS, "/api/v1/dashboard/codes"]);
 
-const ADMIN_PREFIXES = ["/api/v1/tokens", "/api/v1/secrets", "/api/v1/policies", "/api/v1/audit", "/api/v1/backup", "/api/v1/restore", "/api/v1/shutdown"];
+const ADMIN_PREFIXES = ["/api/v1/tokens", "/api/v1/secrets", "/api/v1/policies", "/api/v1/audit", "/api/v1/backup", "/api/v1/restore", "/api/v1/shutdown", "/api/v1/nodes/join-tokens"];
 
 /** The role a route needs (`url` is the route's pattern, e.g. /api/v1/services/:name/scale); null: open. */
 export function requiredRole(method: string, url: string): Role | null {
@@ -22,6 +22,8 @@ export function requiredRole(method: string, url: string): Role | null {
   if (!url.startsWith("/api/") && url !== "/metrics") return null;
   if (url === "/metrics" && process.env.DROVER_METRICS_OPEN === "1") return null;
   if (!READ_ONLY_POSTS.has(url) && ADMIN_PREFIXES.some((prefix) => url === prefix || url.startsWith(`${prefix}/`))) return "admin";
+  // Removing a node revokes its credential: as strong as a token's revocation.
+  if (method === "DELETE" && url === "/api/v1/nodes/:name") return "admin";
   return method === "GET" || method === "HEAD" || VIEWER_POSTS.has(url) ? "viewer" : "operator";
 }
 

@@ -16,6 +16,7 @@ import { registerSecretRoutes } from "./secret-routes.js";
 import { parseDuration, SpecError } from "../spec/index.js";
 import { registerLogRoutes } from "./logs-routes.js";
 import { registerEventRoutes } from "./events-routes.js";
+import { registerNodeRoutes, type ClusterAccess } from "./node-routes.js";
 import { parseWith } from "./parse.js";
 import { VERSION } from "../version.js";
 import type { DroverMetrics } from "./metrics.js";
@@ -63,7 +64,7 @@ const historySchema = z.object({
 });
 const diffSchema = z.object({ from: revisionNumber, to: revisionNumber });
 
-export async function buildApi(controlPlane: ControlPlane, options: { home: string; onShutdown?: () => void; tls?: { cert: Buffer; key: Buffer } }): Promise<FastifyInstance> {
+export async function buildApi(controlPlane: ControlPlane, options: { home: string; onShutdown?: () => void; tls?: { cert: Buffer; key: Buffer }; cluster?: ClusterAccess }): Promise<FastifyInstance> {
   // Bodies are descriptors and small JSON: 4 MiB is room for thousands of services and a bound on what a client can make drover hold.
   const app = (options.tls ? Fastify({ logger: false, bodyLimit: BODY_LIMIT, https: options.tls }) : Fastify({ logger: false, bodyLimit: BODY_LIMIT })) as unknown as FastifyInstance;
   const authenticator = new Authenticator(controlPlane.store);
@@ -224,6 +225,7 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
 
   registerLogRoutes(app, controlPlane);
   registerEventRoutes(app, controlPlane);
+  registerNodeRoutes(app, controlPlane, options.cluster ?? { info: () => null });
   return app;
 }
 

@@ -7,7 +7,7 @@
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { ControlPlane } from "../server/control-plane.js";
 import { histogramSamples, render, type Family, type Labels } from "./prometheus.js";
-import { LATENCY_BUCKETS_MS, type MetricsSnapshot } from "../contract/index.js";
+import { LATENCY_BUCKETS_MS, type MetricsSnapshot, type NodeView } from "../contract/index.js";
 
 export class DroverMetrics {
   private readonly process = new Registry();
@@ -38,7 +38,7 @@ export class DroverMetrics {
 
   private async families(): Promise<Family[]> {
     const { store, agent } = this.controlPlane;
-    const node = agent.node;
+    const nodes = await this.controlPlane.nodes();
     const services = await this.controlPlane.listServices();
     const replicas = await this.controlPlane.replicas(undefined, true);
     const split = (name: string) => ({ namespace: name.slice(0, name.indexOf("/")), service: name.slice(name.indexOf("/") + 1) });
@@ -62,7 +62,7 @@ export class DroverMetrics {
     const probeUp = family("drover_probe_success", "gauge", "1 while the probe passes, 0 while it fails (absent before a verdict).");
     const probeLatency = family("drover_probe_duration_seconds", "gauge", "How long the probe's last run took.");
     for (const r of replicas) {
-      const labels: Labels = { ...split(r.service), revision: r.revision, replica: r.id, node };
+      const labels: Labels = { ...split(r.service), revision: r.revision, replica: r.id, node: r.node || "none" };
       state.samples.push({ labels: { ...labels, state: r.state }, value: 1 });
       restarts.samples.push({ labels, value: r.restarts });
       const limit = await this.memoryLimit(r.service, r.revision);
@@ -86,24 +86,28 @@ export class DroverMetrics {
     const netSent = family("drover_replica_network_sent_bytes_total", "counter", "Bytes the replica sent on its network interfaces (containers, which have their own).");
     const replicaWatts = family("drover_replica_power_watts", "gauge", "The replica's share of the host's power over the last interval (source: rapl or model).");
     const replicaJoules = family("drover_replica_energy_joules_total", "counter", "Energy attributed to the replica since drover started (source: rapl or model).");
-    const sample = agent.metrics();
-    const source = sample.energy.source;
+    const snapshots = new Map(nodes.map((n) => [n.name, agent.liveness(n.name)]));
     for (const r of replicas) {
       if (!r.usage) continue;
-      const labels: Labels = { ...split(r.service), revision: r.revision, replica: r.id, node };
+      const labels: Labels = { ...split(r.service), revision: r.revision, replica: r.id, node: r.node };
       if (r.usage.openFds !== undefined) fds.samples.push({ labels, value: r.usage.openFds });
       if (r.usage.threads !== undefined) threads.samples.push({ labels, value: r.usage.threads });
       if (r.usage.diskReadBytes !== undefined) diskRead.samples.push({ labels, value: r.usage.diskReadBytes });
       if (r.usage.diskWrittenBytes !== undefined) diskWritten.samples.push({ labels, value: r.usage.diskWrittenBytes });
       if (r.usage.networkReceivedBytes !== undefined) netReceived.samples.push({ labels, value: r.usage.networkReceivedBytes });
       if (r.usage.networkSentBytes !== undefined) netSent.samples.push({ labels, value: r.usage.networkSentBytes });
-      const energy = sample.replicas.get(r.id);
+      const sample = snapshots.get(r.node)?.metrics;
+      const energy = sample?.replicas.get(r.id);
+      const source = sample?.energy.source ?? "model";
       if (energy) {
         replicaWatts.samples.push({ labels: { ...labels, source }, value: energy.watts });
         replicaJoules.samples.push({ labels: { ...labels, source }, value: energy.joulesTotal });
       }
     }
-    const host = this.hostFamilies(sample, node);
+    const host = mergeFamilies(nodes.flatMap((n) => {
+      const sample = snapshots.get(n.name)?.metrics;
+      return sample ? this.hostFamilies(sample, n.name) : [];
+    }));
 
     const requests = family("drover_router_requests_total", "counter", "Requests the router answered, by status class (5xx includes the router's own 502/503).");
     const proxyErrors = family("drover_router_proxy_errors_total", "counter", "Requests the router answered itself because no replica could take them.");
@@ -112,7 +116,8 @@ export class DroverMetrics {
     const sent = family("drover_router_sent_bytes_total", "counter", "Body bytes sent to clients.");
     const connections = family("drover_router_connections_total", "counter", "Connections forwarded (tcp ports through drover, and upgrades).");
     const bounds = LATENCY_BUCKETS_MS.map((ms) => ms / 1000);
-    for (const traffic of agent.traffic()) {
+    // Each node's router counts what it proxied: one series per node.
+    for (const [node, { traffic: counted }] of snapshots) for (const traffic of counted) {
       for (const t of traffic.revisions) {
         const labels: Labels = { ...split(traffic.service), revision: t.revision, node };
         for (const [code, count] of Object.entries(t.statuses)) requests.samples.push({ labels: { ...labels, code }, value: count });
@@ -129,7 +134,7 @@ export class DroverMetrics {
     const counted = await store.countRollouts();
     for (const { service, outcome, count } of counted.ended) rollouts.samples.push({ labels: { ...split(service), outcome }, value: count });
     for (const s of services) active.samples.push({ labels: split(s.name), value: counted.active.includes(s.name) ? 1 : 0 });
-    return [desired, ready, revision, state, restarts, cpu, memory, memoryLimit, ooms, fds, threads, diskRead, diskWritten, netReceived, netSent, replicaWatts, replicaJoules, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active, ...host];
+    return [...nodeFamilies(nodes), desired, ready, revision, state, restarts, cpu, memory, memoryLimit, ooms, fds, threads, diskRead, diskWritten, netReceived, netSent, replicaWatts, replicaJoules, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active, ...host];
   }
 
   private hostFamilies(sample: MetricsSnapshot, node: string): Family[] {
@@ -161,4 +166,42 @@ export class DroverMetrics {
       counter("drover_host_energy_joules_total", "Energy of the host since drover started: measured (rapl) or estimated (model).", [{ labels: { node, source: sample.energy.source }, value: sample.energy.joulesTotal }]),
     ];
   }
+}
+
+/** The same family from several nodes, as one family with every node's samples. */
+function mergeFamilies(families: Family[]): Family[] {
+  const byName = new Map<string, Family>();
+  for (const f of families) {
+    const seen = byName.get(f.name);
+    if (seen) seen.samples.push(...f.samples);
+    else byName.set(f.name, { ...f, samples: [...f.samples] });
+  }
+  return [...byName.values()];
+}
+
+/** drover_node_*: each node's state, heartbeat, capacity and what its replicas request. */
+function nodeFamilies(nodes: NodeView[]): Family[] {
+  const gauge = (name: string, help: string, value: (n: NodeView) => number | null): Family => ({
+    name,
+    type: "gauge",
+    help,
+    samples: nodes.flatMap((n) => {
+      const v = value(n);
+      return v === null ? [] : [{ labels: { node: n.name }, value: v }];
+    }),
+  });
+  return [
+    { name: "drover_node_state", type: "gauge", help: "1, labelled with the node's state (initializing, ready, not_ready, down).", samples: nodes.map((n) => ({ labels: { node: n.name, state: n.state }, value: 1 })) },
+    gauge("drover_node_ready", "1 while the node is ready and takes new replicas (not cordoned or draining).", (n) => (n.state === "ready" && !n.cordoned && !n.draining ? 1 : 0)),
+    gauge("drover_node_cordoned", "1 while the node is cordoned or draining.", (n) => (n.cordoned || n.draining ? 1 : 0)),
+    gauge("drover_node_connected", "1 while the node's agent is connected.", (n) => (n.connected ? 1 : 0)),
+    gauge("drover_node_heartbeat_age_seconds", "Seconds since the node's last heartbeat.", (n) => (n.heartbeatAgeMs === null ? null : n.heartbeatAgeMs / 1000)),
+    gauge("drover_node_allocatable_cpu_cores", "CPU the node offers replicas.", (n) => n.allocatable.cpuMillis / 1000),
+    gauge("drover_node_allocatable_memory_bytes", "Memory the node offers replicas.", (n) => n.allocatable.memoryBytes),
+    gauge("drover_node_allocatable_gpus", "GPUs the node offers replicas.", (n) => n.allocatable.gpus),
+    gauge("drover_node_requested_cpu_cores", "CPU requested by the replicas placed on the node.", (n) => n.requested.cpuMillis / 1000),
+    gauge("drover_node_requested_memory_bytes", "Memory requested by the replicas placed on the node.", (n) => n.requested.memoryBytes),
+    gauge("drover_node_replicas", "Replicas placed on the node.", (n) => n.replicas),
+    gauge("drover_node_watts_per_core", "Marginal power of one more busy core on the node (the scheduler's energy score).", (n) => n.energy.wattsPerCore),
+  ];
 }

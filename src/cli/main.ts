@@ -22,6 +22,8 @@ import { registerPolicy } from "./commands/policy.js";
 import { registerDashboard } from "./commands/dashboard.js";
 import { registerUp } from "./commands/up.js";
 import { registerValidate } from "./commands/validate.js";
+import { registerAgent } from "./commands/agent.js";
+import { registerNode } from "./commands/node.js";
 import { color } from "./output.js";
 import { printIssues } from "./plan-output.js";
 
@@ -43,7 +45,7 @@ Environment:
   DROVER_CA_CERT     a certificate the CLI trusts for HTTPS (a self-signed server)
   DROVER_SNAPSHOTS_KEPT  store snapshots kept in $DROVER_HOME/backups (default 10)
   DROVER_PORT_RANGE  host ports for replicas, FROM-TO (default 20000-29999)
-  DROVER_ROUTER_HOST address service ports listen on (default 127.0.0.1)
+  DROVER_ROUTER_HOST address service ports listen on (default 127.0.0.1; 0.0.0.0 for agents and clustered servers)
   DROVER_ROUTER_KERNEL  "off": tcp ports forwarded by drover, not by kernel DNAT rules
   DROVER_LOG_MAX_BYTES  a replica log is rotated past this size (default 10 MiB)
   DROVER_CGROUPS     "off" to run without cgroups even where they are writable
@@ -57,7 +59,7 @@ Environment:
 Exit codes: 0 ok, 1 failure, 2 bad input (descriptor, arguments, unknown service).`,
   );
 
-for (const register of [registerUp, registerServer, registerApply, registerValidate, registerGet, registerDescribe, registerLogs, registerScale, registerLifecycle, registerHistory, registerRollout, registerAutoscale, registerEvents, registerTop, registerSecurity, registerPolicy, registerDashboard, registerDown, registerDoctor]) {
+for (const register of [registerUp, registerServer, registerApply, registerValidate, registerGet, registerDescribe, registerLogs, registerScale, registerLifecycle, registerHistory, registerRollout, registerAutoscale, registerEvents, registerTop, registerSecurity, registerPolicy, registerDashboard, registerNode, registerAgent, registerDown, registerDoctor]) {
   register(program);
 }
 for (const command of program.commands) command.exitOverride();

@@ -7,9 +7,10 @@ const paint = (code: number) => (text: string) => (useColor ? `\u001b[${code}m${
 export const color = { red: paint(31), green: paint(32), yellow: paint(33), cyan: paint(36), dim: paint(2), bold: paint(1) };
 
 export function statusColor(status: string): string {
-  if (status === "ready") return color.green(status);
-  if (["crash_loop", "failed", "exited", "image_unavailable", "runtime_unavailable"].includes(status)) return color.red(status);
-  if (["progressing", "waiting", "starting", "running", "pending", "unready"].includes(status)) return color.yellow(status);
+  const word = status.split(",")[0]!;
+  if (word === "ready") return color.green(status);
+  if (["crash_loop", "failed", "exited", "image_unavailable", "runtime_unavailable", "lost", "down", "unschedulable"].includes(word)) return color.red(status);
+  if (["progressing", "waiting", "starting", "running", "pending", "unready", "not_ready", "initializing"].includes(word)) return color.yellow(status);
   return status;
 }
 

@@ -4,7 +4,8 @@ import type { EventRecord } from "../store/records.js";
 import { ApiClient, CliError } from "./client.js";
 import { progress } from "./output.js";
 
-const FAILED = new Set(["crash_loop", "failed", "image_unavailable", "runtime_unavailable"]);
+// Unschedulable is not final (the replica is placed as soon as a node fits), but waiting for it would not end by itself.
+const FAILED = new Set(["crash_loop", "failed", "image_unavailable", "runtime_unavailable", "unschedulable"]);
 
 export async function waitForReady(client: ApiClient, names: string[], timeoutMs: number): Promise<ServiceSummary[]> {
   const bar = progress();

@@ -9,3 +9,6 @@ export * from "./probes.js";
 export * from "./replicas.js";
 export * from "./routes.js";
 export * from "./traffic.js";
+export * from "./nodes.js";
+export * from "./wire.js";
+export * from "./connection.js";

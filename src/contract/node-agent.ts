@@ -6,6 +6,7 @@
 import type { MetricsSnapshot, ServiceTraffic } from "./metrics.js";
 import type { ImageRef, ReplicaLaunch, ReplicaStatus, ResourceUsage } from "./replicas.js";
 import type { Route, RouteStatus } from "./routes.js";
+import type { NodeRecord, NodeState } from "./nodes.js";
 
 export interface AgentInfo {
   node: string;
@@ -45,4 +46,30 @@ export interface NodeAgent {
   info(): AgentInfo;
   /** Stops watching; never stops replicas. */
   close(): Promise<void>;
+}
+
+/**
+ * The nodes behind a NodeAgent that spans several (the server's fleet): what the scheduler places
+ * on, and where each replica is to start.
+ */
+export interface NodeDirectory {
+  /**
+   * Whether replicas' requests must fit in a node's allocatable. False on one machine (no
+   * --cluster-listen): there drover never refused a service for its requests, and still does not.
+   */
+  readonly enforcesRequests: boolean;
+  /** Every node the server knows, with its state, labels, capacity and what it reported last. */
+  nodes(): NodeRecord[];
+  /** Which node a replica starts on; called before `start` for a replica new to that node. */
+  assign(replica: string, node: string): void;
+  /** The node a replica runs on (as reported, else as assigned). */
+  nodeOf(replica: string): string | undefined;
+  /** Whether its agent is connected, when it last sent a heartbeat, and its last metrics and router counts. */
+  liveness(node: string): { connected: boolean; lastBeatAt: number | null; metrics: MetricsSnapshot | null; traffic: ServiceTraffic[] };
+  /** Changes what users set on a node (cordon, drain, labels); undefined when there is no such node. */
+  updateNode(name: string, patch: Partial<Pick<NodeRecord, "cordoned" | "draining" | "labels">>): Promise<NodeRecord | undefined>;
+  /** Forgets a node: its credential stops working and its connection is closed at once. */
+  removeNode(name: string): Promise<boolean>;
+  /** Called when a node's state changes (ready, not_ready, down), joins, or is removed (`state` null). */
+  onNodeChange(listener: (node: string, state: NodeState | null, previous: NodeState | null) => void): () => void;
 }

@@ -95,6 +95,8 @@ export interface ReplicaLaunch {
 /** What the agent sees of a replica. */
 export interface ReplicaStatus {
   id: string;
+  /** The node it runs on (an agent stamps its own name on what it reports). */
+  node?: string;
   service: string;
   revision: number;
   /**

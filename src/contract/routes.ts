@@ -1,7 +1,6 @@
 /** Service ports as the server asks every node's router to serve them. */
 export type Algorithm = "round_robin" | "least_connections";
 
-
 export interface BackendTarget {
   replica: string;
   revision: number;
@@ -20,6 +19,11 @@ export interface Route {
   algorithm: Algorithm;
   /** Share of new requests per revision (canary, blue-green); null: every ready replica alike. */
   weights: Record<string, number> | null;
+  /**
+   * Ready replicas of the service on other nodes (the routing mesh): every node's router serves
+   * every service port and forwards to replicas anywhere. The node's own replicas it knows itself.
+   */
+  remote?: BackendTarget[];
 }
 
 export interface RouteStatus extends Route {

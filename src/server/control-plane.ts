@@ -22,8 +22,10 @@ import { Planner } from "./planner.js";
 import { Reconciler } from "./reconciler.js";
 import { Autoscaler, type AutoscaleStatus } from "./autoscale/autoscaler.js";
 import { serverLog } from "./server-log.js";
-import { objectKeys, serviceStatus, waitsOf, type ServiceStatus } from "./service-status.js";
-import type { NodeAgent, ProbeReport, ResourceUsage, ServiceTraffic } from "../contract/index.js";
+import { objectKeys, serviceStatus, unschedulableReason, waitsOf, type ServiceStatus } from "./service-status.js";
+import type { NodeAgent, NodeDirectory, NodeView, ProbeReport, ResourceUsage, ServiceTraffic } from "../contract/index.js";
+import type { ServiceSpec } from "../spec/index.js";
+import { nodeViews } from "./node-views.js";
 
 export interface ApplyOptions {
   author: string;
@@ -72,6 +74,8 @@ export interface RolloutStatusView {
 export interface TopView {
   energySource: "rapl" | "model";
   host: { utilisation: number | null; watts: number };
+  /** Each node's host figures (one line per machine in `drover top`). */
+  nodes: Array<{ name: string; state: string; replicas: number; utilisation: number | null; watts: number | null; source: string }>;
   services: Array<{
     name: string;
     ready: number;
@@ -82,7 +86,7 @@ export interface TopView {
 }
 
 export class ControlPlane {
-  private readonly events: EventBus;
+  readonly events: EventBus;
   private readonly redactor: SecretRedactor;
   /** Config maps and secrets: hashes, followers, `drover secret`. */
   readonly configObjects: ConfigObjects;
@@ -94,7 +98,7 @@ export class ControlPlane {
 
   constructor(
     readonly store: Store,
-    readonly agent: NodeAgent,
+    readonly agent: NodeAgent & NodeDirectory,
     secrets: SecretBox,
     /** Called before an apply that changes something is stored (a snapshot of the store). */
     private readonly beforeDeploy: () => Promise<void> = async () => undefined,
@@ -115,6 +119,21 @@ export class ControlPlane {
     await this.redactor.refresh();
     await this.reconciler.start();
     this.samples.start(() => this.autoscaler.evaluate().catch((error: Error) => serverLog("error", "autoscaling failed", { error: error.message })));
+  }
+
+  /** Asks the reconciler for a pass (after a node changed, say). */
+  wake(): void {
+    this.reconciler.wake();
+  }
+
+  async nodes(): Promise<NodeView[]> {
+    const replicas = await this.store.listReplicas();
+    const specs = new Map<string, ServiceSpec | undefined>();
+    for (const r of replicas) {
+      const key = `${r.service}@${r.revision}`;
+      if (!specs.has(key)) specs.set(key, (await this.store.getRevision(r.service, r.revision))?.descriptor.spec);
+    }
+    return nodeViews(this.agent, replicas, (r) => specs.get(`${r.service}@${r.revision}`), Date.now());
   }
 
   subscribe(listener: (event: EventRecord) => void): () => void {
@@ -163,7 +182,7 @@ export class ControlPlane {
         restarts: own.reduce((sum, r) => sum + r.restarts, 0),
         ports: descriptor.spec.networking.ports.map((p) => ({ name: p.name, port: p.port })),
         waitingFor,
-        problem: problem?.message ?? null,
+        problem: problem?.message ?? unschedulableReason(own),
         createdAt: service.createdAt,
         updatedAt: service.updatedAt,
       });
@@ -265,6 +284,7 @@ export class ControlPlane {
     return {
       energySource: sample.energy.source,
       host: { utilisation: sample.utilisation, watts: sample.energy.watts },
+      nodes: (await this.nodes()).map((n) => ({ name: n.name, state: n.state, replicas: n.replicas, utilisation: n.utilisation, watts: n.watts, source: n.energy.source })),
       services: services.map((s) => ({
         name: s.name,
         ready: s.ready,

@@ -13,9 +13,11 @@ import { RolloutController } from "../rollout/controller.js";
 import { Healer } from "./healer.js";
 import { readinessBudget } from "./healing.js";
 import { newReplicaRecord } from "./replica-record.js";
-import { objectKeys, waitsOf } from "./service-status.js";
+import { isUnplaced, objectKeys, waitsOf } from "./service-status.js";
 import { planReplicas, type ReplicaAction } from "./replica-plan.js";
-import type { NodeAgent, ProbeReport, ReplicaStatus, Route } from "../contract/index.js";
+import type { NodeAgent, NodeDirectory, ProbeReport, ReplicaStatus, Route } from "../contract/index.js";
+import { Scheduling, type PlacementView } from "./placement.js";
+import { NodeLifecycle } from "./node-lifecycle.js";
 
 const RESYNC_MS = 5_000;
 
@@ -40,32 +42,47 @@ export class Reconciler {
   /** Per service: each revision's share of new requests while a rollout splits traffic. */
   private readonly weights = new Map<string, Record<string, number>>();
   private readonly healer: Healer;
+  private unwatchNodes: (() => void) | undefined;
+  private readonly scheduling: Scheduling;
+  private readonly nodes: NodeLifecycle;
   readonly rollouts: RolloutController;
   readonly preparations: Preparations;
 
   constructor(
     private readonly store: Store,
-    private readonly agent: NodeAgent,
+    private readonly agent: NodeAgent & NodeDirectory,
     private readonly events: EventBus,
     private readonly now: () => number = Date.now,
   ) {
     this.healer = new Healer(store, agent, events, now);
     this.rollouts = new RolloutController(store, agent, events, now);
     this.preparations = new Preparations(agent, events, () => this.wake(), now);
+    this.scheduling = new Scheduling(agent, events, (service, number) => this.revision(service, number));
+    this.nodes = new NodeLifecycle(store, agent, events);
   }
 
   /** Adopts what the agent already runs, then starts reconciling. */
   async start(): Promise<void> {
+    const records = await this.store.listReplicas();
+    for (const record of records) if (record.node) this.agent.assign(record.id, record.node);
     const statuses = await this.agent.list();
     const known = new Set(statuses.map((s) => s.id));
     for (const status of statuses) await this.observe(status, true);
-    for (const record of await this.store.listReplicas()) {
-      if (known.has(record.id) || record.nextStartAt !== null || record.state === "exited" || record.state === "failed") continue;
+    for (const record of records) {
+      if (known.has(record.id) || record.nextStartAt !== null || record.state === "exited" || record.state === "failed" || record.state === "lost") continue;
+      // A replica on another node is judged when that node dials in again, or by its missing heartbeats.
+      if (record.node !== this.agent.node) continue;
       const exit = { code: null, signal: null, unknown: true, at: this.now() };
       await this.observe({ id: record.id, service: record.service, revision: record.revision, state: "exited", pid: null, ports: record.ports, startedAt: record.startedAt ?? 0, exit, message: "not running on its node after drover restarted", probes: [], failing: null }, true);
     }
     this.unwatch = this.agent.watch((status) => {
       this.observing = this.observing.then(() => this.observe(status, false)).catch((error) => this.fail(error));
+    });
+    this.unwatchNodes = this.agent.onNodeChange((node, state) => {
+      this.observing = this.observing
+        .then(() => this.nodes.nodeChanged(node, state))
+        .then(() => this.wake())
+        .catch((error) => this.fail(error));
     });
     this.resync = setInterval(() => this.wake(), RESYNC_MS).unref();
     this.wake();
@@ -104,6 +121,7 @@ export class Reconciler {
   async close(): Promise<void> {
     this.closed = true;
     this.unwatch?.();
+    this.unwatchNodes?.();
     clearInterval(this.resync);
     clearTimeout(this.wakeTimer);
     await this.idle;
@@ -118,18 +136,25 @@ export class Reconciler {
     const hasReady = new Set(replicas.filter((r) => r.state === "ready").map((r) => r.service));
     const now = this.now();
     const work: Promise<void>[] = [];
+    const draining = new Set(this.agent.nodes().filter((n) => n.draining).map((n) => n.name));
     let wakeAt = Infinity;
     // Read once per pass, and only when a replica is to be started.
     let objects: Promise<ConfigObjectRecord[]> | undefined;
     const configObjects = () => (objects ??= this.store.listConfigObjects());
     // Which config maps and secrets exist: read once per pass, only if a service refers to one.
     let existing: Set<string> | undefined;
+    // Nodes and what they hold: built once per pass, only when a replica needs a node.
+    let view: Promise<PlacementView> | undefined;
+    const placement = () => (view ??= this.scheduling.view(replicas));
     for (const service of services) {
       const descriptor = (await this.revision(service.name, service.revision)).descriptor;
       const referencesObjects = descriptor.spec.configuration.config_maps.length + descriptor.spec.configuration.secrets.length > 0;
       existing ??= referencesObjects ? objectKeys(await this.store.listConfigObjectHashes()) : undefined;
       const waitingFor = waitsOf(descriptor, hasReady, existing ?? new Set());
-      const own = byService.get(service.name) ?? [];
+      const all = byService.get(service.name) ?? [];
+      // Lost replicas were replaced already; they count for nothing until their node is back or gone.
+      const own = all.filter((r) => r.state !== "lost");
+      if (service.deleting || !service.enabled) for (const r of all) if (r.state === "lost") work.push(this.nodes.forget(r, "its node is gone and the service no longer wants it"));
       this.preparations.keepOnly(service.name, service.revision);
       const preparation = service.enabled && !service.deleting ? this.preparations.check(service.name, service.revision, descriptor.spec.runtime, imageOf(descriptor)) : null;
       if (preparation?.retryAt !== undefined) wakeAt = Math.min(wakeAt, preparation.retryAt);
@@ -143,26 +168,31 @@ export class Reconciler {
       if (rollout.weights) this.weights.set(service.name, rollout.weights);
       else this.weights.delete(service.name);
       if (rollout.wakeAt !== null) wakeAt = Math.min(wakeAt, rollout.wakeAt);
-      const plan = planReplicas({ ...service, waitingFor }, own, now, rollout.revisions);
+      const moving = new Set(own.filter((r) => draining.has(r.node)).map((r) => r.id));
+      const plan = planReplicas({ ...service, waitingFor, moving }, own, now, rollout.revisions);
       if (plan.wakeAt !== null) wakeAt = Math.min(wakeAt, plan.wakeAt);
       for (const action of plan.actions) {
         // Nothing of a revision starts before what it needs is here (its image pulled).
         if (unprepared && startsRevision(action, own, service.revision)) continue;
-        work.push(this.act(service, action, own, configObjects));
+        work.push(this.act(service, action, own, configObjects, placement));
+      }
+      if (service.enabled && !service.deleting) {
+        for (const r of own) if (isUnplaced(r) && !(unprepared && r.revision === service.revision)) work.push(this.placePending(service, r, configObjects, placement));
       }
       const deadline = await this.checkReadinessDeadlines(service, descriptor.spec, own, now);
       if (deadline !== null) wakeAt = Math.min(wakeAt, deadline);
     }
     await Promise.all(work);
+    await this.nodes.finishDrains(draining, replicas);
     await this.syncRoutes(services);
     this.scheduleWake(wakeAt);
   }
 
-  private async act(service: ServiceRecord, action: ReplicaAction, replicas: ReplicaRecord[], configObjects: () => Promise<ConfigObjectRecord[]>): Promise<void> {
+  private async act(service: ServiceRecord, action: ReplicaAction, replicas: ReplicaRecord[], configObjects: () => Promise<ConfigObjectRecord[]>, placement: () => Promise<PlacementView>): Promise<void> {
     if ("replica" in action && this.busy.has(action.replica)) return;
     switch (action.type) {
       case "create":
-        return this.create(service, action.revision, configObjects);
+        return this.create(service, action.revision, configObjects, placement);
       case "start": {
         const replica = replicas.find((r) => r.id === action.replica)!;
         return this.launch(replica, replica.state === "pending" ? "Created" : "Restarted", configObjects);
@@ -178,10 +208,28 @@ export class Reconciler {
     }
   }
 
-  private async create(service: ServiceRecord, revision: number, configObjects: () => Promise<ConfigObjectRecord[]>): Promise<void> {
-    const replica = newReplicaRecord(service, revision, this.agent.node, this.now());
+  private async create(service: ServiceRecord, revision: number, configObjects: () => Promise<ConfigObjectRecord[]>, placement: () => Promise<PlacementView>): Promise<void> {
+    const { spec } = (await this.revision(service.name, revision)).descriptor;
+    const decision = (await placement()).place(service.name, spec);
+    const replica = newReplicaRecord(service, revision, decision.node ?? "", this.now(), decision.node === null ? { reason: `Unschedulable: ${decision.message}` } : {});
     await this.store.insertReplica(replica);
-    await this.launch(replica, "Created", configObjects);
+    await this.scheduling.noted(service.name, replica.id, decision);
+    if (decision.node !== null) await this.launch(replica, "Created", configObjects);
+  }
+
+  /** A replica that fit nowhere before: placed and started as soon as a node fits. */
+  private async placePending(service: ServiceRecord, replica: ReplicaRecord, configObjects: () => Promise<ConfigObjectRecord[]>, placement: () => Promise<PlacementView>): Promise<void> {
+    if (this.busy.has(replica.id)) return;
+    const { spec } = (await this.revision(service.name, replica.revision)).descriptor;
+    const decision = (await placement()).place(service.name, spec);
+    await this.scheduling.noted(service.name, replica.id, decision);
+    if (decision.node === null) {
+      if (replica.reason !== `Unschedulable: ${decision.message}`) await this.store.updateReplica(replica.id, { reason: `Unschedulable: ${decision.message}` });
+      return;
+    }
+    await this.store.updateReplica(replica.id, { node: decision.node });
+    await this.events.emit({ type: "ReplicaScheduled", service: service.name, replica: replica.id, reason: "Scheduled", message: `placed on node ${decision.node} (score ${decision.score})` });
+    await this.launch({ ...replica, node: decision.node }, "Created", configObjects);
   }
 
   private async launch(replica: ReplicaRecord, reason: "Created" | "Restarted", configObjects: () => Promise<ConfigObjectRecord[]>): Promise<void> {
@@ -190,6 +238,7 @@ export class Reconciler {
       const { descriptor } = await this.revision(replica.service, replica.revision);
       const objects = referencedObjects(descriptor, await configObjects());
       const restarts = replica.restarts + (reason === "Restarted" ? 1 : 0);
+      this.agent.assign(replica.id, replica.node);
       await this.store.updateReplica(replica.id, { state: "starting", restarts, nextStartAt: null, reason, startedAt: this.now(), readyAt: null, healing: { ...replica.healing, pending: null } });
       await this.agent.start(buildLaunch(replica, descriptor, objects));
     } finally {
@@ -245,6 +294,20 @@ export class Reconciler {
       return;
     }
     const service = record.service;
+    if (record.state === "lost") {
+      // Its node is back, but the replica was replaced while it was away: one copy only.
+      // A stop under way removes it once it has ended (its exit may arrive before or after the stop returns).
+      if (this.busy.has(record.id)) return;
+      if (status.state === "exited") return this.removeReplica(record.id);
+      this.busy.add(record.id);
+      await this.events.emit({ type: "ReplicaSurplus", service, replica: record.id, reason: "Replaced", message: `node ${status.node ?? record.node} is back; this replica was replaced while it was away, so it is stopped` });
+      void this.agent
+        .stop(record.id, "SIGTERM", 10_000)
+        .then(() => this.removeReplica(record.id))
+        .catch((error) => this.fail(error))
+        .finally(() => this.busy.delete(record.id));
+      return;
+    }
     if (record.state === "terminating") {
       // A stop under way removes the replica itself once the agent has stopped it.
       if (status.state === "exited" && !this.busy.has(record.id)) await this.removeReplica(record.id);
@@ -264,7 +327,8 @@ export class Reconciler {
       const pending = serviceRecord && (await this.healer.onLiveTrigger("liveness_failure", record, serviceRecord, descriptor.spec, status.failing.message));
       if (pending) this.stopForHealing(record, pending, descriptor.spec.stop);
     } else if (status.state === "running" && (record.state !== "running" || adopting)) {
-      await this.store.updateReplica(record.id, { state: "running", pid: status.pid, ports: status.ports, reason: adopting ? "Adopted" : "Started" });
+      // The readiness budget runs from the agent's start of the process or container, not from the launch request.
+      await this.store.updateReplica(record.id, { state: "running", pid: status.pid, ports: status.ports, reason: adopting ? "Adopted" : "Started", ...(adopting ? {} : { startedAt: status.startedAt }) });
       await this.events.emit({ type: adopting ? "ReplicaAdopted" : "ReplicaStarted", service, replica: record.id, reason: adopting ? "Adopted" : "Started", message: `pid ${status.pid}${portsText(status.ports)}` });
     } else if (status.state === "ready" && (record.state !== "ready" || adopting)) {
       await this.store.updateReplica(record.id, { state: "ready", pid: status.pid, ports: status.ports, readyAt: record.readyAt ?? this.now(), reason: adopting ? "Adopted" : "Ready" });
@@ -325,7 +389,8 @@ export class Reconciler {
     const budget = readinessBudget(spec);
     let next: number | null = null;
     for (const replica of replicas) {
-      if (replica.state !== "running" && replica.state !== "starting") continue;
+      // From "running" on: while "starting" the runtime is still creating it (a container, an image), which probes do not judge.
+      if (replica.state !== "running") continue;
       if (replica.startedAt === null || replica.readyAt !== null || replica.healing.readinessTimeoutFor === replica.startedAt) continue;
       if (replica.healing.pending !== null || this.busy.has(replica.id)) continue;
       const deadline = replica.startedAt + budget;

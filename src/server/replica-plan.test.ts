@@ -60,3 +60,14 @@ test("stopped and deleted services stop everything; a deleted one goes when empt
   assert.deepEqual(kinds(planReplicas({ ...service, deleting: true }, [], now)), ["removeService"]);
   assert.deepEqual(kinds(planReplicas({ ...service, deleting: true }, [replica({ id: "t", state: "terminating" })], now)), []);
 });
+
+test("replicas on a draining node are replaced surge-first: new ones start, the moved ones stop only as those are ready", () => {
+  const a = replica({ id: "a", node: "n1" });
+  const b = replica({ id: "b", node: "n2" });
+  const moving = new Set(["b"]);
+  assert.deepEqual(kinds(planReplicas({ ...service, moving }, [a, b], now)), ["create"]);
+  const starting = replica({ id: "c", state: "running", node: "n3" });
+  assert.deepEqual(kinds(planReplicas({ ...service, moving }, [a, b, starting], now)), []);
+  const ready = { ...starting, state: "ready" as const };
+  assert.deepEqual(kinds(planReplicas({ ...service, moving }, [a, b, ready], now)), ["stop:b"]);
+});

@@ -17,6 +17,8 @@ export interface ServiceView {
   deleting: boolean;
   /** Required dependencies that have no ready replica yet. */
   waitingFor: string[];
+  /** Replicas on draining nodes: replaced elsewhere first, then stopped, like those of an old revision. */
+  moving?: ReadonlySet<string>;
 }
 
 export type ReplicaAction =
@@ -78,8 +80,9 @@ export function planReplicas(service: ServiceView, replicas: ReplicaRecord[], no
     else wake(replica.nextStartAt);
   }
 
-  const current = active.filter((r) => r.revision === service.revision).sort(stopOrder).reverse();
-  const old = active.filter((r) => r.revision !== service.revision).sort(stopOrder);
+  const moving = service.moving ?? new Set<string>();
+  const current = active.filter((r) => r.revision === service.revision && !moving.has(r.id)).sort(stopOrder).reverse();
+  const old = active.filter((r) => r.revision !== service.revision || moving.has(r.id)).sort(stopOrder);
   const blocked = service.waitingFor.length > 0 && active.length === 0;
   if (revisions) {
     actions.push(...revisions(current, old));
@@ -95,6 +98,6 @@ export function planReplicas(service: ServiceView, replicas: ReplicaRecord[], no
   const readyNew = current.slice(0, service.replicas).filter(isReady).length;
   const oldToKeep = Math.max(0, service.replicas - readyNew);
   const oldReadyFirst = [...old].sort(stopOrder).reverse();
-  stop(oldReadyFirst.slice(oldToKeep), "replaced by a new revision");
+  for (const r of oldReadyFirst.slice(oldToKeep)) stop([r], moving.has(r.id) ? "moved off a draining node" : "replaced by a new revision");
   return { actions, wakeAt };
 }

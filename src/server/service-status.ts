@@ -4,7 +4,7 @@ import type { ReplicaRecord, ServiceRecord } from "../store/records.js";
 import { isFinal } from "./replica-plan.js";
 import { CRASH_LOOP_AFTER } from "./restart-policy.js";
 
-export type ServiceStatus = "ready" | "progressing" | "waiting" | "crash_loop" | "failed" | "stopped" | "stopping" | "deleting" | "image_unavailable" | "runtime_unavailable";
+export type ServiceStatus = "ready" | "progressing" | "waiting" | "unschedulable" | "crash_loop" | "failed" | "stopped" | "stopping" | "deleting" | "image_unavailable" | "runtime_unavailable";
 
 /** `problem`: why the current revision cannot start at all (its preparation failed), if so. */
 export function serviceStatus(service: ServiceRecord, replicas: ReplicaRecord[], waitingFor: string[], problem: { reason: string } | null = null): ServiceStatus {
@@ -17,6 +17,7 @@ export function serviceStatus(service: ServiceRecord, replicas: ReplicaRecord[],
   // Sticky across restart attempts: a crash-looping replica that is starting again is still crash-looping.
   if (replicas.some((r) => r.state === "crash_loop" || (r.consecutiveFailures >= CRASH_LOOP_AFTER && r.state !== "ready" && r.state !== "terminating" && !isFinal(r)))) return "crash_loop";
   if (waitingFor.length > 0 && replicas.length === 0) return "waiting";
+  if (current.some(isUnplaced)) return "unschedulable";
   const ready = current.filter((r) => r.state === "ready").length;
   const others = replicas.filter((r) => r.revision !== service.revision).length;
   return ready >= service.replicas && others === 0 ? "ready" : "progressing";
@@ -42,4 +43,15 @@ export function objectKeys(objects: Array<{ kind: string; name: string }>): Set<
 export function dependencyWaits(descriptor: ServiceDescriptor, readyServices: Set<string>): string[] {
   const ns = descriptor.metadata.namespace;
   return descriptor.spec.dependencies.filter((d) => d.required && !readyServices.has(`${ns}/${d.name}`)).map((d) => d.name);
+}
+
+/** Pending with no node that fits: its `reason` says why, per filter. */
+export function isUnplaced(replica: ReplicaRecord): boolean {
+  return replica.state === "pending" && replica.node === "";
+}
+
+/** Why a service's replicas cannot be placed, or null when they can. */
+export function unschedulableReason(replicas: ReplicaRecord[]): string | null {
+  const reason = replicas.find(isUnplaced)?.reason;
+  return reason ? `no node fits: ${reason.replace(/^Unschedulable: /, "")}` : null;
 }

@@ -38,7 +38,9 @@ export type ReplicaState =
   | "terminating"
   | "exited"
   | "failed"
-  | "crash_loop";
+  | "crash_loop"
+  /** Its node went down: replaced elsewhere; stopped for good if the node comes back. */
+  | "lost";
 
 
 export type HealingTrigger = "liveness_failure" | "crash_loop" | "readiness_timeout" | "oom_killed" | "exit_nonzero";
@@ -65,6 +67,7 @@ export interface ReplicaRecord {
   id: string;
   service: string;
   revision: number;
+  /** Where it runs; "" while it is pending without a node that fits (`reason` says why). */
   node: string;
   state: ReplicaState;
   /** Host ports by port name. */

@@ -4,6 +4,7 @@
  */
 import type { ConfigObjectRecord, EventInput, EventRecord, ReplicaRecord, RevisionRecord, MetricPoint, RolloutRecord, ServiceRecord, TokenRecord, AuditInput, AuditRecord } from "./records.js";
 import type { PolicyDocument, ServiceDescriptor } from "../spec/index.js";
+import type { NodeRecord } from "../contract/index.js";
 
 /** One service in an apply: new revision only when `hash` differs from the current one. */
 export interface ServiceChange {
@@ -92,6 +93,18 @@ export interface Store {
   /** Appends to the audit trail, chaining the entry to the one before (in one transaction). */
   appendAudit(entry: AuditInput): Promise<AuditRecord>;
   listAudit(since?: number): Promise<AuditRecord[]>;
+
+  listNodes(): Promise<NodeRecord[]>;
+  getNode(name: string): Promise<NodeRecord | undefined>;
+  findNodeByCredential(hash: string): Promise<NodeRecord | undefined>;
+  /** Inserts or replaces the whole node. */
+  putNode(node: NodeRecord): Promise<void>;
+  deleteNode(name: string): Promise<void>;
+
+  /** Join tokens are kept as SHA-256 only; expired ones are deleted as new ones are made. */
+  insertJoinToken(token: { hash: string; createdAt: number; expiresAt: number; createdBy: string }): Promise<void>;
+  /** The token's expiry when it exists (expired or not). */
+  findJoinToken(hash: string): Promise<{ expiresAt: number } | undefined>;
 
   /** A consistent copy of the whole store at `file`, taken while it is in use. */
   snapshot(file: string): Promise<void>;

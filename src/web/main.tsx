@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, followEvents, redeem, setToken, token, type Identity, type StreamedEvent } from "./api.js";
 import { EventsPage } from "./events.js";
 import { HostPage } from "./host.js";
+import { NodesPage } from "./nodes.js";
 import { Overview } from "./overview.js";
 import { ServicePage } from "./service.js";
 import "./style.css";
@@ -99,6 +100,7 @@ function App() {
           <a class="brand" href="#/">drover</a>
           <a href="#/" aria-current={route === "/" ? "page" : undefined}>Overview</a>
           <a href="#/events" aria-current={route === "/events" ? "page" : undefined}>Events{me.role === "admin" ? " & audit" : ""}</a>
+          <a href="#/nodes" aria-current={route === "/nodes" ? "page" : undefined}>Nodes</a>
           <a href="#/host" aria-current={route === "/host" ? "page" : undefined}>Host</a>
         </nav>
         <div class="who">
@@ -116,6 +118,8 @@ function App() {
           <ServicePage name={decodeURIComponent(service)} tick={tick} canAct={canAct} events={events} />
         ) : route === "/events" ? (
           <EventsPage live={events} admin={me.role === "admin"} />
+        ) : route === "/nodes" ? (
+          <NodesPage tick={tick} canAct={canAct} />
         ) : route === "/host" ? (
           <HostPage tick={tick} />
         ) : (

@@ -27,7 +27,7 @@ export function registerDescribe(program: Command): void {
 
 /** Per replica: state and why, last exit, backoff, healing attempts, each probe's latest result. */
 function replicaDetails(r: ReplicaView, rules: Description["revision"]["descriptor"]["spec"]["healing"], now = Date.now()): string[] {
-  const lines = [`  ${color.bold(r.id)}: ${statusColor(r.state)} (${r.reason}), restarts ${r.restarts}, failures in a row ${r.consecutiveFailures}`];
+  const lines = [`  ${color.bold(r.id)}: ${statusColor(r.state)} (${r.reason}) on node ${r.node || "(none yet)"}, restarts ${r.restarts}, failures in a row ${r.consecutiveFailures}`];
   if (r.where) lines.push(`    ${r.where}`);
   if (r.lastExit) lines.push(`    last exit: ${exitText(r)}${r.lastExit.oomKilled ? ", killed by the OOM killer" : ""}, ${age(r.lastExit.at, now)} ago`);
   if (r.nextStartAt !== null) lines.push(`    backoff: next ${r.state === "pending" ? "start" : "restart"} in ${formatDuration(Math.max(0, r.nextStartAt - now))} (at ${new Date(r.nextStartAt).toISOString()})`);

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { apiAddress, droverHome } from "../../settings.js";
 import { CliError, EXIT_USAGE } from "../client.js";
+import { DEFAULT_HEARTBEATS } from "../../cluster/node-health.js";
+import { parseDuration } from "../../spec/units.js";
 
 export function registerServer(program: Command): void {
   program
@@ -10,8 +12,12 @@ export function registerServer(program: Command): void {
     .option("--tls-cert <file>", "PEM certificate: the API speaks HTTPS (default $DROVER_TLS_CERT)")
     .option("--tls-key <file>", "PEM private key for --tls-cert (default $DROVER_TLS_KEY)")
     .option("--insecure", "allow plain HTTP on an address other machines can reach (not 127.0.0.1)")
+    .option("--cluster-listen <host:port>", "accept agents of other machines here (TLS with drover's own CA, made in DROVER_HOME/cluster)")
+    .option("--cluster-advertise <ip>", "where agents and other nodes reach this server (default: the --cluster-listen address, or the first interface address)")
+    .option("--no-local-node", "with --cluster-listen: run no workloads on this machine (a control plane only)")
+    .option("--node-down-after <duration>", "a node without heartbeats this long is down and its replicas are replaced elsewhere", "10s")
     .addHelpText("after", "\nStopping the server (Ctrl-C, SIGTERM, or kill -9) never stops the services it runs;\nthe next server re-adopts them. Use \"drover down\" to stop everything.")
-    .action(async (options: { listen?: string; tlsCert?: string; tlsKey?: string; insecure?: boolean }) => {
+    .action(async (options: { listen?: string; tlsCert?: string; tlsKey?: string; insecure?: boolean; clusterListen?: string; clusterAdvertise?: string; localNode: boolean; nodeDownAfter: string }) => {
       const { host, port } = apiAddress(options.listen ? { ...process.env, DROVER_ADDR: options.listen } : process.env);
       const home = droverHome();
       let closing = false;
@@ -20,8 +26,10 @@ export function registerServer(program: Command): void {
       const cert = options.tlsCert ?? process.env.DROVER_TLS_CERT;
       const key = options.tlsKey ?? process.env.DROVER_TLS_KEY;
       if (Boolean(cert) !== Boolean(key)) throw new CliError("TLS needs both a certificate and a key (--tls-cert and --tls-key)", EXIT_USAGE);
-      const daemon = await startDaemon({ home, host, port, tls: cert && key ? { cert, key } : undefined, insecure: options.insecure, onShutdown: () => void shutdown("shutdown requested") });
+      const cluster = options.clusterListen ? clusterOptions(options) : undefined;
+      const daemon = await startDaemon({ home, host, port, tls: cert && key ? { cert, key } : undefined, insecure: options.insecure, cluster, onShutdown: () => void shutdown("shutdown requested") });
       process.stdout.write(`drover server listening on ${daemon.url} (DROVER_HOME ${home})\n`);
+      if (daemon.cluster) process.stdout.write(`  accepting agents on ${daemon.cluster.url} (CA ${daemon.cluster.caHash}); drover node join-token prints the line to run\n`);
       const info = daemon.controlPlane.agent.info();
       for (const detail of info.details) process.stdout.write(`  ${detail}\n`);
       async function shutdown(why: string) {
@@ -34,4 +42,22 @@ export function registerServer(program: Command): void {
       process.on("SIGINT", () => void shutdown("SIGINT"));
       process.on("SIGTERM", () => void shutdown("SIGTERM"));
     });
+}
+
+function clusterOptions(options: { clusterListen?: string; clusterAdvertise?: string; localNode: boolean; nodeDownAfter: string }): import("../../daemon.js").ClusterOptions {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(options.clusterListen ?? "");
+  if (!match || Number(match[2]) > 65535) throw new CliError(`--cluster-listen ${options.clusterListen}: expected host:port, e.g. 0.0.0.0:7443`, EXIT_USAGE);
+  let downAfterMs: number;
+  try {
+    downAfterMs = parseDuration(options.nodeDownAfter);
+  } catch (error) {
+    throw new CliError(`--node-down-after: ${(error as Error).message}`, EXIT_USAGE);
+  }
+  if (downAfterMs < 4_000) throw new CliError("--node-down-after: at least 4s (a node is not ready after 3s without heartbeats, down only later)", EXIT_USAGE);
+  return {
+    listen: { host: match[1]!.replace(/^\[|\]$/g, ""), port: Number(match[2]) },
+    advertise: options.clusterAdvertise,
+    localNode: options.localNode,
+    heartbeats: { ...DEFAULT_HEARTBEATS, downAfterMs },
+  };
 }

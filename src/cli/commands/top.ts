@@ -49,6 +49,12 @@ export function render(view: TopView): string {
       rows.push([`  ${r.id}`, r.state, f ? cores(f.cpuCores) : "-", f ? memory(f.memoryBytes) : "-", f ? f.watts.toFixed(2) : "-", "", "", "", ""]);
     }
   }
-  const host = `host: ${view.host.utilisation === null ? "-" : `${(view.host.utilisation * 100).toFixed(0)}% busy`}, ${view.host.watts.toFixed(1)} W (${view.energySource === "rapl" ? "measured, RAPL" : "estimated, model"})`;
-  return `${host}\n${table(["SERVICE / REPLICA", "READY", "CPU", "MEM", "WATTS", "RPS", "P95", "ERRORS", "J/REQ"], rows)}`;
+  const busy = (u: number | null) => (u === null ? "-" : `${(u * 100).toFixed(0)}% busy`);
+  const source = (s: string) => (s === "rapl" ? "measured, RAPL" : "estimated, model");
+  // One machine: one line; several: a line per node.
+  const hosts =
+    view.nodes.length > 1
+      ? view.nodes.map((n) => `node ${n.name} (${n.state}, ${n.replicas} replicas): ${busy(n.utilisation)}, ${n.watts === null ? "-" : `${n.watts.toFixed(1)} W`} (${source(n.source)})`).join("\n")
+      : `host: ${busy(view.host.utilisation)}, ${view.host.watts.toFixed(1)} W (${source(view.energySource)})`;
+  return `${hosts}\n${table(["SERVICE / REPLICA", "READY", "CPU", "MEM", "WATTS", "RPS", "P95", "ERRORS", "J/REQ"], rows)}`;
 }

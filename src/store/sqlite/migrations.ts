@@ -139,4 +139,19 @@ export const MIGRATIONS: string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  // 8: nodes (a JSON document each; the credential hash indexed for look-ups) and join tokens
+  `
+  CREATE TABLE nodes (
+    name TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    credential_hash TEXT UNIQUE,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE join_tokens (
+    hash TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL
+  );
+  `,
 ];

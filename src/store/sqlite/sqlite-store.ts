@@ -5,6 +5,7 @@ import { auditHash, GENESIS } from "../../security/audit-chain.js";
 import type { AppliedService, ApplyBatch, EventQuery, Store, ValueCipher } from "../store.js";
 import { MIGRATIONS } from "./migrations.js";
 import type { PolicyDocument } from "../../spec/index.js";
+import type { NodeRecord } from "../../contract/index.js";
 
 import { toAudit, toConfigObject, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, type Row } from "./rows.js";
 
@@ -284,6 +285,40 @@ export class SqliteStore implements Store {
   async updateToken(name: string, patch: Partial<Pick<TokenRecord, "revokedAt" | "lastUsedAt">>): Promise<void> {
     if (patch.revokedAt !== undefined) this.statement("UPDATE tokens SET revoked_at = ? WHERE name = ?").run(patch.revokedAt, name);
     if (patch.lastUsedAt !== undefined) this.statement("UPDATE tokens SET last_used_at = ? WHERE name = ?").run(patch.lastUsedAt, name);
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    return (this.statement("SELECT document FROM nodes ORDER BY name").all() as Row[]).map((row) => JSON.parse(String(row.document)) as NodeRecord);
+  }
+
+  async getNode(name: string): Promise<NodeRecord | undefined> {
+    const row = this.statement("SELECT document FROM nodes WHERE name = ?").get(name) as Row | undefined;
+    return row && (JSON.parse(String(row.document)) as NodeRecord);
+  }
+
+  async findNodeByCredential(hash: string): Promise<NodeRecord | undefined> {
+    const row = this.statement("SELECT document FROM nodes WHERE credential_hash = ?").get(hash) as Row | undefined;
+    return row && (JSON.parse(String(row.document)) as NodeRecord);
+  }
+
+  async putNode(node: NodeRecord): Promise<void> {
+    this.statement("INSERT OR REPLACE INTO nodes (name, document, credential_hash, updated_at) VALUES (?, ?, ?, ?)").run(node.name, JSON.stringify(node), node.credentialHash, node.updatedAt);
+  }
+
+  async deleteNode(name: string): Promise<void> {
+    this.statement("DELETE FROM nodes WHERE name = ?").run(name);
+  }
+
+  async insertJoinToken(token: { hash: string; createdAt: number; expiresAt: number; createdBy: string }): Promise<void> {
+    this.db.transaction(() => {
+      this.statement("DELETE FROM join_tokens WHERE expires_at < ?").run(token.createdAt);
+      this.statement("INSERT INTO join_tokens (hash, created_at, expires_at, created_by) VALUES (?, ?, ?, ?)").run(token.hash, token.createdAt, token.expiresAt, token.createdBy);
+    })();
+  }
+
+  async findJoinToken(hash: string): Promise<{ expiresAt: number } | undefined> {
+    const row = this.statement("SELECT expires_at FROM join_tokens WHERE hash = ?").get(hash) as Row | undefined;
+    return row && { expiresAt: Number(row.expires_at) };
   }
 
   async appendAudit(entry: AuditInput): Promise<AuditRecord> {

@@ -1,0 +1,74 @@
+/**
+ * What this machine offers the scheduler: capacity (CPU, memory, GPUs by count and model where
+ * nvidia-smi answers, disk), what is left for replicas after what the system keeps, runtimes, and
+ * the marginal watts of one more busy core.
+ */
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import type { NodeReport } from "../contract/index.js";
+import type { LocalAgent } from "./local-agent.js";
+import { modelFromEnv } from "./metrics/energy.js";
+
+/** Kept for the system and drover itself, as kubelet's system-reserved. */
+const RESERVED_CPU_MILLIS = 100;
+const RESERVED_MEMORY_BYTES = 256 * 1024 ** 2;
+
+export const AGENT_VERSION = "0.1.0";
+
+export interface NodeIdentity {
+  name: string;
+  address: string;
+  labels: Record<string, string>;
+}
+
+export async function nodeReport(agent: LocalAgent, identity: NodeIdentity, home: string): Promise<NodeReport> {
+  const gpus = await detectGpus();
+  const cpuMillis = os.availableParallelism() * 1000;
+  const memoryBytes = os.totalmem();
+  const model = modelFromEnv();
+  const energy = agent.metrics().energy;
+  return {
+    name: identity.name,
+    address: identity.address,
+    labels: { "drover.dev/hostname": os.hostname(), "drover.dev/arch": os.arch(), "drover.dev/os": os.platform(), ...(gpus.model ? { "drover.dev/gpu-model": gpus.model } : {}), ...identity.labels },
+    capacity: { cpuMillis, memoryBytes, gpus: gpus.count, diskBytes: diskBytes(home) },
+    allocatable: { cpuMillis: Math.max(0, cpuMillis - RESERVED_CPU_MILLIS), memoryBytes: Math.max(0, memoryBytes - Math.min(RESERVED_MEMORY_BYTES, memoryBytes * 0.1)), gpus: gpus.count },
+    gpuModel: gpus.model,
+    runtimes: agent.info().runtimes,
+    // The model's slope per core; RAPL-measured hosts say so through `source`.
+    energy: { source: energy.source, wattsPerCore: model.maxWattsPerCpu - model.minWattsPerCpu, idleWatts: os.availableParallelism() * model.minWattsPerCpu + (memoryBytes / 1e9) * model.wattsPerGb },
+    freePorts: agent.freePorts(),
+    agentVersion: AGENT_VERSION,
+  };
+}
+
+/** The first non-loopback IPv4 address: where other nodes reach this one unless told otherwise. */
+export function defaultAddress(): string {
+  for (const list of Object.values(os.networkInterfaces())) for (const i of list ?? []) if (i.family === "IPv4" && !i.internal) return i.address;
+  return "127.0.0.1";
+}
+
+/** A node name from the host name: lowercase letters, digits, '-' and '.'. */
+export function defaultNodeName(): string {
+  return os.hostname().toLowerCase().replace(/[^a-z0-9.-]/g, "-").replace(/^[-.]+|[-.]+$/g, "").slice(0, 63) || "node";
+}
+
+function diskBytes(home: string): number {
+  try {
+    const stats = fs.statfsSync(home);
+    return stats.blocks * stats.bsize;
+  } catch {
+    return 0;
+  }
+}
+
+function detectGpus(): Promise<{ count: number; model: string | null }> {
+  return new Promise((resolve) => {
+    execFile("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader"], { timeout: 3000 }, (error, stdout) => {
+      if (error) return resolve({ count: 0, model: null });
+      const names = stdout.split("\n").map((l) => l.trim()).filter(Boolean);
+      resolve({ count: names.length, model: names[0] ?? null });
+    });
+  });
+}

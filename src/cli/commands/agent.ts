@@ -1,0 +1,64 @@
+import type { Command } from "commander";
+import { droverHome } from "../../settings.js";
+import { CliError, EXIT_USAGE } from "../client.js";
+
+interface AgentFlags {
+  server: string;
+  token?: string;
+  caHash?: string;
+  name?: string;
+  address?: string;
+  labels?: string;
+}
+
+export function registerAgent(program: Command): void {
+  program
+    .command("agent")
+    .description("run this machine's agent for a drover server elsewhere: it runs, probes and routes the replicas the server places here")
+    .requiredOption("--server <addr[,addr...]>", "the server's cluster address(es), host:port (drover node join-token prints them)")
+    .option("--token <token>", "a join token, the first time (drover node join-token)")
+    .option("--ca-hash <sha256:hex>", "the server's CA public key hash, checked before the token is sent")
+    .option("--name <name>", "this node's name (default: the host name)")
+    .option("--address <ip>", "where other nodes reach this one (default: the first non-loopback IPv4 address)")
+    .option("--labels <k=v,...>", "labels for placement constraints and affinity, e.g. zone=eu,disk=ssd")
+    .addHelpText(
+      "after",
+      `
+The agent keeps its state in DROVER_HOME (replicas, logs, and after joining its own credential:
+the token is needed only once). It dials the server (outbound only: NAT is fine), and keeps its
+replicas running and routing on the last routes while the server is away. Stopping the agent
+never stops its replicas; the next agent re-adopts them.
+
+Every service port is served on this node too (the routing mesh, on DROVER_ROUTER_HOST, default
+0.0.0.0): a client may use any node's address.`,
+    )
+    .action(async (flags: AgentFlags) => {
+      const servers = flags.server.split(",").map(parseAddress);
+      const labels = parseLabels(flags.labels);
+      // Loaded here: other commands do not pay for the agent's modules.
+      const { AgentJoinError, runAgent } = await import("../../agent-process.js");
+      try {
+        await runAgent({ home: droverHome(), servers, joinToken: flags.token, caHash: flags.caHash, name: flags.name, address: flags.address, labels });
+      } catch (error) {
+        if (error instanceof AgentJoinError) throw new CliError(`cannot join: ${error.message}`, EXIT_USAGE);
+        throw error;
+      }
+    });
+}
+
+function parseAddress(text: string): { host: string; port: number } {
+  const match = /^(?:https?:\/\/)?(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(text.trim());
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new CliError(`--server ${text}: expected host:port`, EXIT_USAGE);
+  return { host: match[1]!.replace(/^\[|\]$/g, ""), port: Number(match[2]) };
+}
+
+function parseLabels(text: string | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of (text ?? "").split(",").filter(Boolean)) {
+    const match = /^([A-Za-z0-9][-A-Za-z0-9_./]*)=([-A-Za-z0-9_.]*)$/.exec(pair.trim());
+    if (!match) throw new CliError(`--labels ${pair}: expected key=value (letters, digits, '-', '_', '.')`, EXIT_USAGE);
+    if (match[1]!.startsWith("drover.dev/")) throw new CliError(`--labels ${match[1]}: labels under drover.dev/ are set by the agent`, EXIT_USAGE);
+    labels[match[1]!] = match[2]!;
+  }
+  return labels;
+}
