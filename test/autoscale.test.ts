@@ -5,7 +5,7 @@ import autocannon from "autocannon";
 import Database from "better-sqlite3";
 import type { AutoscaleStatus } from "../src/server/autoscale/autoscaler.js";
 import type { Recommendations } from "../src/server/autoscale/recommend.js";
-import type { EventRecord } from "../src/store/records.js";
+import type { EventRecord } from "../src/contract/index.js";
 import { Drover, freePort, helloService, waitFor } from "./harness.js";
 
 let drover: Drover;

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { EventRecord } from "../src/store/records.js";
+import type { EventRecord } from "../src/contract/index.js";
 import { clusterService as service, clusterUnavailable, nodesOf, readyByNode as readyBy, replicasOf, TestCluster } from "./cluster-harness.js";
 import { freePort, loadDuring, waitFor } from "./harness.js";
 

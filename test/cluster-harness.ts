@@ -12,8 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CLI, Drover, freePort, HELLO, waitFor } from "./harness.js";
-import type { NodeView } from "../src/contract/index.js";
-import type { ReplicaRecord } from "../src/store/records.js";
+import type { NodeView, ReplicaRecord } from "../src/contract/index.js";
 import { SERVER_NODE_FLAGS } from "../src/cli/server-process.js";
 
 /** Null when namespaces can be made here (root with ip, nsenter and iptables), else why not. */

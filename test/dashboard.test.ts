@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import type { ServiceSummary } from "../src/server/control-plane.js";
 import { Drover, freePort, helloService, REPO, waitFor } from "./harness.js";
+import type { ServiceSummary } from "../src/contract/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const skip = fs.existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM} (apt-get install -y chromium)`;

@@ -2,8 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import type { ServiceSummary } from "../src/server/control-plane.js";
-import type { ReplicaRecord } from "../src/store/records.js";
+import type { ReplicaRecord, ServiceSummary } from "../src/contract/index.js";
 import { containersOf, Drover, dockerUnavailable, freePort, helloService, loadDuring, REPO, waitFor } from "./harness.js";
 
 const skip = dockerUnavailable() ?? false;

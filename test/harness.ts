@@ -12,7 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { KernelTcp } from "../src/agent/router/kernel-tcp.js";
 import { homeTag } from "../src/agent/drivers/docker/container-config.js";
-import type { EventRecord, ReplicaRecord } from "../src/store/records.js";
+import type { EventRecord, ReplicaRecord } from "../src/contract/index.js";
 import { SERVER_NODE_FLAGS } from "../src/cli/server-process.js";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

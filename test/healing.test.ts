@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { detectCgroups } from "../src/agent/drivers/process/cgroup.js";
-import type { ServiceSummary } from "../src/server/control-plane.js";
-import type { RevisionRecord } from "../src/store/records.js";
+import type { RevisionRecord, ServiceSummary } from "../src/contract/index.js";
 import { Drover, freePort, helloService, waitFor } from "./harness.js";
 
 let drover: Drover;

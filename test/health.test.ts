@@ -2,8 +2,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import type { ReplicaView, ServiceSummary } from "../src/server/control-plane.js";
 import { Drover, freePort, helloService, waitFor } from "./harness.js";
+import type { ReplicaView, ServiceSummary } from "../src/contract/index.js";
 
 let drover: Drover;
 before(async () => {

@@ -1,7 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { ServiceSummary } from "../src/server/control-plane.js";
-import type { EventRecord, RevisionRecord } from "../src/store/records.js";
+import type { EventRecord, RevisionRecord, ServiceSummary } from "../src/contract/index.js";
 import { INVALID } from "./fixtures/invalid-descriptors.js";
 import { Drover, freePort, helloService } from "./harness.js";
 

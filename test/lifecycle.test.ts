@@ -2,8 +2,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import type { ServiceSummary } from "../src/server/control-plane.js";
-import type { EventRecord, ReplicaRecord } from "../src/store/records.js";
+import type { EventRecord, ReplicaRecord, ServiceSummary } from "../src/contract/index.js";
 import { Drover, freePort, helloService, REPO, waitFor } from "./harness.js";
 
 const drovers: Drover[] = [];

@@ -1,7 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { ServiceSummary } from "../src/server/control-plane.js";
-import type { EventRecord, ReplicaRecord } from "../src/store/records.js";
+import type { EventRecord, ReplicaRecord, ServiceSummary } from "../src/contract/index.js";
 import { Drover, freePort, helloService, waitFor } from "./harness.js";
 
 let drover: Drover;

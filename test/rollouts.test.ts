@@ -1,8 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import type { RolloutStatusView, ServiceSummary } from "../src/server/control-plane.js";
-import type { EventRecord, ReplicaRecord } from "../src/store/records.js";
+import type { EventRecord, ReplicaRecord, RolloutStatusView, ServiceSummary } from "../src/contract/index.js";
 import { Drover, freePort, helloService, loadDuring, waitFor } from "./harness.js";
 
 let drover: Drover;

@@ -7,7 +7,7 @@
  *   npm run bench:failover [-- --losses 10]
  */
 import { parseArgs } from "node:util";
-import type { ReplicaRecord } from "../../src/store/records.js";
+import type { ReplicaRecord } from "../../src/contract/index.js";
 import { clusterService, clusterUnavailable, replicasOf, TestCluster } from "../../test/cluster-harness.js";
 import { freePort, waitFor } from "../../test/harness.js";
 import { median, percentile, writeResult } from "../common.js";

@@ -126,6 +126,7 @@ export class LocalAgent implements NodeAgent {
         container: launch.container,
         files,
         hostPorts: ports,
+        publishHost: this.replicaHost,
       });
       // Started once it runs: creating a container can take seconds, which no probe budget should pay for.
       const status: ReplicaStatus = { ...base, startedAt: Date.now(), state: "running", pid: running.pid, ports, endpoint: running.endpoint, message: "started" };

@@ -3,7 +3,7 @@
  * unless DROVER_METRICS_OPEN=1. Reading needs a viewer; changing services an operator; tokens,
  * secrets, policies, the audit trail, backups and shutting the server down an admin.
  */
-import type { Role } from "../store/records.js";
+import type { Role } from "../contract/index.js";
 
 /** Paths that need no token: drover's own health, for supervisors and load balancers. */
 export const OPEN_PATHS = new Set(["/api/v1/health", "/healthz", "/readyz", "/api/v1/dashboard/session"]);

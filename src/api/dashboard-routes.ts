@@ -11,7 +11,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { BadRequestError } from "../errors.js";
 import { hashToken, newToken } from "../security/tokens.js";
-import type { Role } from "../store/records.js";
+import type { Role } from "../contract/index.js";
 import type { Store } from "../store/store.js";
 import { parseWith } from "./parse.js";
 

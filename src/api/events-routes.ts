@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { ControlPlane } from "../server/control-plane.js";
-import type { EventRecord } from "../store/records.js";
+import type { EventRecord } from "../contract/index.js";
 import { parseWith } from "./parse.js";
 
 const querySchema = z.object({

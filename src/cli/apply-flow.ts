@@ -1,12 +1,11 @@
 /** Plan, confirm, apply: shared by `drover apply` and `drover up`. */
 import os from "node:os";
 import readline from "node:readline/promises";
-import type { PlanEntry } from "../server/apply-plan.js";
-import type { AppliedService } from "../store/store.js";
 import type { SpecIssue } from "../spec/index.js";
 import { ApiClient, CliError } from "./client.js";
 import { readDescriptorFiles } from "./files.js";
 import { formatPlan, hasChanges, printIssues } from "./plan-output.js";
+import type { AppliedService, PlanEntry } from "../contract/index.js";
 
 export interface ApplyFlags {
   file: string[];

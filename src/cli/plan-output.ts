@@ -1,7 +1,7 @@
 /** How a plan and descriptor problems read in a terminal. */
-import type { FieldChange, PlanEntry } from "../server/apply-plan.js";
 import { formatIssue, type SpecIssue } from "../spec/errors.js";
 import { color } from "./output.js";
+import type { FieldChange, PlanEntry } from "../contract/index.js";
 
 const MARK = { create: color.green("+ create"), change: color.yellow("~ change"), unchanged: color.dim("= unchanged"), delete: color.red("- delete") };
 

@@ -1,7 +1,5 @@
 /** The tables `get`, `ps` and `up` print. */
-import type { ReplicaView, ServiceSummary } from "../server/control-plane.js";
-import type { ReplicaRecord } from "../store/records.js";
-import type { NodeView } from "../contract/index.js";
+import type { NodeView, ReplicaRecord, ReplicaView, ServiceSummary } from "../contract/index.js";
 import { age, memory, statusColor, table } from "./output.js";
 
 export function servicesTable(services: ServiceSummary[], now = Date.now()): string {

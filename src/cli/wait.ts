@@ -1,6 +1,5 @@
 /** Following services until they are all ready, or one of them fails. */
-import type { ServiceSummary } from "../server/control-plane.js";
-import type { EventRecord } from "../store/records.js";
+import type { EventRecord, ServiceSummary } from "../contract/index.js";
 import { ApiClient, CliError } from "./client.js";
 import { progress } from "./output.js";
 

@@ -4,24 +4,7 @@
  * to every node with the ready replicas of the other nodes added (the routing mesh). Node states
  * follow heartbeats (node-health.ts); controllers see a node's change through `onNodeChange`.
  */
-import {
-  sumTraffic,
-  type AgentInfo,
-  type ImageRef,
-  type MetricsSnapshot,
-  type NodeAgent,
-  type NodeDirectory,
-  type NodeRecord,
-  type NodeReport,
-  type NodeState,
-  type ReplicaLaunch,
-  type ReplicaStatus,
-  type ResourceUsage,
-  type Route,
-  type RouteStatus,
-  type ServiceTraffic,
-} from "../contract/index.js";
-import type { EventInput } from "../store/records.js";
+import { type AgentInfo, type EventInput, type ImageRef, type MetricsSnapshot, type NodeAgent, type NodeDirectory, type NodeRecord, type NodeReport, type NodeState, type ReplicaLaunch, type ReplicaStatus, type ResourceUsage, type Route, type RouteStatus, type ServiceTraffic, sumTraffic } from "../contract/index.js";
 import type { Store } from "../store/store.js";
 import { meshRoutes, type ReadyReplica } from "./mesh.js";
 import { DEFAULT_HEARTBEATS, nodeState, onHeartbeat, type HeartbeatSettings, type HeartbeatView } from "./node-health.js";

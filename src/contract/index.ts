@@ -12,3 +12,5 @@ export * from "./traffic.js";
 export * from "./nodes.js";
 export * from "./wire.js";
 export * from "./connection.js";
+export * from "./records.js";
+export * from "./views.js";

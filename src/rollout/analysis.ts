@@ -3,8 +3,7 @@
  * the current step (router counts since the step began). Pure.
  */
 import type { ServiceSpec } from "../spec/index.js";
-import type { CanaryAnalysis, TrafficMark } from "../store/records.js";
-import { LATENCY_BUCKETS_MS, latencyQuantile, type RevisionTraffic } from "../contract/index.js";
+import { type CanaryAnalysis, LATENCY_BUCKETS_MS, latencyQuantile, type RevisionTraffic, type TrafficMark } from "../contract/index.js";
 
 const LATENCY_MIN_SAMPLES = 100;
 const LATENCY_FLOOR_MS = 10;

@@ -6,13 +6,12 @@
  * killed in the middle resumes (or finishes the rollback) where it was.
  */
 import type { ServiceDescriptor } from "../spec/index.js";
-import type { ReplicaRecord, RolloutRecord, RolloutState, RolloutStrategy, ServiceRecord, TrafficMark } from "../store/records.js";
+import type { NodeAgent, ReplicaRecord, RevisionTraffic, RolloutRecord, RolloutState, RolloutStrategy, ServiceRecord, TrafficMark } from "../contract/index.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "../server/event-bus.js";
 import type { ReplicaAction } from "../server/replica-plan.js";
 import { analyseCanary, markOf, window } from "./analysis.js";
 import { canarySteps, decideStrategy, failedGate } from "./strategies.js";
-import type { NodeAgent, RevisionTraffic } from "../contract/index.js";
 
 /** Set on a revision (e.g. by `drover rollback --strategy`) to roll it out differently from its spec. */
 export const STRATEGY_ANNOTATION = "drover.dev/rollout-strategy";

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ServiceSpec } from "../spec/index.js";
-import type { ReplicaRecord } from "../store/records.js";
+import type { ReplicaRecord } from "../contract/index.js";
 import { NO_HEALING } from "../server/healing.js";
 import { decideStrategy, failedGate, rollingBounds, type StrategyInput } from "./strategies.js";
 import { analyseCanary } from "./analysis.js";

@@ -4,7 +4,7 @@
  * controller carries the result out and records the progress.
  */
 import type { CountOrPercent, ServiceSpec } from "../spec/index.js";
-import type { ReplicaRecord, RolloutRecord } from "../store/records.js";
+import type { ReplicaRecord, RolloutRecord } from "../contract/index.js";
 import type { ReplicaAction } from "../server/replica-plan.js";
 
 export interface StrategyInput {

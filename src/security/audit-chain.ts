@@ -5,7 +5,7 @@
  * is noticed too.
  */
 import crypto from "node:crypto";
-import type { AuditRecord } from "../store/records.js";
+import type { AuditRecord } from "../contract/index.js";
 
 export const GENESIS = "0".repeat(64);
 

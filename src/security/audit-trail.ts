@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { AuditInput, AuditRecord } from "../store/records.js";
+import type { AuditInput, AuditRecord } from "../contract/index.js";
 import type { Store } from "../store/store.js";
 import { verifyChain, type ChainVerdict } from "./audit-chain.js";
 

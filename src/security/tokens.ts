@@ -6,7 +6,7 @@
  * answered more and more slowly, so guessing costs time.
  */
 import crypto from "node:crypto";
-import type { Role, TokenRecord } from "../store/records.js";
+import type { Role, TokenRecord } from "../contract/index.js";
 import type { Store } from "../store/store.js";
 
 export const ROLES: Role[] = ["viewer", "operator", "admin"];

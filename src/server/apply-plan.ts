@@ -5,19 +5,9 @@
 import crypto from "node:crypto";
 import type { ServiceDescriptor } from "../spec/index.js";
 import { canonicalJson } from "../canonical-json.js";
+import type { FieldChange } from "../contract/index.js";
 
-export interface FieldChange {
-  path: string;
-  before?: unknown;
-  after?: unknown;
-}
 
-export interface PlanEntry {
-  kind: "Service" | "ConfigMap" | "Secret" | "Policy";
-  name: string;
-  action: "create" | "change" | "unchanged" | "delete";
-  changes: FieldChange[];
-}
 
 /** The part of a descriptor that makes a revision: everything but the replica count. */
 export function revisionDescriptor(descriptor: ServiceDescriptor): ServiceDescriptor {

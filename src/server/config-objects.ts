@@ -6,9 +6,9 @@
 import { ConflictError, BadRequestError, NotFoundError } from "../errors.js";
 import type { SecretBox } from "../security/secret-box.js";
 import type { ServiceDescriptor } from "../spec/index.js";
-import type { ServiceRecord } from "../store/records.js";
-import type { AppliedService, ServiceChange, Store } from "../store/store.js";
-import { contentHash, diffValues, type FieldChange } from "./apply-plan.js";
+import type { AppliedService, FieldChange, ServiceRecord } from "../contract/index.js";
+import type { ServiceChange, Store } from "../store/store.js";
+import { contentHash, diffValues } from "./apply-plan.js";
 import { objectKey, referencedKeys, withConfigChecksum, type ObjectHashes } from "./config-checksum.js";
 import type { EventBus } from "./event-bus.js";
 import type { SecretRedactor } from "./secret-redactor.js";

@@ -6,15 +6,15 @@
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
 import type { trustedKeys } from "../security/signatures.js";
 import { closest, type DescriptorFile, type SpecIssue } from "../spec/index.js";
-import type { EventRecord, MetricPoint, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord } from "../store/records.js";
+import type { AppliedService, EventRecord, FieldChange, MetricPoint, NodeAgent, NodeDirectory, NodeView, PlanEntry, ReplicaView, RevisionRecord, RolloutStatusView, ServiceRecord, ServiceSummary, ServiceTraffic, TopView } from "../contract/index.js";
 import { downsample, MetricHistory, RETENTION_DAYS } from "./metric-history.js";
 import { recommend, type Recommendations } from "./autoscale/recommend.js";
 import { STRATEGY_ANNOTATION } from "../rollout/controller.js";
 import { canarySteps } from "../rollout/strategies.js";
 import { rollBack, rollbackTarget } from "./rollback.js";
-import type { AppliedService, Store } from "../store/store.js";
+import type { Store } from "../store/store.js";
 import type { SecretBox } from "../security/secret-box.js";
-import { contentHash, diffValues, type FieldChange, type PlanEntry } from "./apply-plan.js";
+import { contentHash, diffValues } from "./apply-plan.js";
 import { EventBus } from "./event-bus.js";
 import { SecretRedactor } from "./secret-redactor.js";
 import { ConfigObjects } from "./config-objects.js";
@@ -22,8 +22,7 @@ import { Planner } from "./planner.js";
 import { Reconciler } from "./reconciler.js";
 import { Autoscaler, type AutoscaleStatus } from "./autoscale/autoscaler.js";
 import { serverLog } from "./server-log.js";
-import { objectKeys, serviceStatus, unschedulableReason, waitsOf, type ServiceStatus } from "./service-status.js";
-import type { NodeAgent, NodeDirectory, NodeView, ProbeReport, ResourceUsage, ServiceTraffic } from "../contract/index.js";
+import { objectKeys, serviceStatus, unschedulableReason, waitsOf } from "./service-status.js";
 import type { ServiceSpec } from "../spec/index.js";
 import { nodeViews } from "./node-views.js";
 
@@ -36,54 +35,9 @@ export interface ApplyOptions {
   mayChangePolicies?: boolean;
 }
 
-export interface ServiceSummary {
-  name: string;
-  namespace: string;
-  revision: number;
-  desired: number;
-  ready: number;
-  status: ServiceStatus;
-  restarts: number;
-  ports: Array<{ name: string; port: number }>;
-  waitingFor: string[];
-  /** Why the service cannot run at all, e.g. its image cannot be had; null when nothing is wrong that way. */
-  problem: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
 
-export interface ReplicaView extends ReplicaRecord {
-  usage: ResourceUsage | null;
-  /** Each probe's verdict and latest result, from the agent (only with details). */
-  probes: ProbeReport[];
-  /** Where the runtime's own tools find it (a container), from the agent (only with details). */
-  where?: string;
-}
 
-export interface RolloutStatusView {
-  service: string;
-  desired: number;
-  revision: number;
-  rollout: RolloutRecord | null;
-  steps: Array<{ weight: number; pause: number }>;
-  replicas: { to: { total: number; ready: number }; from: { total: number; ready: number } };
-  weights: Record<string, number> | null;
-  history: RolloutRecord[];
-}
 
-export interface TopView {
-  energySource: "rapl" | "model";
-  host: { utilisation: number | null; watts: number };
-  /** Each node's host figures (one line per machine in `drover top`). */
-  nodes: Array<{ name: string; state: string; replicas: number; utilisation: number | null; watts: number | null; source: string }>;
-  services: Array<{
-    name: string;
-    ready: number;
-    desired: number;
-    point: MetricPoint | null;
-    replicas: Array<{ id: string; state: string; figures: { cpuCores: number; memoryBytes: number; watts: number; joulesTotal: number } | null }>;
-  }>;
-}
 
 export class ControlPlane {
   readonly events: EventBus;

@@ -1,5 +1,5 @@
 /** Records events in the store and hands them to live subscribers (the event stream). */
-import type { EventInput, EventRecord } from "../store/records.js";
+import type { EventInput, EventRecord } from "../contract/index.js";
 import type { Store } from "../store/store.js";
 
 export class EventBus {

@@ -4,7 +4,7 @@
  * (an event, a line in drover's log, and the rule's webhook).
  */
 import type { ServiceSpec } from "../spec/index.js";
-import type { HealingTrigger, PendingHealing, ReplicaRecord, ServiceRecord } from "../store/records.js";
+import type { ExitInfo, HealingTrigger, NodeAgent, PendingHealing, ReplicaRecord, ReplicaStatus, ServiceRecord } from "../contract/index.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./event-bus.js";
 import { decideHealing, exitTriggers, ranLongEnough, type Alert, type CorrectiveAction } from "./healing.js";
@@ -12,7 +12,6 @@ import { newReplicaRecord } from "./replica-record.js";
 import { afterExit } from "./restart-policy.js";
 import { rollBack } from "./rollback.js";
 import { serverLog } from "./server-log.js";
-import type { ExitInfo, NodeAgent, ReplicaStatus } from "../contract/index.js";
 
 const WEBHOOK_TIMEOUT_MS = 5_000;
 

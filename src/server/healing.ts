@@ -18,9 +18,8 @@
  *   after `restart.backoff.reset_after` of running.
  */
 import type { ServiceSpec } from "../spec/index.js";
-import type { HealingState, HealingTrigger } from "../store/records.js";
+import type { ExitInfo, HealingState, HealingTrigger } from "../contract/index.js";
 import type { AfterExit } from "./restart-policy.js";
-import type { ExitInfo } from "../contract/index.js";
 
 export type HealingRule = ServiceSpec["healing"][number];
 

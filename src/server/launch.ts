@@ -1,7 +1,6 @@
 /** Turns a stored revision into what the agent needs to start one replica of it. */
 import type { ProbeSpec, ServiceDescriptor, ServiceSpec } from "../spec/index.js";
-import type { ConfigObjectRecord, ReplicaRecord } from "../store/records.js";
-import type { ContainerSpec, HealthDefinition, ImageRef, ProbeAction, ProbeDefinition, ReplicaLaunch } from "../contract/index.js";
+import type { ConfigObjectRecord, ContainerSpec, HealthDefinition, ImageRef, ProbeAction, ProbeDefinition, ReplicaLaunch, ReplicaRecord } from "../contract/index.js";
 
 /** Variables passed through from drover's own environment: what programs need to run at all. */
 const INHERITED = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR", "TERM"];

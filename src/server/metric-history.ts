@@ -4,10 +4,9 @@
  * each finished minute is averaged into the store (kept for RETENTION_DAYS), for longer ranges,
  * forecasting and recommendations.
  */
-import type { MetricPoint } from "../store/records.js";
+import { latencyQuantile, type MetricPoint, type NodeAgent, type RevisionTraffic, trafficSince } from "../contract/index.js";
 import type { Store } from "../store/store.js";
 import { PointRing } from "./point-ring.js";
-import { latencyQuantile, trafficSince, type NodeAgent, type RevisionTraffic } from "../contract/index.js";
 
 const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;

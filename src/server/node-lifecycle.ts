@@ -3,8 +3,7 @@
  * elsewhere at once — nothing was wrong with the replicas, so no backoff), forgotten when it is
  * removed, and a drain that is done once the node holds nothing.
  */
-import type { NodeDirectory, NodeState } from "../contract/index.js";
-import type { ReplicaRecord } from "../store/records.js";
+import type { NodeDirectory, NodeState, ReplicaRecord } from "../contract/index.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./event-bus.js";
 

@@ -1,7 +1,6 @@
 /** Nodes as `drover node ls` and the dashboard show them: the record, liveness and what each holds. */
-import type { NodeDirectory, NodeView } from "../contract/index.js";
+import type { NodeDirectory, NodeView, ReplicaRecord } from "../contract/index.js";
 import type { ServiceSpec } from "../spec/index.js";
-import type { ReplicaRecord } from "../store/records.js";
 
 export function nodeViews(directory: NodeDirectory, replicas: ReplicaRecord[], specOf: (replica: ReplicaRecord) => ServiceSpec | undefined, now: number): NodeView[] {
   return directory.nodes().map(({ credentialHash: _, ...node }) => {

@@ -3,11 +3,10 @@
  * records, asks it, and keeps the records up to date within a pass as replicas are placed, so
  * several creations in one pass see each other.
  */
-import type { NodeDirectory, NodeRecord } from "../contract/index.js";
+import type { NodeDirectory, NodeRecord, ReplicaRecord, RevisionRecord } from "../contract/index.js";
 import { schedule } from "../scheduler/schedule.js";
 import type { Decision, NodeCandidate, PlacementRequest } from "../scheduler/types.js";
 import type { PlacementSpec, ServiceSpec } from "../spec/index.js";
-import type { ReplicaRecord, RevisionRecord } from "../store/records.js";
 import type { EventBus } from "./event-bus.js";
 
 const DEFAULT_PLACEMENT: PlacementSpec = { strategy: "spread", constraints: [], spread_by: [], affinity: [] };

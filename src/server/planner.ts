@@ -8,9 +8,10 @@ import { evaluatePolicies } from "../security/policy.js";
 import { checkSignature, type trustedKeys } from "../security/signatures.js";
 import { loadDescriptors, qualifiedName, SpecError, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
 import type { ApplyBatch, ServiceChange, Store } from "../store/store.js";
-import { contentHash, diffValues, redact, revisionDescriptor, type PlanEntry } from "./apply-plan.js";
+import { contentHash, diffValues, redact, revisionDescriptor } from "./apply-plan.js";
 import { objectKey, withConfigChecksum } from "./config-checksum.js";
 import type { ConfigObjects } from "./config-objects.js";
+import type { PlanEntry } from "../contract/index.js";
 
 export class Planner {
   constructor(

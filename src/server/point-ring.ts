@@ -2,7 +2,7 @@
  * A fixed-size ring of metric points in one Float64Array: an hour of 5 s samples for a hundred
  * services is a few megabytes this way, against three times that as objects. Nulls are stored as NaN.
  */
-import type { MetricPoint } from "../store/records.js";
+import type { MetricPoint } from "../contract/index.js";
 
 const FIELDS = 8;
 

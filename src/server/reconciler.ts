@@ -4,7 +4,7 @@
  * changes, and on a timer, so a missed wake-up never leaves a service stuck. Every action is safe
  * to repeat, and the loop can be killed at any point and resume from the store.
  */
-import type { ConfigObjectRecord, PendingHealing, ReplicaRecord, RevisionRecord, ServiceRecord } from "../store/records.js";
+import type { ConfigObjectRecord, NodeAgent, NodeDirectory, PendingHealing, ProbeReport, ReplicaRecord, ReplicaStatus, RevisionRecord, Route, ServiceRecord } from "../contract/index.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./event-bus.js";
 import { buildLaunch, imageOf, referencedObjects } from "./launch.js";
@@ -15,7 +15,6 @@ import { readinessBudget } from "./healing.js";
 import { newReplicaRecord } from "./replica-record.js";
 import { isUnplaced, objectKeys, waitsOf } from "./service-status.js";
 import { planReplicas, type ReplicaAction } from "./replica-plan.js";
-import type { NodeAgent, NodeDirectory, ProbeReport, ReplicaStatus, Route } from "../contract/index.js";
 import { Scheduling, type PlacementView } from "./placement.js";
 import { NodeLifecycle } from "./node-lifecycle.js";
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { ReplicaRecord } from "../store/records.js";
+import type { ReplicaRecord } from "../contract/index.js";
 import { NO_HEALING } from "./healing.js";
 import { planReplicas, type ServiceView } from "./replica-plan.js";
 

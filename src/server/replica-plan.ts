@@ -7,7 +7,7 @@
  * other revisions are replaced surge-first: new ones are created up to the desired count, and an
  * old one is stopped only as a new one becomes ready, so capacity never drops.
  */
-import type { ReplicaRecord } from "../store/records.js";
+import type { ReplicaRecord } from "../contract/index.js";
 
 export interface ServiceView {
   name: string;

@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import type { HealingState, ReplicaRecord } from "../store/records.js";
+import type { HealingState, ReplicaRecord } from "../contract/index.js";
 import { NO_HEALING } from "./healing.js";
 
 /** A new replica row: `<short service name>-<6 hex>`, pending until it is launched. */

@@ -3,8 +3,7 @@
  * Pure, so every case is a row in a table test.
  */
 import type { ServiceSpec } from "../spec/index.js";
-import type { ReplicaRecord, ReplicaState } from "../store/records.js";
-import type { ExitInfo } from "../contract/index.js";
+import type { ExitInfo, ReplicaRecord, ReplicaState } from "../contract/index.js";
 
 /** Exits in a row (each before reset_after of healthy running) that make a crash loop. */
 export const CRASH_LOOP_AFTER = 3;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { RevisionRecord } from "../store/records.js";
+import type { RevisionRecord } from "../contract/index.js";
 import { ROLLBACK_FROM, ROLLBACK_TO, rollbackTarget } from "./rollback.js";
 
 function revision(number: number, image: string, annotations: Record<string, string> = {}): RevisionRecord {

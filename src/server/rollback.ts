@@ -4,8 +4,8 @@
  * rollback never returns to it. Used by healing now and by `drover rollback` (with strategies)
  * once rollouts exist.
  */
-import type { RevisionRecord, ServiceRecord } from "../store/records.js";
-import type { AppliedService, Store } from "../store/store.js";
+import type { AppliedService, RevisionRecord, ServiceRecord } from "../contract/index.js";
+import type { Store } from "../store/store.js";
 import { contentHash } from "./apply-plan.js";
 import type { EventBus } from "./event-bus.js";
 import { STRATEGY_ANNOTATION } from "../rollout/controller.js";

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { ReplicaRecord, ServiceRecord } from "../store/records.js";
+import type { ReplicaRecord, ServiceRecord } from "../contract/index.js";
 import { NO_HEALING } from "./healing.js";
 import { serviceStatus } from "./service-status.js";
 

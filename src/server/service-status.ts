@@ -1,10 +1,9 @@
 /** One word for how a service is doing, derived from its replicas (never stored, so never stale). */
 import type { ServiceDescriptor } from "../spec/index.js";
-import type { ReplicaRecord, ServiceRecord } from "../store/records.js";
+import type { ReplicaRecord, ServiceRecord, ServiceStatus } from "../contract/index.js";
 import { isFinal } from "./replica-plan.js";
 import { CRASH_LOOP_AFTER } from "./restart-policy.js";
 
-export type ServiceStatus = "ready" | "progressing" | "waiting" | "unschedulable" | "crash_loop" | "failed" | "stopped" | "stopping" | "deleting" | "image_unavailable" | "runtime_unavailable";
 
 /** `problem`: why the current revision cannot start at all (its preparation failed), if so. */
 export function serviceStatus(service: ServiceRecord, replicas: ReplicaRecord[], waitingFor: string[], problem: { reason: string } | null = null): ServiceStatus {

@@ -2,9 +2,8 @@
  * The source of truth for desired state. Every method that changes more than one row does so in
  * one transaction. Methods are async so a networked store (PostgreSQL) fits the same interface.
  */
-import type { ConfigObjectRecord, EventInput, EventRecord, ReplicaRecord, RevisionRecord, MetricPoint, RolloutRecord, ServiceRecord, TokenRecord, AuditInput, AuditRecord } from "./records.js";
+import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, MetricPoint, NodeRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
 import type { PolicyDocument, ServiceDescriptor } from "../spec/index.js";
-import type { NodeRecord } from "../contract/index.js";
 
 /** One service in an apply: new revision only when `hash` differs from the current one. */
 export interface ServiceChange {
@@ -25,11 +24,6 @@ export interface ApplyBatch {
   message: string;
 }
 
-export interface AppliedService {
-  name: string;
-  revision: number;
-  outcome: "created" | "changed" | "unchanged";
-}
 
 export interface EventQuery {
   afterId?: number;

@@ -1,5 +1,5 @@
 /** The dashboard's way to the API: the session token (from a login link or typed in), JSON, the event stream. */
-import type { EventRecord } from "../store/records.js";
+import type { EventRecord } from "../contract/index.js";
 
 const TOKEN_KEY = "drover.token";
 

@@ -1,6 +1,6 @@
 /** Events (live) and, for admins, the audit trail — with filters. */
 import { useEffect, useState } from "preact/hooks";
-import type { AuditRecord } from "../store/records.js";
+import type { AuditRecord } from "../contract/index.js";
 import { api, type StreamedEvent } from "./api.js";
 import { time } from "./format.js";
 

@@ -1,6 +1,6 @@
 /** One service: replicas, rollout, revisions with diffs and rollback, charts, logs, events — and the actions a role allows. */
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { MetricPoint } from "../store/records.js";
+import type { MetricPoint } from "../contract/index.js";
 import { api, servicePath, token, type StreamedEvent } from "./api.js";
 import { Chart } from "./chart.js";
 import { age, bytes, time } from "./format.js";

@@ -19,6 +19,8 @@ export interface LaunchSpec {
   files: Array<MountedFiles & { folder: string }>;
   /** Host ports by port name, chosen by the agent (containers publish theirs on them). */
   hostPorts: Record<string, number>;
+  /** The address host ports are published on: 127.0.0.1 on one machine, the node's address in a cluster (other nodes' routers reach them there). */
+  publishHost: string;
 }
 
 

@@ -10,8 +10,7 @@ import path from "node:path";
 import { waitFor } from "../../../test/harness.js";
 import { KernelTcp } from "./kernel-tcp.js";
 import { Router } from "./router.js";
-import type { BackendTarget, Route } from "../../contract/index.js";
-import { errorRate, latencyQuantile } from "../../contract/index.js";
+import { type BackendTarget, errorRate, latencyQuantile, type Route } from "../../contract/index.js";
 
 const servers: net.Server[] = [];
 after(() => {

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import type { ReplicaView, ServiceSummary } from "../../server/control-plane.js";
-import type { EventRecord, RevisionRecord } from "../../store/records.js";
+import type { EventRecord, ReplicaView, RevisionRecord, ServiceSummary } from "../../contract/index.js";
 import { formatDuration } from "../../spec/units.js";
 import { ApiClient, servicePath } from "../client.js";
 import { age, color, printStructured, statusColor } from "../output.js";

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import type { ServiceSummary } from "../../server/control-plane.js";
-import type { ReplicaRecord } from "../../store/records.js";
+import type { ReplicaRecord, ServiceSummary } from "../../contract/index.js";
 import { ApiClient, CliError, servicePath } from "../client.js";
 import { progress } from "../output.js";
 

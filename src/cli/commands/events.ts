@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { EventRecord } from "../../store/records.js";
+import type { EventRecord } from "../../contract/index.js";
 import { ApiClient } from "../client.js";
 import { color, printStructured } from "../output.js";
 

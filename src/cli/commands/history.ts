@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { RevisionRecord } from "../../store/records.js";
+import type { RevisionRecord } from "../../contract/index.js";
 import { ApiClient, servicePath } from "../client.js";
 import { age, printStructured, table } from "../output.js";
 

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import type { NodeView } from "../../contract/index.js";
-import type { ReplicaRecord } from "../../store/records.js";
+import type { NodeView, ReplicaRecord } from "../../contract/index.js";
 import { ApiClient, CliError, EXIT_USAGE } from "../client.js";
 import { age, color, memory, printStructured } from "../output.js";
 import { nodesTable, nodeStatus, replicasTable } from "../tables.js";

@@ -1,12 +1,10 @@
 /** `drover rollout status|undo|promote|abort|pause|resume`, `drover rollback` and `drover diff`. */
 import type { Command } from "commander";
-import type { RolloutStatusView } from "../../server/control-plane.js";
-import type { FieldChange } from "../../server/apply-plan.js";
-import type { AppliedService } from "../../store/store.js";
 import { formatDuration } from "../../spec/units.js";
 import { ApiClient, CliError, servicePath } from "../client.js";
 import { age, color, printStructured, statusColor } from "../output.js";
 import { formatChanges } from "../plan-output.js";
+import type { AppliedService, FieldChange, RolloutStatusView } from "../../contract/index.js";
 
 const ACTIONS = [
   { name: "undo", help: "end the rollout under way and send every request back to the previous revision at once (without one under way: roll back to the previous revision)" },

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ServiceRecord } from "../../store/records.js";
+import type { ServiceRecord } from "../../contract/index.js";
 import { ApiClient, CliError, EXIT_USAGE, servicePath } from "../client.js";
 
 export function registerScale(program: Command): void {

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
-import type { AuditRecord, TokenRecord } from "../../store/records.js";
+import type { AuditRecord, TokenRecord } from "../../contract/index.js";
 import type { ChainVerdict } from "../../security/audit-chain.js";
 import { ApiClient, CliError } from "../client.js";
 import { restoreBackup, RestoreError } from "../../security/backup.js";

@@ -1,8 +1,8 @@
 /** `drover top`: a live table of CPU, memory, power, requests, p95 and errors per service and replica. */
 import type { Command } from "commander";
-import type { TopView } from "../../server/control-plane.js";
 import { ApiClient } from "../client.js";
 import { color, memory, printStructured, table } from "../output.js";
+import type { TopView } from "../../contract/index.js";
 
 export function registerTop(program: Command): void {
   program

@@ -5,7 +5,7 @@
  * in the middle of a rollout is left alone until the rollout ends: the rollout sizes its sets
  * from the replica count it started with.
  */
-import type { MetricPoint, ReplicaRecord, RevisionRecord, ServiceRecord } from "../../store/records.js";
+import type { MetricPoint, ReplicaRecord, RevisionRecord, ServiceRecord } from "../../contract/index.js";
 import type { Store } from "../../store/store.js";
 import type { EventBus } from "../event-bus.js";
 import { LoadForecaster, type ForecastStatus } from "./forecaster.js";

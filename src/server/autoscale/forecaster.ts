@@ -4,7 +4,7 @@
  * replicas that load needs become the floor — so replicas are ready before a predictable peak
  * instead of being started once it has arrived.
  */
-import type { MetricPoint } from "../../store/records.js";
+import type { MetricPoint } from "../../contract/index.js";
 import { fitHoltWinters, forecast, observe, type HoltWintersModel } from "./holt-winters.js";
 import type { ForecastFloor } from "./service-scaler.js";
 import type { ScalingSettings } from "./settings.js";

@@ -6,7 +6,7 @@
  * power follows what runs, so a smaller request alone saves no watts).
  */
 import type { ServiceSpec } from "../../spec/index.js";
-import type { MetricPoint } from "../../store/records.js";
+import type { MetricPoint } from "../../contract/index.js";
 import { mean, percentile } from "../../stats.js";
 
 /** Share above the observed 95th percentile that a request keeps for bursts. */

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { dailyLoad } from "../../../test/fixtures/daily-load.js";
-import type { MetricPoint } from "../../store/records.js";
+import type { MetricPoint } from "../../contract/index.js";
 import { LoadForecaster } from "./forecaster.js";
 import { DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP } from "./hpa.js";
 import { readingsOf, ServiceScaler } from "./service-scaler.js";

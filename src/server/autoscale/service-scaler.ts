@@ -7,7 +7,7 @@
  * down only as far as every mechanism agrees (the highest proposal). A forecast only raises the
  * floor. min_replicas and max_replicas bound the result.
  */
-import type { MetricPoint } from "../../store/records.js";
+import type { MetricPoint } from "../../contract/index.js";
 import { decideReplicas, DEFAULT_TOLERANCE, type HpaDecision, type Recommendation, type ScaleEvent } from "./hpa.js";
 import { METRIC_UNITS, type ScalingMetric, type ScalingSettings, type ThresholdRule } from "./settings.js";
 

@@ -1,5 +1,5 @@
 /** SQLite rows as the store's records: column names to fields, JSON columns parsed, NULLs kept. */
-import type { AuditRecord, ConfigObjectRecord, MetricPoint, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../records.js";
+import type { AuditRecord, ConfigObjectRecord, MetricPoint, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
 
 export type Row = Record<string, unknown>;
 

@@ -1,11 +1,10 @@
 /** {@link Store} on one SQLite file through better-sqlite3, in WAL mode. */
 import Database from "better-sqlite3";
-import type { ConfigObjectRecord, EventInput, EventRecord, ReplicaRecord, RevisionRecord, MetricPoint, RolloutRecord, ServiceRecord, TokenRecord, AuditInput, AuditRecord } from "../records.js";
+import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, MetricPoint, NodeRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
 import { auditHash, GENESIS } from "../../security/audit-chain.js";
-import type { AppliedService, ApplyBatch, EventQuery, Store, ValueCipher } from "../store.js";
+import type { ApplyBatch, EventQuery, Store, ValueCipher } from "../store.js";
 import { MIGRATIONS } from "./migrations.js";
 import type { PolicyDocument } from "../../spec/index.js";
-import type { NodeRecord } from "../../contract/index.js";
 
 import { toAudit, toConfigObject, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, type Row } from "./rows.js";
 

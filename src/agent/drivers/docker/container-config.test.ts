@@ -6,6 +6,7 @@ import { usageFromStats } from "./container-stats.js";
 
 const spec: LaunchSpec = {
   replicaId: "web-1a2b3c",
+  publishHost: "127.0.0.1",
   command: [],
   workingDir: "/",
   env: { PORT: "8080", MESSAGE: "a=b" },

@@ -32,7 +32,7 @@ export function containerConfig(spec: LaunchSpec, home: string): ContainerCreate
     ExposedPorts: Object.fromEntries(container.ports.map((p) => [portKey(p), {}])),
     StopSignal: container.stopSignal,
     HostConfig: {
-      PortBindings: Object.fromEntries(container.ports.map((p) => [portKey(p), [{ HostIp: "127.0.0.1", HostPort: String(spec.hostPorts[p.name]) }]])),
+      PortBindings: Object.fromEntries(container.ports.map((p) => [portKey(p), [{ HostIp: spec.publishHost, HostPort: String(spec.hostPorts[p.name]) }]])),
       ...(spec.limits.cpuMillis !== undefined ? { NanoCpus: spec.limits.cpuMillis * 1_000_000 } : {}),
       // No swap beyond the limit: the limit is what the replica may use, as for a process's cgroup.
       ...(spec.limits.memoryBytes !== undefined ? { Memory: spec.limits.memoryBytes, MemorySwap: spec.limits.memoryBytes } : {}),

@@ -1,7 +1,8 @@
 /**
  * The `docker` runtime: each replica is a container on the local Docker Engine, labelled with
  * its replica and drover's home so a restarted drover re-adopts it. Its ports are published on
- * 127.0.0.1 (the host ports the agent chose); probes and the router reach it at its own address
+ * 127.0.0.1 (the node's address in a cluster, for other nodes' routers) on the host ports the agent
+ * chose; probes and this node's router reach it at its own address
  * on the bridge, which fails fast when nothing listens (the engine's userland proxy behind a
  * published port accepts every connection, even to a container that is not listening yet).
  */

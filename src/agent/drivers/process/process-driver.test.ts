@@ -43,6 +43,7 @@ function spec(patch: Partial<LaunchSpec> = {}): LaunchSpec {
     logFile: path.join(dir, `r${count}.log`),
     limits: {},
     hostPorts: {},
+    publishHost: "127.0.0.1",
     files: [],
     ...patch,
   };

@@ -1,6 +1,6 @@
-/** The rows drover keeps: desired state (services, revisions) and what it observed (replicas, events). */
+/** The rows drover keeps — desired state (services, revisions) and what it observed (replicas, events) — as the API returns them. */
 import type { ServiceDescriptor } from "../spec/index.js";
-import type { ExitInfo } from "../contract/index.js";
+import type { ExitInfo } from "./replicas.js";
 
 export interface ServiceRecord {
   /** `namespace/name`. */
