@@ -17,10 +17,10 @@ import { trustedKeys } from "./security/signatures.js";
 import { ControlPlane } from "./server/control-plane.js";
 import { HomeLockedError, lockHome } from "./store/sqlite/home-lock.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
-import { ClusterListener } from "./cluster/cluster-listener.js";
+import type { ClusterListener } from "./cluster/cluster-listener.js";
 import { Fleet } from "./cluster/fleet.js";
 import { DEFAULT_HEARTBEATS, type HeartbeatSettings } from "./cluster/node-health.js";
-import { ensureClusterPki, interfaceAddresses, type ClusterPki } from "./cluster/pki.js";
+import type { ClusterPki } from "./cluster/pki.js";
 import { defaultAddress, nodeReport } from "./agent/node-report.js";
 import { serverLog } from "./server/server-log.js";
 
@@ -93,6 +93,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let cluster: ClusterListener | null = null;
   let pki: ClusterPki | null = null;
   if (options.cluster) {
+    // Loaded only to accept agents: TLS and the certificate writer cost a single machine nothing.
+    const { ClusterListener } = await import("./cluster/cluster-listener.js");
+    const { ensureClusterPki, interfaceAddresses } = await import("./cluster/pki.js");
     const advertise = advertisedAddress(options.cluster);
     pki = await ensureClusterPki(path.join(options.home, "cluster"), [...interfaceAddresses(), advertise]);
     try {

@@ -115,4 +115,21 @@ describe("many machines: placement, the routing mesh, node failure and drain (ag
     assert.equal(uncordon.code, 0);
   });
 
+
+  test("a rolling update across nodes, under load through one node's address, loses no request", async () => {
+    const updated = service("web", port, 6, "  configuration: {environment: {MESSAGE: v2}}\n");
+    const rolled = (async () => {
+      const applied = await cluster.drover.run(["apply", "-y", "-f", cluster.drover.write("web-2.yaml", updated)]);
+      assert.equal(applied.code, 0, applied.stderr);
+      return waitFor("every replica on revision 2 and ready", async () => {
+        const list = await replicas();
+        return list.length === 6 && list.every((r) => r.revision === 2 && r.state === "ready");
+      }, 60_000);
+    })();
+    const load = await loadDuring(port, rolled, 4, cluster.address(1));
+    assert.ok(load.requests > 100, `${load.requests} requests`);
+    assert.equal(load.failed, 0, JSON.stringify(load.statuses));
+    assert.ok((load.revisions["1"] ?? 0) > 0 && (load.revisions["2"] ?? 0) > 0, JSON.stringify(load.revisions));
+    assert.ok(new Set((await replicas()).map((r) => r.node)).size >= 2, "the new revision runs on several nodes");
+  });
 });

@@ -218,7 +218,7 @@ test("an OOM-killed container is reported as such", { skip }, async () => {
   const port = await freePort();
   const extra = "  resources: {limits: {memory: 48Mi}}\n  configuration: {environment: {ALLOC_MB: \"200\"}}\n  restart: {policy: never}\n";
   await drover.run(["apply", "-y", "-f", drover.write("oom.yaml", webService("oom", port, { replicas: 1, extra }))]);
-  const replica = await waitFor("the replica to be OOM-killed", async () => (await drover.replicasOf("dk/oom")).find((r) => r.lastExit?.oomKilled));
+  const replica = await waitFor("the replica to be OOM-killed", async () => (await drover.replicasOf("dk/oom")).find((r) => r.lastExit?.oomKilled), 30_000);
   assert.equal(replica.lastExit!.signal, "SIGKILL");
   assert.match((await drover.run(["ps", "dk/oom"])).stdout, /SIGKILL \(OOM\)/);
 });

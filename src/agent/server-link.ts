@@ -8,17 +8,9 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import tls from "node:tls";
-import {
-  CALL_PARAMS,
-  PROTOCOL_VERSION,
-  serverMessageSchema,
-  toWireMetrics,
-  WireConnection,
-  type AgentMessage,
-  type CallMethod,
-  type NodeReport,
-  type ServerMessage,
-} from "../contract/index.js";
+import { CALL_PARAMS, PROTOCOL_VERSION, serverMessageSchema, toWireMetrics, type AgentMessage, type CallMethod, type ServerMessage } from "../contract/wire.js";
+import { WireConnection } from "../contract/connection.js";
+import type { NodeReport } from "../contract/index.js";
 import type { LocalAgent } from "./local-agent.js";
 
 /** What `drover agent` keeps after joining: who it is and whom it trusts. */

@@ -38,9 +38,9 @@ export class DroverMetrics {
 
   private async families(): Promise<Family[]> {
     const { store, agent } = this.controlPlane;
-    const nodes = await this.controlPlane.nodes();
     const services = await this.controlPlane.listServices();
     const replicas = await this.controlPlane.replicas(undefined, true);
+    const nodes = await this.controlPlane.nodes(replicas);
     const split = (name: string) => ({ namespace: name.slice(0, name.indexOf("/")), service: name.slice(name.indexOf("/") + 1) });
     const family = (name: string, type: Family["type"], help: string): Family => ({ name, type, help, samples: [] });
 

@@ -6,7 +6,8 @@
  * RemoteAgent in the fleet.
  */
 import tls from "node:tls";
-import { agentMessageSchema, PROTOCOL_VERSION, WireConnection, type AgentMessage, type ServerMessage } from "../contract/index.js";
+import { WireConnection } from "../contract/connection.js";
+import { agentMessageSchema, PROTOCOL_VERSION, type AgentMessage, type ServerMessage } from "../contract/wire.js";
 import type { Store } from "../store/store.js";
 import type { Fleet } from "./fleet.js";
 import { credentialHash, joinTokenProblem, newNodeCredential } from "./join-tokens.js";

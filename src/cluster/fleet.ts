@@ -281,6 +281,8 @@ export class Fleet implements NodeAgent, NodeDirectory {
   /** Every connected node gets the routes, with the ready replicas of the other ready nodes. */
   private async pushRoutes(): Promise<RouteStatus[]> {
     const routes = this.lastRoutes;
+    // One node (drover up): its own replicas are all there is.
+    if (this.local && this.members.size === 1) return this.local.setRoutes(routes);
     const members = [...this.members];
     const ready: ReadyReplica[] = [];
     for (const [node, member] of members) {
@@ -299,9 +301,11 @@ export class Fleet implements NodeAgent, NodeDirectory {
   }
 
   private async checkStates(): Promise<void> {
-    const now = this.now();
     // The server's own node is in this process: it is as alive as the server.
     if (this.local) this.heartbeat(this.node);
+    // It alone: nothing has heartbeats to miss.
+    if (this.local && this.records.size === 1 && this.members.size === 1) return;
+    const now = this.now();
     for (const [name, record] of this.records) {
       const view = this.beats.get(name) ?? { state: record.state, lastBeatAt: null, beatsOnTime: 0 };
       const next = nodeState({ ...view, state: record.state }, now, this.settings);

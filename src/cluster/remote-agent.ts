@@ -3,24 +3,9 @@
  * go over the wire and wait for their reply; what the agent reports (replica changes, metrics,
  * traffic) is mirrored here, so reads (`list`, `metrics`, `traffic`) cost no round trip.
  */
-import {
-  fromWireMetrics,
-  type AgentInfo,
-  type AgentMessage,
-  type CallMethod,
-  type ImageRef,
-  type MetricsSnapshot,
-  type NodeAgent,
-  type NodeReport,
-  type ReplicaLaunch,
-  type ReplicaStatus,
-  type ResourceUsage,
-  type Route,
-  type RouteStatus,
-  type ServerMessage,
-  type ServiceTraffic,
-  type WireConnection,
-} from "../contract/index.js";
+import { fromWireMetrics, type AgentMessage, type CallMethod, type ServerMessage } from "../contract/wire.js";
+import type { WireConnection } from "../contract/connection.js";
+import type { AgentInfo, ImageRef, MetricsSnapshot, NodeAgent, NodeReport, ReplicaLaunch, ReplicaStatus, ResourceUsage, Route, RouteStatus, ServiceTraffic } from "../contract/index.js";
 
 /** A call that outlives this has lost its agent; the reconciler retries on its next pass. */
 const CALL_TIMEOUT_MS = 30_000;

@@ -1,7 +1,8 @@
 /**
- * Every type that crosses the server/agent boundary, in one place that imports nothing of drover
- * but the descriptor types: the local agent, the remote agent's wire protocol (wire.ts), the
- * server, the CLI and the dashboard all import from here.
+ * Every type that crosses a boundary, in one place that imports nothing of drover but the
+ * descriptor types: the local agent, the server, the CLI and the dashboard all import from here.
+ * The wire protocol itself (wire.ts, connection.ts) is imported directly by the two ends that
+ * speak it, so nothing else builds its schemas.
  */
 export * from "./metrics.js";
 export * from "./node-agent.js";
@@ -10,7 +11,5 @@ export * from "./replicas.js";
 export * from "./routes.js";
 export * from "./traffic.js";
 export * from "./nodes.js";
-export * from "./wire.js";
-export * from "./connection.js";
 export * from "./records.js";
 export * from "./views.js";

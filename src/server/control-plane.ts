@@ -6,7 +6,7 @@
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
 import type { trustedKeys } from "../security/signatures.js";
 import { closest, type DescriptorFile, type SpecIssue } from "../spec/index.js";
-import type { AppliedService, EventRecord, FieldChange, MetricPoint, NodeAgent, NodeDirectory, NodeView, PlanEntry, ReplicaView, RevisionRecord, RolloutStatusView, ServiceRecord, ServiceSummary, ServiceTraffic, TopView } from "../contract/index.js";
+import type { AppliedService, EventRecord, FieldChange, MetricPoint, NodeAgent, NodeDirectory, NodeView, PlanEntry, ReplicaRecord, ReplicaView, RevisionRecord, RolloutStatusView, ServiceRecord, ServiceSummary, ServiceTraffic, TopView } from "../contract/index.js";
 import { downsample, MetricHistory, RETENTION_DAYS } from "./metric-history.js";
 import { recommend, type Recommendations } from "./autoscale/recommend.js";
 import { STRATEGY_ANNOTATION } from "../rollout/controller.js";
@@ -49,6 +49,7 @@ export class ControlPlane {
   private readonly reconciler: Reconciler;
   private readonly samples: MetricHistory;
   private readonly autoscaler: Autoscaler;
+  private specs = new Map<string, ServiceSpec | undefined>();
 
   constructor(
     readonly store: Store,
@@ -80,13 +81,16 @@ export class ControlPlane {
     this.reconciler.wake();
   }
 
-  async nodes(): Promise<NodeView[]> {
-    const replicas = await this.store.listReplicas();
+  /** `replicas`: the store's replica rows when the caller has them already (a scrape). */
+  async nodes(replicas?: ReplicaRecord[]): Promise<NodeView[]> {
+    replicas ??= await this.store.listReplicas();
+    // Revisions never change: each one's spec is read once while replicas of it exist (scrapes ask every time).
     const specs = new Map<string, ServiceSpec | undefined>();
     for (const r of replicas) {
       const key = `${r.service}@${r.revision}`;
-      if (!specs.has(key)) specs.set(key, (await this.store.getRevision(r.service, r.revision))?.descriptor.spec);
+      if (!specs.has(key)) specs.set(key, this.specs.has(key) ? this.specs.get(key) : (await this.store.getRevision(r.service, r.revision))?.descriptor.spec);
     }
+    this.specs = specs;
     return nodeViews(this.agent, replicas, (r) => specs.get(`${r.service}@${r.revision}`), Date.now());
   }
 
