@@ -87,7 +87,8 @@ test("a canary answering 5xx to 20% of requests is aborted by its analysis; clie
   // Everything there is to know, should an assertion below fail on a busy machine.
   const seen = `rollout ${JSON.stringify({ state: rollout.state, reason: rollout.reason, analysis: rollout.analysis })}, clients ${JSON.stringify(load.statuses)}`;
   assert.equal(rollout.state, "rolled_back", seen);
-  assert.match(rollout.reason, /canary analysis failed: canary error rate (19|2\d)\.\d% is above 5\.0%/, seen);
+  // Every fifth answer of the canary is a 500; a window that starts mid-cycle sees 8 in 44 (18.2%) as well as 9 in 41.
+  assert.match(rollout.reason, /canary analysis failed: canary error rate (1[5-9]|2\d)\.\d% is above 5\.0%/, seen);
   const share = load.failed / load.requests;
   // 20% of requests to a canary that fails 20% of them: 4% at most, give or take the last requests in flight.
   assert.ok(share <= 0.05, `clients saw ${(share * 100).toFixed(1)}% errors (${load.failed} of ${load.requests}); ${seen}`);
