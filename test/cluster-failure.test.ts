@@ -74,7 +74,8 @@ describe("many machines: placement, the routing mesh, node failure and drain (ag
     assert.ok(held.length > 0);
     cluster.signalNode(3, "SIGSTOP");
     await waitFor("node3 not ready", async () => (await nodes()).find((n) => n.name === "node3")?.state === "not_ready", 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Starved for a few seconds in all: past not_ready, well short of down.
+    await waitFor("node3 silent for 5 s", async () => ((await nodes()).find((n) => n.name === "node3")?.heartbeatAgeMs ?? 0) >= 5000, 10_000);
     cluster.signalNode(3, "SIGCONT");
     await waitFor("node3 ready again", async () => (await nodes()).find((n) => n.name === "node3")?.state === "ready", 10_000);
     const events = (await cluster.drover.json<EventRecord[]>(["events", "-n", "1000"])).filter((e) => e.message.includes("node node3"));

@@ -74,10 +74,6 @@ export class ServerLink {
     return joined;
   }
 
-  get connected(): boolean {
-    return this.welcomed && this.connection !== null && !this.connection.closed;
-  }
-
   close(): void {
     this.closed = true;
     clearTimeout(this.redialTimer);

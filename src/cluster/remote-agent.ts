@@ -135,10 +135,6 @@ export class RemoteAgent implements NodeAgent {
     return { node: this.node, runtimes: this.report.runtimes, details: [`node ${this.node} at ${this.report.address} (agent ${this.report.agentVersion})`] };
   }
 
-  get connected(): boolean {
-    return !this.connection.closed;
-  }
-
   /** Ends the connection; the agent keeps its replicas and dials again. */
   async close(): Promise<void> {
     this.connection.close("server closing the connection");
