@@ -167,7 +167,8 @@ test("after kill -9 of drover, an adopted replica stays ready and its probes (ex
     return all.some((e) => e.type === "ReplicaAdopted" && e.time >= restartedAt) ? all : undefined;
   });
   const [after] = await ps("adoptee");
-  assert.deepEqual([after!.pid, after!.state, after!.restarts], [before!.pid, "ready", 0]);
+  // Compared with the count before the kill: a liveness restart during `up` on a loaded machine is not what this test is about.
+  assert.deepEqual([after!.pid, after!.state, after!.restarts], [before!.pid, "ready", before!.restarts]);
   assert.ok(!list.some((e) => e.time >= restartedAt && /ReplicaUnready|ReplicaStarted/.test(e.type)), "no flap, no restart");
   // The probes run again: the exec probe reads the adopted process's environment.
   fs.rmSync(marker);
@@ -175,6 +176,6 @@ test("after kill -9 of drover, an adopted replica stays ready and its probes (ex
   await post(before!.ports.http!, "/hang");
   await waitFor("a liveness restart of the adopted replica", async () => {
     const [r] = await ps("adoptee");
-    return r && r.pid !== before!.pid && r.restarts === 1;
+    return r && r.pid !== before!.pid && r.restarts === before!.restarts + 1;
   });
 });

@@ -39,7 +39,61 @@ export interface ValueCipher {
   isSealed(text: string): boolean;
 }
 
+/** Who leads the controllers among the servers on one database, and until when (the store's clock, ms). */
+export interface Lease {
+  holder: string;
+  /** Goes up by one with every new holder: the fencing token every controller write carries. */
+  term: number;
+  expiresAt: number;
+  /** When the holder got it (this term's start). */
+  since: number;
+}
+
+/** What a controller write must match: the lease's holder and term, still unexpired. */
+export interface LeaderFence {
+  holder: string;
+  term: number;
+}
+
+/** A controller write refused: the lease has another holder or term, or has expired. */
+export class StaleLeaderError extends Error {
+  constructor(fence: LeaderFence) {
+    super(`not the leader any more (term ${fence.term} of ${fence.holder} is over): the write is refused`);
+  }
+}
+
+/** A server on the database, as it last said (for `drover doctor` and agents' failover). */
+export interface ServerRecord {
+  id: string;
+  url: string;
+  /** Where its agents dial (`--cluster-listen`, advertised), or null. */
+  clusterUrl: string | null;
+  version: string;
+  startedAt: number;
+  seenAt: number;
+}
+
+/** News between servers on one database: wake-ups for the leader's controllers and events as written. */
+export interface ChangeFeed {
+  /** Asks the leader's controllers for a pass (changes written through any server). */
+  wake(): void;
+  onWake(listener: () => void): () => void;
+  /** Events written by other servers (one's own are published where they are written). */
+  onEvent(listener: (event: EventRecord) => void): () => void;
+}
+
+/** Every table's rows as stored (the same columns in both dialects): `store migrate` and PostgreSQL backups. */
+export interface StoreDump {
+  format: "drover-store-v1";
+  schema: { dialect: string; version: number };
+  tables: Record<string, Array<Record<string, unknown>>>;
+}
+
 export interface Store {
+  /** `sqlite` or `postgres`, where (file or host/database, no password) and the schema version. */
+  readonly description: { dialect: "sqlite" | "postgres"; location: string; schema: number };
+  readonly changes: ChangeFeed;
+
   /** Applies a whole batch atomically and records an event per change. */
   apply(batch: ApplyBatch): Promise<{ services: AppliedService[]; events: EventRecord[] }>;
 
@@ -105,6 +159,31 @@ export interface Store {
 
   appendEvent(event: EventInput): Promise<EventRecord>;
   listEvents(query?: EventQuery): Promise<EventRecord[]>;
+
+  /**
+   * Takes the leader lease for `holder` when it is free or expired (a new term), or renews it when
+   * `holder` has it (same term); returns the lease as it now is, whoever holds it.
+   */
+  claimLease(holder: string, ttlMs: number): Promise<Lease>;
+  /** Gives the lease up at once (a clean shutdown), if `fence` still holds it. */
+  releaseLease(fence: LeaderFence): Promise<void>;
+  readLease(): Promise<Lease | null>;
+  /**
+   * Runs `write` so that it changes nothing unless `fence` holds the lease when it commits.
+   * @throws StaleLeaderError otherwise.
+   */
+  fenced<T>(fence: LeaderFence, write: () => Promise<T>): Promise<T>;
+
+  putServer(server: ServerRecord): Promise<void>;
+  listServers(): Promise<ServerRecord[]>;
+  deleteServer(id: string): Promise<void>;
+
+  /** Cluster-wide settings (the cluster CA): written once, the first writer wins; the value as stored. */
+  ensureSetting(key: string, make: () => string, options?: { sealed?: boolean }): Promise<string>;
+
+  dump(): Promise<StoreDump>;
+  /** Loads a dump into an empty store in one transaction (nothing half-written); `replace` empties it first. */
+  load(dump: StoreDump, options?: { replace?: boolean }): Promise<void>;
 
   close(): Promise<void>;
 }

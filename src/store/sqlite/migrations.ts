@@ -154,4 +154,28 @@ export const MIGRATIONS: string[] = [
     created_by TEXT NOT NULL
   );
   `,
+  // 9: the leader lease (one row; the term is the fencing token), the servers on this store, cluster-wide settings
+  `
+  CREATE TABLE leader_lease (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    holder TEXT NOT NULL,
+    term INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    since INTEGER NOT NULL
+  );
+  INSERT INTO leader_lease (id, holder, term, expires_at, since) VALUES (1, '', 0, 0, 0);
+  CREATE TABLE servers (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    cluster_url TEXT,
+    version TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL
+  );
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -2,16 +2,20 @@
 import Database from "better-sqlite3";
 import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, MetricPoint, NodeRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
 import { auditHash, GENESIS } from "../../security/audit-chain.js";
-import type { ApplyBatch, EventQuery, Store, ValueCipher } from "../store.js";
+import { StaleLeaderError, type ApplyBatch, type EventQuery, type LeaderFence, type Lease, type ServerRecord, type Store, type StoreDump, type ValueCipher } from "../store.js";
+import { checkColumns, DUMPED_TABLES } from "../dump.js";
+import { LocalChangeFeed } from "../local-change-feed.js";
 import { MIGRATIONS } from "./migrations.js";
 import type { PolicyDocument } from "../../spec/index.js";
 
-import { toAudit, toConfigObject, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, type Row } from "./rows.js";
+import { toAudit, toConfigObject, toEvent, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, patchColumns, type Row } from "../rows.js";
 
 /** Events beyond this many are pruned, oldest first, so the database does not grow forever. */
 const EVENTS_KEPT = 20_000;
 
 export class SqliteStore implements Store {
+  readonly description: Store["description"];
+  readonly changes = new LocalChangeFeed();
   private readonly db: Database.Database;
   private eventsSincePrune = 0;
   private readonly statements = new Map<string, Database.Statement>();
@@ -29,6 +33,7 @@ export class SqliteStore implements Store {
     this.db.pragma("foreign_keys = ON");
     this.migrate();
     this.sealStoredSecrets();
+    this.description = { dialect: "sqlite", location: file, schema: MIGRATIONS.length };
   }
 
   /** Secrets stored before encryption at rest (or by a store without a cipher) are sealed now; a wrong key fails here, at start. */
@@ -181,12 +186,7 @@ export class SqliteStore implements Store {
   }
 
   async updateReplica(id: string, patch: Partial<Omit<ReplicaRecord, "id" | "service" | "createdAt">>): Promise<void> {
-    const columns: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(patch)) {
-      const column = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-      columns[column] = key === "ports" || key === "lastExit" || key === "healing" ? (value === null ? null : JSON.stringify(value)) : value;
-    }
-    this.update("replicas", "id", id, columns);
+    this.update("replicas", "id", id, patchColumns(patch, ["ports", "lastExit", "healing"]));
   }
 
   async deleteReplica(id: string): Promise<void> {
@@ -236,12 +236,7 @@ export class SqliteStore implements Store {
   }
 
   async updateRollout(id: number, patch: Partial<Omit<RolloutRecord, "id" | "service">>): Promise<void> {
-    const columns: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(patch)) {
-      const column = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-      columns[column] = key === "marks" || key === "analysis" || key === "metrics" ? (value === null ? null : JSON.stringify(value)) : value;
-    }
-    this.update("rollouts", "id", String(id), columns);
+    this.update("rollouts", "id", String(id), patchColumns(patch, ["marks", "analysis", "metrics"]));
   }
 
   async getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined> {
@@ -343,7 +338,88 @@ export class SqliteStore implements Store {
     const rows = query.service
       ? this.statement("SELECT * FROM (SELECT * FROM events WHERE id > ? AND service = ? ORDER BY id DESC LIMIT ?) ORDER BY id").all(query.afterId ?? 0, query.service, limit)
       : this.statement("SELECT * FROM (SELECT * FROM events WHERE id > ? ORDER BY id DESC LIMIT ?) ORDER BY id").all(query.afterId ?? 0, limit);
-    return rows as EventRecord[];
+    return (rows as Row[]).map(toEvent);
+  }
+
+  async claimLease(holder: string, ttlMs: number): Promise<Lease> {
+    const now = this.now();
+    // The same holder keeps its term while the lease is live; anyone taking a free or expired lease starts the next one.
+    this.statement(
+      `UPDATE leader_lease SET term = CASE WHEN holder = @holder AND expires_at > @now THEN term ELSE term + 1 END,
+         since = CASE WHEN holder = @holder AND expires_at > @now THEN since ELSE @now END,
+         holder = @holder, expires_at = @expires
+       WHERE id = 1 AND (holder = @holder OR holder = '' OR expires_at <= @now)`,
+    ).run({ holder, now, expires: now + ttlMs });
+    return (await this.readLease())!;
+  }
+
+  async releaseLease(fence: LeaderFence): Promise<void> {
+    this.statement("UPDATE leader_lease SET holder = '', expires_at = 0 WHERE id = 1 AND holder = ? AND term = ?").run(fence.holder, fence.term);
+  }
+
+  async readLease(): Promise<Lease | null> {
+    const row = this.statement("SELECT * FROM leader_lease WHERE id = 1").get() as Row;
+    return row.holder === "" ? null : { holder: String(row.holder), term: Number(row.term), expiresAt: Number(row.expires_at), since: Number(row.since) };
+  }
+
+  async fenced<T>(fence: LeaderFence, write: () => Promise<T>): Promise<T> {
+    // The write lock is taken first: no other connection can take the lease between the check and the commit.
+    // The store's methods run synchronously, so the whole write happens inside this transaction.
+    this.db.exec("BEGIN IMMEDIATE");
+    let result: Promise<T>;
+    try {
+      const live = this.statement("SELECT 1 FROM leader_lease WHERE id = 1 AND holder = ? AND term = ? AND expires_at > ?").get(fence.holder, fence.term, this.now());
+      if (!live) throw new StaleLeaderError(fence);
+      result = write();
+      this.db.exec("COMMIT");
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      throw error;
+    }
+    return result;
+  }
+
+  async putServer(server: ServerRecord): Promise<void> {
+    this.statement("INSERT OR REPLACE INTO servers (id, url, cluster_url, version, started_at, seen_at) VALUES (?, ?, ?, ?, ?, ?)").run(server.id, server.url, server.clusterUrl, server.version, server.startedAt, server.seenAt);
+  }
+
+  async listServers(): Promise<ServerRecord[]> {
+    return (this.statement("SELECT * FROM servers ORDER BY started_at, id").all() as Row[]).map((r) => ({ id: String(r.id), url: String(r.url), clusterUrl: r.cluster_url === null ? null : String(r.cluster_url), version: String(r.version), startedAt: Number(r.started_at), seenAt: Number(r.seen_at) }));
+  }
+
+  async deleteServer(id: string): Promise<void> {
+    this.statement("DELETE FROM servers WHERE id = ?").run(id);
+  }
+
+  async ensureSetting(key: string, make: () => string, options: { sealed?: boolean } = {}): Promise<string> {
+    const stored = () => this.statement("SELECT value FROM settings WHERE key = ?").get(key) as Row | undefined;
+    const open = (text: string) => (options.sealed && this.cipher?.isSealed(text) ? this.cipher.unseal(text, `setting:${key}`) : text);
+    const existing = stored();
+    if (existing) return open(String(existing.value));
+    const value = make();
+    const text = options.sealed && this.cipher ? this.cipher.seal(value, `setting:${key}`) : value;
+    this.statement("INSERT OR IGNORE INTO settings (key, value, updated_at) VALUES (?, ?, ?)").run(key, text, this.now());
+    return open(String(stored()!.value));
+  }
+
+  async dump(): Promise<StoreDump> {
+    const tables: StoreDump["tables"] = {};
+    for (const table of DUMPED_TABLES) tables[table] = this.db.prepare(`SELECT * FROM ${table}`).all() as Row[];
+    return { format: "drover-store-v1", schema: { dialect: "sqlite", version: MIGRATIONS.length }, tables };
+  }
+
+  async load(dump: StoreDump, options: { replace?: boolean } = {}): Promise<void> {
+    this.db.transaction(() => {
+      if (!options.replace && (this.statement("SELECT COUNT(*) AS n FROM services").get() as Row).n !== 0) throw new Error("the store has services already: load into an empty store, or replace what it has");
+      for (const table of [...DUMPED_TABLES].reverse()) if (options.replace) this.db.exec(`DELETE FROM ${table}`);
+      for (const table of DUMPED_TABLES) {
+        const known = new Set((this.db.prepare(`PRAGMA table_info(${table})`).all() as Row[]).map((c) => String(c.name)));
+        for (const row of dump.tables[table] ?? []) {
+          const columns = checkColumns(table, row, known);
+          this.db.prepare(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`).run(...columns.map((c) => row[c]));
+        }
+      }
+    })();
   }
 
   async snapshot(file: string): Promise<void> {

@@ -1,5 +1,5 @@
-/** SQLite rows as the store's records: column names to fields, JSON columns parsed, NULLs kept. */
-import type { AuditRecord, ConfigObjectRecord, MetricPoint, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
+/** Rows of either store (SQLite, or PostgreSQL with its 64-bit integers read as numbers) as records: columns to fields, JSON columns parsed, NULLs kept. */
+import type { AuditRecord, ConfigObjectRecord, EventRecord, MetricPoint, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
 
 export type Row = Record<string, unknown>;
 
@@ -97,4 +97,18 @@ export function toAudit(r: Row): AuditRecord {
 export function toMetricPoint(r: Row): MetricPoint {
   const orNull = (v: unknown) => (v === null ? null : Number(v));
   return { at: Number(r.at), replicas: Number(r.replicas), cpuCores: Number(r.cpu_cores), memoryBytes: Number(r.memory_bytes), watts: Number(r.watts), requestsPerSecond: Number(r.requests_per_second), errorRate: orNull(r.error_rate), p95Ms: orNull(r.p95_ms) };
+}
+
+export function toEvent(r: Row): EventRecord {
+  return { id: Number(r.id), time: Number(r.time), type: String(r.type), service: r.service === null ? null : String(r.service), replica: r.replica === null ? null : String(r.replica), reason: String(r.reason), message: String(r.message) };
+}
+
+/** A patch of record fields as columns: camelCase to snake_case, the named fields as JSON text. */
+export function patchColumns(patch: Record<string, unknown>, json: string[]): Record<string, unknown> {
+  const columns: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(patch)) {
+    const column = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    columns[column] = json.includes(key) ? (value === null ? null : JSON.stringify(value)) : value;
+  }
+  return columns;
 }

@@ -1,0 +1,528 @@
+/**
+ * {@link Store} on PostgreSQL through `pg` (node-postgres): a pool for queries, a connection of its
+ * own for LISTEN. Multi-row changes run in one transaction; a query inside one finds its client
+ * through AsyncLocalStorage, so the same methods serve fenced writes (the lease row is locked FOR
+ * SHARE first: no new leader can take the lease until the write commits). Row shapes are the
+ * SQLite store's (64-bit integers read as numbers), so rows.ts reads both.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import crypto from "node:crypto";
+import pg from "pg";
+import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, MetricPoint, NodeRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
+import type { PolicyDocument } from "../../spec/index.js";
+import { auditHash, GENESIS } from "../../security/audit-chain.js";
+import { checkColumns, DUMPED_TABLES } from "../dump.js";
+import { toAudit, toConfigObject, toEvent, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, patchColumns, type Row } from "../rows.js";
+import { StaleLeaderError, type ApplyBatch, type EventQuery, type LeaderFence, type Lease, type ServerRecord, type Store, type StoreDump, type ValueCipher } from "../store.js";
+import { POSTGRES_MIGRATIONS } from "./migrations.js";
+import { EVENT_CHANNEL, NotifyFeed } from "./notify-feed.js";
+import { connectionError, describeUrl } from "./postgres-url.js";
+
+const EVENTS_KEPT = 20_000;
+/** The database's clock in milliseconds: leases are judged by one clock, whatever the servers' clocks say. */
+const DB_NOW = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+/** Advisory lock keys: one apply and one audit append at a time across servers; one migrator. */
+const LOCKS = { migrate: 7_201_001, apply: 7_201_002, audit: 7_201_003 };
+
+/** 64-bit integers as numbers (times in ms and ids fit well within 2^53). */
+const types = { getTypeParser: ((oid: number, format?: "text" | "binary") => (oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser };
+
+export class PostgresStore implements Store {
+  readonly description: Store["description"];
+  readonly changes: NotifyFeed;
+  private readonly transaction = new AsyncLocalStorage<pg.PoolClient>();
+  private eventsSincePrune = 0;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    config: pg.ClientConfig,
+    location: string,
+    private readonly now: () => number,
+    private readonly cipher: ValueCipher | null,
+    log: (message: string) => void,
+  ) {
+    this.description = { dialect: "postgres", location, schema: POSTGRES_MIGRATIONS.length };
+    this.changes = new NotifyFeed(config, crypto.randomUUID(), (ids) => this.eventsById(ids), (channel, payload) => this.query("SELECT pg_notify($1, $2)", [channel, payload]).then(() => undefined), log);
+  }
+
+  /**
+   * Connects, brings the schema up to date (one transaction per migration, one migrator at a time)
+   * and seals secrets stored unsealed. @throws with what failed (the URL without its password).
+   */
+  static async open(url: string, options: { now?: () => number; cipher?: ValueCipher | null; log?: (message: string) => void } = {}): Promise<PostgresStore> {
+    const location = describeUrl(url);
+    const config: pg.ClientConfig = { connectionString: url, types, connectionTimeoutMillis: 5_000, application_name: "drover" };
+    const pool = new pg.Pool({ ...config, max: 10, idleTimeoutMillis: 30_000 });
+    // An idle connection the database dropped (a restart) is replaced on next use: nothing to crash for.
+    pool.on("error", () => undefined);
+    const store = new PostgresStore(pool, config, location, options.now ?? Date.now, options.cipher ?? null, options.log ?? (() => undefined));
+    try {
+      await store.migrate();
+      await store.sealStoredSecrets();
+      await store.changes.start();
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw connectionError(location, error);
+    }
+    return store;
+  }
+
+  private async query(sql: string, params: unknown[] = []): Promise<Row[]> {
+    const client = this.transaction.getStore();
+    return (await (client ?? this.pool).query(sql, params)).rows as Row[];
+  }
+
+  /** Runs `work` in one transaction (or in the one under way). */
+  private async tx<T>(work: () => Promise<T>, before?: (client: pg.PoolClient) => Promise<void>): Promise<T> {
+    if (this.transaction.getStore()) return work();
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await this.transaction.run(client, async () => {
+        await before?.(client);
+        return work();
+      });
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async migrate(): Promise<void> {
+    await this.tx(async () => {
+      await this.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.migrate]);
+      await this.query("CREATE TABLE IF NOT EXISTS drover_schema (version INTEGER NOT NULL)");
+      const [row] = await this.query("SELECT version FROM drover_schema");
+      const version = row ? Number(row.version) : 0;
+      if (version > POSTGRES_MIGRATIONS.length) throw new Error(`the database was written by a newer drover (schema ${version}, this one knows ${POSTGRES_MIGRATIONS.length})`);
+      // DDL is transactional here: a migration killed half-way leaves the schema as it was.
+      for (let v = version; v < POSTGRES_MIGRATIONS.length; v++) await this.query(POSTGRES_MIGRATIONS[v]!);
+      if (row) await this.query("UPDATE drover_schema SET version = $1", [POSTGRES_MIGRATIONS.length]);
+      else await this.query("INSERT INTO drover_schema (version) VALUES ($1)", [POSTGRES_MIGRATIONS.length]);
+    });
+  }
+
+  private async sealStoredSecrets(): Promise<void> {
+    if (!this.cipher) return;
+    const cipher = this.cipher;
+    await this.tx(async () => {
+      for (const row of await this.query("SELECT name, data FROM config_objects WHERE kind = 'Secret' FOR UPDATE")) {
+        const data = String(row.data);
+        if (!cipher.isSealed(data)) await this.query("UPDATE config_objects SET data = $1 WHERE kind = 'Secret' AND name = $2", [cipher.seal(data, String(row.name)), row.name]);
+        else cipher.unseal(data, String(row.name));
+      }
+    });
+  }
+
+  private storedData(kind: string, name: string, data: Record<string, string>): string {
+    const json = JSON.stringify(data);
+    return kind === "Secret" && this.cipher ? this.cipher.seal(json, name) : json;
+  }
+
+  private configObject(row: Row): ConfigObjectRecord {
+    const record = toConfigObject({ ...row, data: "{}" });
+    const text = String(row.data);
+    const json = record.kind === "Secret" && this.cipher?.isSealed(text) ? this.cipher.unseal(text, record.name) : text;
+    return { ...record, data: JSON.parse(json) as Record<string, string> };
+  }
+
+  async apply(batch: ApplyBatch): Promise<{ services: AppliedService[]; events: EventRecord[] }> {
+    return this.tx(async () => {
+      // Applies through different servers take turns: revision numbers and versions are read, then written.
+      await this.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.apply]);
+      const now = this.now();
+      const events: EventRecord[] = [];
+      const services: AppliedService[] = [];
+      for (const object of batch.configObjects) {
+        const [existing] = await this.query("SELECT version, hash FROM config_objects WHERE kind = $1 AND name = $2", [object.kind, object.name]);
+        if (existing?.hash === object.hash) continue;
+        const version = existing ? Number(existing.version) + 1 : 1;
+        await this.query(
+          `INSERT INTO config_objects (kind, name, version, data, hash, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (kind, name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, hash = EXCLUDED.hash, updated_at = EXCLUDED.updated_at`,
+          [object.kind, object.name, version, this.storedData(object.kind, object.name, object.data), object.hash, now],
+        );
+        events.push(await this.insertEvent({ type: `${object.kind}Applied`, service: null, replica: null, reason: existing ? "Changed" : "Created", message: `${object.kind} ${object.name} version ${version}` }));
+      }
+      for (const policy of batch.policies ?? []) {
+        const [existing] = await this.query("SELECT version, hash FROM policies WHERE name = $1", [policy.name]);
+        if (existing?.hash === policy.hash) continue;
+        const version = existing ? Number(existing.version) + 1 : 1;
+        await this.query(
+          `INSERT INTO policies (name, document, version, hash, updated_at) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (name) DO UPDATE SET document = EXCLUDED.document, version = EXCLUDED.version, hash = EXCLUDED.hash, updated_at = EXCLUDED.updated_at`,
+          [policy.name, JSON.stringify(policy.document), version, policy.hash, now],
+        );
+        events.push(await this.insertEvent({ type: "PolicyApplied", service: null, replica: null, reason: existing ? "Changed" : "Created", message: `policy ${policy.name} version ${version}` }));
+      }
+      for (const change of batch.services) {
+        const [current] = await this.query("SELECT * FROM services WHERE name = $1", [change.name]);
+        const [currentRevision] = current ? await this.query("SELECT hash FROM revisions WHERE service = $1 AND number = $2", [change.name, current.revision]) : [];
+        if (current && currentRevision?.hash === change.hash && !current.deleting) {
+          await this.query("UPDATE services SET replicas = $1, enabled = 1, updated_at = $2 WHERE name = $3", [change.replicas, now, change.name]);
+          services.push({ name: change.name, revision: Number(current.revision), outcome: "unchanged" });
+          continue;
+        }
+        const [last] = await this.query("SELECT MAX(number) AS n FROM revisions WHERE service = $1", [change.name]);
+        const number = Number(last?.n ?? 0) + 1;
+        await this.query("INSERT INTO revisions (service, number, descriptor, hash, author, message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)", [change.name, number, JSON.stringify(change.descriptor), change.hash, batch.author, batch.message, now]);
+        if (current) await this.query("UPDATE services SET revision = $1, replicas = $2, enabled = 1, deleting = 0, updated_at = $3 WHERE name = $4", [number, change.replicas, now, change.name]);
+        else await this.query("INSERT INTO services (name, namespace, revision, replicas, enabled, deleting, created_at, updated_at) VALUES ($1, $2, $3, $4, 1, 0, $5, $5)", [change.name, change.descriptor.metadata.namespace, number, change.replicas, now]);
+        const outcome = current ? "changed" : "created";
+        services.push({ name: change.name, revision: number, outcome });
+        events.push(await this.insertEvent({ type: "RevisionCreated", service: change.name, replica: null, reason: outcome === "created" ? "Created" : "SpecChanged", message: `revision ${number} by ${batch.author}${batch.message ? `: ${batch.message}` : ""}` }));
+      }
+      for (const name of batch.deletions) {
+        await this.query("UPDATE services SET deleting = 1, updated_at = $1 WHERE name = $2", [now, name]);
+        events.push(await this.insertEvent({ type: "ServiceDeleting", service: name, replica: null, reason: "Pruned", message: `not in the applied files (--prune)` }));
+      }
+      return { services, events };
+    });
+  }
+
+  async getService(name: string): Promise<ServiceRecord | undefined> {
+    const [row] = await this.query("SELECT * FROM services WHERE name = $1", [name]);
+    return row && toService(row);
+  }
+
+  async listServices(): Promise<ServiceRecord[]> {
+    return (await this.query("SELECT * FROM services ORDER BY name")).map(toService);
+  }
+
+  async updateService(name: string, patch: Partial<Pick<ServiceRecord, "replicas" | "enabled" | "deleting" | "revision">>): Promise<void> {
+    const columns: Record<string, unknown> = {};
+    if (patch.replicas !== undefined) columns.replicas = patch.replicas;
+    if (patch.revision !== undefined) columns.revision = patch.revision;
+    if (patch.enabled !== undefined) columns.enabled = patch.enabled ? 1 : 0;
+    if (patch.deleting !== undefined) columns.deleting = patch.deleting ? 1 : 0;
+    await this.update("services", "name", name, columns);
+  }
+
+  async removeService(name: string): Promise<void> {
+    await this.tx(async () => {
+      for (const table of ["replicas", "revisions", "rollouts", "metric_minutes"]) await this.query(`DELETE FROM ${table} WHERE service = $1`, [name]);
+      await this.query("DELETE FROM services WHERE name = $1", [name]);
+    });
+  }
+
+  async getRevision(service: string, number: number): Promise<RevisionRecord | undefined> {
+    const [row] = await this.query("SELECT * FROM revisions WHERE service = $1 AND number = $2", [service, number]);
+    return row && toRevision(row);
+  }
+
+  async listRevisions(service: string): Promise<RevisionRecord[]> {
+    return (await this.query("SELECT * FROM revisions WHERE service = $1 ORDER BY number", [service])).map(toRevision);
+  }
+
+  async listReplicas(service?: string): Promise<ReplicaRecord[]> {
+    const rows = service
+      ? await this.query("SELECT * FROM replicas WHERE service = $1 ORDER BY created_at, id", [service])
+      : await this.query("SELECT * FROM replicas ORDER BY service, created_at, id");
+    return rows.map(toReplica);
+  }
+
+  async getReplica(id: string): Promise<ReplicaRecord | undefined> {
+    const [row] = await this.query("SELECT * FROM replicas WHERE id = $1", [id]);
+    return row && toReplica(row);
+  }
+
+  async insertReplica(r: ReplicaRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO replicas (id, service, revision, node, state, ports, pid, restarts, consecutive_failures, last_exit, reason, started_at, ready_at, next_start_at, healing, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+      [r.id, r.service, r.revision, r.node, r.state, JSON.stringify(r.ports), r.pid, r.restarts, r.consecutiveFailures, r.lastExit && JSON.stringify(r.lastExit), r.reason, r.startedAt, r.readyAt, r.nextStartAt, JSON.stringify(r.healing), r.createdAt, r.updatedAt],
+    );
+  }
+
+  async updateReplica(id: string, patch: Partial<Omit<ReplicaRecord, "id" | "service" | "createdAt">>): Promise<void> {
+    await this.update("replicas", "id", id, patchColumns(patch, ["ports", "lastExit", "healing"]));
+  }
+
+  async deleteReplica(id: string): Promise<void> {
+    await this.query("DELETE FROM replicas WHERE id = $1", [id]);
+  }
+
+  async getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined> {
+    const [row] = await this.query("SELECT * FROM config_objects WHERE kind = $1 AND name = $2", [kind, name]);
+    return row && this.configObject(row);
+  }
+
+  async listConfigObjects(kind?: ConfigObjectRecord["kind"]): Promise<ConfigObjectRecord[]> {
+    const rows = kind ? await this.query("SELECT * FROM config_objects WHERE kind = $1 ORDER BY name", [kind]) : await this.query("SELECT * FROM config_objects ORDER BY kind, name");
+    return rows.map((row) => this.configObject(row));
+  }
+
+  async listConfigObjectHashes(): Promise<Array<Pick<ConfigObjectRecord, "kind" | "name" | "hash">>> {
+    return (await this.query("SELECT kind, name, hash FROM config_objects ORDER BY kind, name")).map((r) => ({ kind: r.kind as ConfigObjectRecord["kind"], name: String(r.name), hash: String(r.hash) }));
+  }
+
+  async deleteConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<void> {
+    await this.query("DELETE FROM config_objects WHERE kind = $1 AND name = $2", [kind, name]);
+  }
+
+  async listPolicies(): Promise<Array<{ name: string; document: PolicyDocument; hash: string; version: number }>> {
+    return (await this.query("SELECT * FROM policies ORDER BY name")).map((r) => ({ name: String(r.name), document: JSON.parse(String(r.document)) as PolicyDocument, hash: String(r.hash), version: Number(r.version) }));
+  }
+
+  async listRollouts(service: string, limit = 20): Promise<RolloutRecord[]> {
+    return (await this.query("SELECT * FROM rollouts WHERE service = $1 ORDER BY id DESC LIMIT $2", [service, limit])).map(toRollout);
+  }
+
+  async insertRollout(r: Omit<RolloutRecord, "id">): Promise<RolloutRecord> {
+    const [row] = await this.query(
+      `INSERT INTO rollouts (service, from_revision, to_revision, strategy, state, step, step_started_at, progress_at, started_at, finished_at, failed_at, reason, marks, analysis, metrics, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+      [r.service, r.fromRevision, r.toRevision, r.strategy, r.state, r.step, r.stepStartedAt, r.progressAt, r.startedAt, r.finishedAt, r.failedAt, r.reason, JSON.stringify(r.marks), r.analysis && JSON.stringify(r.analysis), r.metrics && JSON.stringify(r.metrics), this.now()],
+    );
+    return { ...r, id: Number(row!.id) };
+  }
+
+  async countRollouts(): Promise<{ ended: Array<{ service: string; outcome: string; count: number }>; active: string[] }> {
+    const ended = await this.query("SELECT service, state, COUNT(*) AS count FROM rollouts WHERE finished_at IS NOT NULL GROUP BY service, state");
+    const active = await this.query("SELECT DISTINCT service FROM rollouts WHERE finished_at IS NULL");
+    return { ended: ended.map((r) => ({ service: String(r.service), outcome: String(r.state), count: Number(r.count) })), active: active.map((r) => String(r.service)) };
+  }
+
+  async updateRollout(id: number, patch: Partial<Omit<RolloutRecord, "id" | "service">>): Promise<void> {
+    await this.update("rollouts", "id", id, patchColumns(patch, ["marks", "analysis", "metrics"]));
+  }
+
+  async appendMetricMinutes(rows: Array<MetricPoint & { service: string }>, pruneBefore: number): Promise<void> {
+    await this.tx(async () => {
+      for (const r of rows) {
+        await this.query(
+          `INSERT INTO metric_minutes (service, at, replicas, cpu_cores, memory_bytes, watts, requests_per_second, error_rate, p95_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (service, at) DO UPDATE SET replicas = EXCLUDED.replicas, cpu_cores = EXCLUDED.cpu_cores, memory_bytes = EXCLUDED.memory_bytes, watts = EXCLUDED.watts,
+             requests_per_second = EXCLUDED.requests_per_second, error_rate = EXCLUDED.error_rate, p95_ms = EXCLUDED.p95_ms`,
+          [r.service, r.at, r.replicas, r.cpuCores, r.memoryBytes, r.watts, r.requestsPerSecond, r.errorRate, r.p95Ms],
+        );
+      }
+      await this.query("DELETE FROM metric_minutes WHERE at < $1", [pruneBefore]);
+    });
+  }
+
+  async listMetricMinutes(service: string, since: number, until: number): Promise<MetricPoint[]> {
+    return (await this.query("SELECT * FROM metric_minutes WHERE service = $1 AND at >= $2 AND at <= $3 ORDER BY at", [service, since, until])).map(toMetricPoint);
+  }
+
+  async probe(): Promise<{ writable: boolean; latencyMs: number; error?: string }> {
+    const started = performance.now();
+    const latencyMs = () => Math.round((performance.now() - started) * 100) / 100;
+    try {
+      // A write lock on the lease row, released at once: fails on a read-only standby or a lost connection.
+      await this.tx(async () => void (await this.query("SELECT 1 FROM leader_lease WHERE id = 1 FOR UPDATE")));
+      return { writable: true, latencyMs: latencyMs() };
+    } catch (error) {
+      return { writable: false, latencyMs: latencyMs(), error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  async insertToken(token: TokenRecord): Promise<void> {
+    await this.query("INSERT INTO tokens (name, role, hash, created_at, expires_at, revoked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)", [token.name, token.role, token.hash, token.createdAt, token.expiresAt, token.revokedAt, token.lastUsedAt]);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.query("SELECT * FROM tokens ORDER BY created_at, name")).map(toToken);
+  }
+
+  async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    const [row] = await this.query("SELECT * FROM tokens WHERE hash = $1", [hash]);
+    return row && toToken(row);
+  }
+
+  async updateToken(name: string, patch: Partial<Pick<TokenRecord, "revokedAt" | "lastUsedAt">>): Promise<void> {
+    if (patch.revokedAt !== undefined) await this.query("UPDATE tokens SET revoked_at = $1 WHERE name = $2", [patch.revokedAt, name]);
+    if (patch.lastUsedAt !== undefined) await this.query("UPDATE tokens SET last_used_at = $1 WHERE name = $2", [patch.lastUsedAt, name]);
+  }
+
+  async appendAudit(entry: AuditInput): Promise<AuditRecord> {
+    return this.tx(async () => {
+      // One append at a time across servers: each entry chains to the one before it.
+      await this.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.audit]);
+      const [last] = await this.query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+      const record = { seq: last ? Number(last.seq) + 1 : 1, time: this.now(), ...entry, prevHash: last ? String(last.hash) : GENESIS };
+      const hash = auditHash(record);
+      await this.query("INSERT INTO audit (seq, time, actor, role, action, object, summary, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", [record.seq, record.time, record.actor, record.role, record.action, record.object, record.summary, record.prevHash, hash]);
+      return { ...record, hash };
+    });
+  }
+
+  async listAudit(since = 0): Promise<AuditRecord[]> {
+    return (await this.query("SELECT * FROM audit WHERE time >= $1 ORDER BY seq", [since])).map(toAudit);
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    return (await this.query("SELECT document FROM nodes ORDER BY name")).map((row) => JSON.parse(String(row.document)) as NodeRecord);
+  }
+
+  async getNode(name: string): Promise<NodeRecord | undefined> {
+    const [row] = await this.query("SELECT document FROM nodes WHERE name = $1", [name]);
+    return row && (JSON.parse(String(row.document)) as NodeRecord);
+  }
+
+  async findNodeByCredential(hash: string): Promise<NodeRecord | undefined> {
+    const [row] = await this.query("SELECT document FROM nodes WHERE credential_hash = $1", [hash]);
+    return row && (JSON.parse(String(row.document)) as NodeRecord);
+  }
+
+  async putNode(node: NodeRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO nodes (name, document, credential_hash, updated_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (name) DO UPDATE SET document = EXCLUDED.document, credential_hash = EXCLUDED.credential_hash, updated_at = EXCLUDED.updated_at`,
+      [node.name, JSON.stringify(node), node.credentialHash, node.updatedAt],
+    );
+  }
+
+  async deleteNode(name: string): Promise<void> {
+    await this.query("DELETE FROM nodes WHERE name = $1", [name]);
+  }
+
+  async insertJoinToken(token: { hash: string; createdAt: number; expiresAt: number; createdBy: string }): Promise<void> {
+    await this.tx(async () => {
+      await this.query("DELETE FROM join_tokens WHERE expires_at < $1", [token.createdAt]);
+      await this.query("INSERT INTO join_tokens (hash, created_at, expires_at, created_by) VALUES ($1, $2, $3, $4)", [token.hash, token.createdAt, token.expiresAt, token.createdBy]);
+    });
+  }
+
+  async findJoinToken(hash: string): Promise<{ expiresAt: number } | undefined> {
+    const [row] = await this.query("SELECT expires_at FROM join_tokens WHERE hash = $1", [hash]);
+    return row && { expiresAt: Number(row.expires_at) };
+  }
+
+  async snapshot(file: string): Promise<void> {
+    const fs = await import("node:fs");
+    fs.writeFileSync(file, JSON.stringify(await this.dump()), { mode: 0o600 });
+  }
+
+  async appendEvent(event: EventInput): Promise<EventRecord> {
+    return this.insertEvent(event);
+  }
+
+  async listEvents(query: EventQuery = {}): Promise<EventRecord[]> {
+    const limit = query.limit ?? 1000;
+    const rows = query.service
+      ? await this.query("SELECT * FROM (SELECT * FROM events WHERE id > $1 AND service = $2 ORDER BY id DESC LIMIT $3) recent ORDER BY id", [query.afterId ?? 0, query.service, limit])
+      : await this.query("SELECT * FROM (SELECT * FROM events WHERE id > $1 ORDER BY id DESC LIMIT $2) recent ORDER BY id", [query.afterId ?? 0, limit]);
+    return rows.map(toEvent);
+  }
+
+  async claimLease(holder: string, ttlMs: number): Promise<Lease> {
+    await this.query(
+      `UPDATE leader_lease SET
+         term = CASE WHEN holder = $1 AND expires_at > ${DB_NOW} THEN term ELSE term + 1 END,
+         since = CASE WHEN holder = $1 AND expires_at > ${DB_NOW} THEN since ELSE ${DB_NOW} END,
+         holder = $1, expires_at = ${DB_NOW} + $2
+       WHERE id = 1 AND (holder = $1 OR holder = '' OR expires_at <= ${DB_NOW})`,
+      [holder, ttlMs],
+    );
+    return (await this.readLease())!;
+  }
+
+  async releaseLease(fence: LeaderFence): Promise<void> {
+    await this.query("UPDATE leader_lease SET holder = '', expires_at = 0 WHERE id = 1 AND holder = $1 AND term = $2", [fence.holder, fence.term]);
+  }
+
+  async readLease(): Promise<Lease | null> {
+    const [row] = await this.query("SELECT * FROM leader_lease WHERE id = 1");
+    return !row || row.holder === "" ? null : { holder: String(row.holder), term: Number(row.term), expiresAt: Number(row.expires_at), since: Number(row.since) };
+  }
+
+  async fenced<T>(fence: LeaderFence, write: () => Promise<T>): Promise<T> {
+    return this.tx(write, async (client) => {
+      // FOR SHARE: a new leader's UPDATE of the lease waits until this write has committed.
+      const { rowCount } = await client.query(`SELECT 1 FROM leader_lease WHERE id = 1 AND holder = $1 AND term = $2 AND expires_at > ${DB_NOW} FOR SHARE`, [fence.holder, fence.term]);
+      if (rowCount !== 1) throw new StaleLeaderError(fence);
+    });
+  }
+
+  async putServer(server: ServerRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO servers (id, url, cluster_url, version, started_at, seen_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, cluster_url = EXCLUDED.cluster_url, version = EXCLUDED.version, seen_at = EXCLUDED.seen_at`,
+      [server.id, server.url, server.clusterUrl, server.version, server.startedAt, server.seenAt],
+    );
+  }
+
+  async listServers(): Promise<ServerRecord[]> {
+    return (await this.query("SELECT * FROM servers ORDER BY started_at, id")).map((r) => ({ id: String(r.id), url: String(r.url), clusterUrl: r.cluster_url === null ? null : String(r.cluster_url), version: String(r.version), startedAt: Number(r.started_at), seenAt: Number(r.seen_at) }));
+  }
+
+  async deleteServer(id: string): Promise<void> {
+    await this.query("DELETE FROM servers WHERE id = $1", [id]);
+  }
+
+  async ensureSetting(key: string, make: () => string, options: { sealed?: boolean } = {}): Promise<string> {
+    const open = (text: string) => (options.sealed && this.cipher?.isSealed(text) ? this.cipher.unseal(text, `setting:${key}`) : text);
+    const [existing] = await this.query("SELECT value FROM settings WHERE key = $1", [key]);
+    if (existing) return open(String(existing.value));
+    const value = make();
+    const text = options.sealed && this.cipher ? this.cipher.seal(value, `setting:${key}`) : value;
+    // Two servers starting together: the first insert wins and both read it back.
+    await this.query("INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING", [key, text, this.now()]);
+    const [stored] = await this.query("SELECT value FROM settings WHERE key = $1", [key]);
+    return open(String(stored!.value));
+  }
+
+  async dump(): Promise<StoreDump> {
+    return this.tx(async () => {
+      // One snapshot of every table: a repeatable-read transaction sees one committed state.
+      await this.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      const tables: StoreDump["tables"] = {};
+      for (const table of DUMPED_TABLES) tables[table] = await this.query(`SELECT * FROM ${table}`);
+      return { format: "drover-store-v1", schema: { dialect: "postgres", version: POSTGRES_MIGRATIONS.length }, tables };
+    });
+  }
+
+  async load(dump: StoreDump, options: { replace?: boolean } = {}): Promise<void> {
+    await this.tx(async () => {
+      await this.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.apply]);
+      const [count] = await this.query("SELECT COUNT(*)::int AS n FROM services");
+      if (!options.replace && Number(count!.n) !== 0) throw new Error("the store has services already: load into an empty store, or replace what it has");
+      if (options.replace) await this.query(`TRUNCATE ${DUMPED_TABLES.join(", ")}`);
+      for (const table of DUMPED_TABLES) {
+        const known = new Set((await this.query("SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema()", [table])).map((r) => String(r.column_name)));
+        for (const row of dump.tables[table] ?? []) {
+          const columns = checkColumns(table, row, known);
+          await this.query(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")})`, columns.map((c) => row[c]));
+        }
+      }
+      // Loaded ids were given explicitly: the identity sequences go on after the highest.
+      for (const table of ["events", "rollouts"]) await this.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE((SELECT MAX(id) FROM ${table}), 0) + 1, false)`);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.changes.close();
+    await this.pool.end();
+  }
+
+  private async insertEvent(event: EventInput): Promise<EventRecord> {
+    const time = event.time ?? this.now();
+    // The notice goes in the same statement: other servers hear of the event when it commits, not before.
+    const [row] = await this.query(
+      `WITH inserted AS (INSERT INTO events (time, type, service, replica, reason, message) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id)
+       SELECT id, pg_notify('${EVENT_CHANNEL}', $7 || ' ' || id) FROM inserted`,
+      [time, event.type, event.service, event.replica, event.reason, event.message, this.changes.origin],
+    );
+    if (++this.eventsSincePrune >= 1000) {
+      this.eventsSincePrune = 0;
+      await this.query("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - $1", [EVENTS_KEPT]);
+    }
+    return { id: Number(row!.id), time, type: event.type, service: event.service, replica: event.replica, reason: event.reason, message: event.message };
+  }
+
+  private async eventsById(ids: number[]): Promise<EventRecord[]> {
+    return (await this.query("SELECT * FROM events WHERE id = ANY($1::bigint[]) ORDER BY id", [ids])).map(toEvent);
+  }
+
+  private async update(table: string, keyColumn: string, key: string | number, columns: Record<string, unknown>): Promise<void> {
+    const names = Object.keys(columns);
+    if (names.length === 0) return;
+    const assignments = [...names, "updated_at"].map((n, i) => `${n} = $${i + 1}`).join(", ");
+    await this.query(`UPDATE ${table} SET ${assignments} WHERE ${keyColumn} = $${names.length + 2}`, [...names.map((n) => columns[n]), this.now(), key]);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * A real PostgreSQL for tests: its own cluster (initdb into a temp folder, a free port, trust on
+ * loopback, no fsync), started as a child of the test and removed at the end, so nothing depends
+ * on a system service. As root it runs as the `postgres` user (PostgreSQL refuses root).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { freePort, waitFor } from "./harness.js";
+
+/** Where initdb and postgres are: on PATH, or Debian's versioned folder. */
+export function postgresBin(name: "initdb" | "postgres"): string {
+  const onPath = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).stdout.trim();
+  if (onPath) return onPath;
+  const base = "/usr/lib/postgresql";
+  const versions = fs.existsSync(base) ? fs.readdirSync(base).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const version of versions) if (fs.existsSync(path.join(base, version, "bin", name))) return path.join(base, version, "bin", name);
+  throw new Error(`PostgreSQL's ${name} is not installed (Debian: apt-get install postgresql)`);
+}
+
+export class TestPostgres {
+  private process: ChildProcess | null = null;
+  private databases = 0;
+
+  private constructor(readonly dir: string, readonly port: number, private readonly owner: { uid: number; gid: number } | null) {}
+
+  static async start(): Promise<TestPostgres> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drover-pg-"));
+    const owner = process.getuid?.() === 0 ? userIds("postgres") : null;
+    if (owner) fs.chownSync(dir, owner.uid, owner.gid);
+    const data = path.join(dir, "data");
+    const init = spawnSync(postgresBin("initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"], { encoding: "utf8", ...(owner ?? {}) });
+    if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+    const server = new TestPostgres(dir, await freePort(), owner);
+    await server.resume();
+    return server;
+  }
+
+  /** A URL for `user` (default the superuser) on `database`. */
+  url(database = "postgres", user = "postgres", password?: string): string {
+    return `postgres://${user}${password ? `:${password}` : ""}@127.0.0.1:${this.port}/${database}`;
+  }
+
+  /** A new empty database: one per store under test, so tests sharing this server never meet. */
+  async createDatabase(): Promise<string> {
+    const name = `drover_${process.pid}_${++this.databases}`;
+    await this.sql(`CREATE DATABASE ${name}`);
+    return this.url(name);
+  }
+
+  async sql(text: string, database = "postgres"): Promise<pg.QueryResult> {
+    const client = new pg.Client({ connectionString: this.url(database) });
+    await client.connect();
+    try {
+      return await client.query(text);
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Starts the server (again, after `stop`) and waits until it takes connections. */
+  async resume(): Promise<void> {
+    const options = ["-D", path.join(this.dir, "data"), "-p", String(this.port), "-k", this.dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"];
+    const child = spawn(postgresBin("postgres"), options, { stdio: ["ignore", "ignore", "pipe"], ...(this.owner ?? {}) });
+    let log = "";
+    child.stderr!.on("data", (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
+    this.process = child;
+    // A test process that dies takes its database server with it.
+    process.once("exit", () => child.kill("SIGKILL"));
+    await waitFor(`PostgreSQL on port ${this.port} (log: ${log})`, async () => {
+      if (child.exitCode !== null) throw new Error(`postgres exited: ${log}`);
+      return this.sql("SELECT 1").then(() => true, () => false);
+    }, 30_000, 100);
+  }
+
+  /** Stops the server (a fast shutdown: connections are cut, as in a restart). */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    this.process = null;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGINT");
+    await exited;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function userIds(name: string): { uid: number; gid: number } {
+  const out = spawnSync("id", [name], { encoding: "utf8" }).stdout;
+  const uid = /uid=(\d+)/.exec(out)?.[1];
+  const gid = /gid=(\d+)/.exec(out)?.[1];
+  if (!uid || !gid) throw new Error(`PostgreSQL will not run as root and there is no "${name}" user to run it as`);
+  return { uid: Number(uid), gid: Number(gid) };
+}
