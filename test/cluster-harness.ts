@@ -41,6 +41,8 @@ export class TestCluster {
   readonly id = crypto.randomBytes(3).toString("hex");
   readonly bridge = `drb${this.id}`;
   readonly agents = new Map<number, ChildProcess>();
+  /** Every server process started here (killed at the end, whoever's home it used). */
+  private readonly extraServers = new Set<ChildProcess>();
   clusterPort = 0;
   private namespaces: string[] = [];
   private rules: string[][] = [];
@@ -101,12 +103,25 @@ export class TestCluster {
   /** Starts (or starts again: same addresses) the server outside the namespaces. */
   async startServer(extra: string[] = []): Promise<void> {
     this.clusterPort ||= await freePort();
-    const log = fs.openSync(path.join(this.drover.home, "server.log"), "a");
-    const args = [...SERVER_NODE_FLAGS, CLI, "server", "--cluster-listen", `${this.serverAddress}:${this.clusterPort}`, "--no-local-node", ...extra];
-    this.drover.server = spawn(process.execPath, args, { env: this.drover.env, stdio: ["ignore", log, log] });
-    fs.closeSync(log);
-    await waitFor("the drover server to answer", () => this.drover.healthy());
+    await this.startServerOf(this.drover, this.clusterPort, extra);
   }
+
+  /** Starts a server for `drover` (its home and API port) taking agents on the bridge at `clusterPort`: one of several on a shared store. */
+  async startServerOf(drover: Drover, clusterPort: number, extra: string[] = []): Promise<void> {
+    const log = fs.openSync(path.join(drover.home, "server.log"), "a");
+    const args = [...SERVER_NODE_FLAGS, CLI, "server", "--cluster-listen", `${this.serverAddress}:${clusterPort}`, "--no-local-node", ...extra];
+    drover.server = spawn(process.execPath, args, { env: drover.env, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    const child = drover.server;
+    this.extraServers.add(child);
+    await waitFor("the drover server to answer", () => {
+      if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}): ${fs.readFileSync(path.join(drover.home, "server.log"), "utf8").slice(-2000)}`);
+      return drover.healthy();
+    });
+  }
+
+  /** Where agents dial: this cluster's server, or every server given here (several on a shared store). */
+  agentServers: string[] | null = null;
 
   async joinToken(ttl = "10m"): Promise<{ token: string; caHash: string; server: string; command: string; expiresAt: number }> {
     return this.drover.json(["node", "join-token", "--ttl", ttl]);
@@ -118,7 +133,8 @@ export class TestCluster {
     fs.mkdirSync(home, { recursive: true });
     const join = options.token === null ? null : await this.joinToken();
     const token = options.token ?? join?.token;
-    const args = ["--net=/run/netns/" + this.namespace(i), process.execPath, CLI, "agent", "--server", `${this.serverAddress}:${this.clusterPort}`, "--name", options.name ?? `node${i}`, "--address", this.address(i)];
+    const servers = this.agentServers?.join(",") ?? `${this.serverAddress}:${this.clusterPort}`;
+    const args = ["--net=/run/netns/" + this.namespace(i), process.execPath, CLI, "agent", "--server", servers, "--name", options.name ?? `node${i}`, "--address", this.address(i)];
     if (token) args.push("--token", token, "--ca-hash", join?.caHash ?? (await this.joinToken()).caHash);
     if (options.labels) args.push("--labels", Object.entries(options.labels).map(([k, v]) => `${k}=${v}`).join(","));
     const log = fs.openSync(path.join(home, "agent.log"), "a");
@@ -170,6 +186,10 @@ export class TestCluster {
   /** Synchronous, idempotent: what would outlive the test — processes, namespaces, links, rules, cgroups. */
   private removeSystemState(): void {
     this.drover.server?.kill("SIGKILL");
+    for (const server of this.extraServers) {
+      server.kill("SIGCONT");
+      server.kill("SIGKILL");
+    }
     const replicaIds: string[] = [];
     for (const ns of this.namespaces) {
       const i = Number(ns.split("-").at(-1));

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { clusterService as service, clusterUnavailable, garble, nodesOf, replicasOf, runAgentOnce, TestCluster } from "./cluster-harness.js";
+import { PROTOCOL_VERSION } from "../src/contract/wire.js";
 import { freePort, waitFor } from "./harness.js";
 
 const skip = clusterUnavailable();
@@ -75,7 +76,7 @@ describe("many machines: joining, pending placement, hostile agents and removal 
     // As node1 (its real credential), a valid hello and then garbage: dropped after the welcome.
     const node1 = (await nodes()).find((n) => n.name === "node1")!;
     const report = { name: node1.name, address: node1.address, labels: node1.labels, capacity: node1.capacity, allocatable: node1.allocatable, gpuModel: null, runtimes: node1.runtimes, energy: node1.energy, freePorts: node1.freePorts, agentVersion: node1.agentVersion };
-    const hello = JSON.stringify({ type: "hello", protocol: 1, node: report, auth: { credential }, replicas: [] });
+    const hello = JSON.stringify({ type: "hello", protocol: PROTOCOL_VERSION, node: report, auth: { credential }, replicas: [] });
     assert.equal(await garble(cluster, caPem, [hello, '{"type":"heartbeat","seq":"one"}']), "closed");
     assert.equal((await nodes()).length, 4);
     await waitFor("node1 connected again", async () => (await nodes()).find((n) => n.name === "node1")?.connected, 10_000);

@@ -62,7 +62,20 @@ export class Drover {
 
   static async create(): Promise<Drover> {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "drover-test-"));
-    return new Drover(home, await freePort());
+    const drover = new Drover(home, await freePort());
+    if (process.env.DROVER_TEST_STORE === "postgres") await drover.usePostgres();
+    return drover;
+  }
+
+  /**
+   * The suite on PostgreSQL (DROVER_TEST_STORE=postgres): a database of its own on this test
+   * file's PostgreSQL, and the server's own node joining over a cluster port, as in production.
+   */
+  private async usePostgres(): Promise<void> {
+    const { sharedPostgres } = await import("./postgres-harness.js");
+    this.env.DROVER_STORE = await (await sharedPostgres()).createDatabase();
+    this.env.DROVER_CLUSTER_LISTEN = `127.0.0.1:${await freePort()}`;
+    this.env.DROVER_LOCAL_NODE = "1";
   }
 
   /** A harness with its server already running. */
@@ -140,6 +153,43 @@ export class Drover {
   async api<T>(route: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
     const response = await fetch(`${this.url}${route}`, { ...init, headers: { ...(init.headers as Record<string, string>), ...this.authorization() } });
     return { status: response.status, body: (await response.json()) as T };
+  }
+
+  /**
+   * Runs SQL on the server's store around drover (to plant or tamper with rows): `?` placeholders,
+   * on SQLite in DROVER_HOME or on the test's PostgreSQL database.
+   */
+  async sql<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+    if (this.env.DROVER_STORE) {
+      const { default: pg } = await import("pg");
+      const client = new pg.Client({ connectionString: this.env.DROVER_STORE });
+      await client.connect();
+      try {
+        let n = 0;
+        return (await client.query(text.replace(/\?/g, () => `$${++n}`), params)).rows as T[];
+      } finally {
+        await client.end();
+      }
+    }
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(path.join(this.home, "drover.db"));
+    try {
+      const statement = db.prepare(text);
+      return (statement.reader ? statement.all(...params) : (statement.run(...params), [])) as T[];
+    } finally {
+      db.close();
+    }
+  }
+
+  /** Everything the store holds on disk, as text: the SQLite files, or every row of every table on PostgreSQL. */
+  async storeText(): Promise<string> {
+    if (this.env.DROVER_STORE) {
+      const tables = await this.sql<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()");
+      const rows = await Promise.all(tables.map((t) => this.sql<{ row: string }>(`SELECT row_to_json(t)::text AS row FROM ${t.table_name} t`)));
+      return rows.flat().map((r) => r.row).join("\n");
+    }
+    const file = path.join(this.home, "drover.db");
+    return fs.readFileSync(file).toString("latin1") + (fs.existsSync(`${file}-wal`) ? fs.readFileSync(`${file}-wal`).toString("latin1") : "");
   }
 
   /** Writes a descriptor into the test's folder and returns its path. */

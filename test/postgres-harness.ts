@@ -20,26 +20,50 @@ export function postgresBin(name: "initdb" | "postgres"): string {
   throw new Error(`PostgreSQL's ${name} is not installed (Debian: apt-get install postgresql)`);
 }
 
+let shared: Promise<TestPostgres> | undefined;
+
+/** One PostgreSQL per test process, started on first use and gone when the process ends. */
+export function sharedPostgres(): Promise<TestPostgres> {
+  shared ??= TestPostgres.start();
+  return shared;
+}
+
 export class TestPostgres {
   private process: ChildProcess | null = null;
   private databases = 0;
 
-  private constructor(readonly dir: string, readonly port: number, private readonly owner: { uid: number; gid: number } | null) {}
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly owner: { uid: number; gid: number } | null,
+    /** fsync on, as a real deployment runs (benchmarks); tests trade durability for speed. */
+    private readonly durable: boolean,
+    /** The superuser's password when connections over TCP need one. */
+    readonly password: string | undefined,
+  ) {}
 
-  static async start(): Promise<TestPostgres> {
+  /** `password`: TCP connections authenticate with it (scram-sha-256); otherwise they are trusted. */
+  static async start(options: { durable?: boolean; password?: string } = {}): Promise<TestPostgres> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drover-pg-"));
     const owner = process.getuid?.() === 0 ? userIds("postgres") : null;
     if (owner) fs.chownSync(dir, owner.uid, owner.gid);
     const data = path.join(dir, "data");
-    const init = spawnSync(postgresBin("initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"], { encoding: "utf8", ...(owner ?? {}) });
+    const auth = ["--auth=trust"];
+    if (options.password) {
+      const pwfile = path.join(dir, "pwfile");
+      fs.writeFileSync(pwfile, `${options.password}\n`);
+      if (owner) fs.chownSync(pwfile, owner.uid, owner.gid);
+      auth.splice(0, 1, "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`);
+    }
+    const init = spawnSync(postgresBin("initdb"), ["-D", data, "-U", "postgres", ...auth, "--no-sync", "-E", "UTF8", "--locale=C"], { encoding: "utf8", ...(owner ?? {}) });
     if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
-    const server = new TestPostgres(dir, await freePort(), owner);
+    const server = new TestPostgres(dir, await freePort(), owner, options.durable ?? false, options.password);
     await server.resume();
     return server;
   }
 
   /** A URL for `user` (default the superuser) on `database`. */
-  url(database = "postgres", user = "postgres", password?: string): string {
+  url(database = "postgres", user = "postgres", password = this.password): string {
     return `postgres://${user}${password ? `:${password}` : ""}@127.0.0.1:${this.port}/${database}`;
   }
 
@@ -62,13 +86,20 @@ export class TestPostgres {
 
   /** Starts the server (again, after `stop`) and waits until it takes connections. */
   async resume(): Promise<void> {
-    const options = ["-D", path.join(this.dir, "data"), "-p", String(this.port), "-k", this.dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"];
+    const fast = this.durable ? [] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"];
+    const options = ["-D", path.join(this.dir, "data"), "-p", String(this.port), "-k", this.dir, "-c", "listen_addresses=127.0.0.1", ...fast, "-c", "max_connections=200"];
     const child = spawn(postgresBin("postgres"), options, { stdio: ["ignore", "ignore", "pipe"], ...(this.owner ?? {}) });
     let log = "";
     child.stderr!.on("data", (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
     this.process = child;
-    // A test process that dies takes its database server with it.
-    process.once("exit", () => child.kill("SIGKILL"));
+    // It does not keep the test process alive: the exit hook below ends it.
+    child.unref();
+    (child.stderr as unknown as { unref(): void }).unref();
+    // A test process that dies takes its database server and its files with it.
+    process.once("exit", () => {
+      child.kill("SIGKILL");
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    });
     await waitFor(`PostgreSQL on port ${this.port} (log: ${log})`, async () => {
       if (child.exitCode !== null) throw new Error(`postgres exited: ${log}`);
       return this.sql("SELECT 1").then(() => true, () => false);
@@ -80,6 +111,8 @@ export class TestPostgres {
     const child = this.process;
     if (!child || child.exitCode !== null) return;
     this.process = null;
+    // Waited for: it holds the event loop again until it has gone.
+    child.ref();
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGINT");
     await exited;

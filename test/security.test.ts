@@ -2,7 +2,6 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
 import { hashToken } from "../src/security/tokens.js";
 import { Drover, freePort, helloService, REPO } from "./harness.js";
 
@@ -20,9 +19,7 @@ before(async () => {
   assert.equal((await drover.run(["token", "revoke", "t-revoked"])).code, 0);
   // An admin token whose lifetime ended an hour ago (written straight into the store).
   tokens.expired = "drv_expired-token-for-the-test";
-  const db = new Database(path.join(drover.home, "drover.db"));
-  db.prepare("INSERT INTO tokens (name, role, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)").run("t-expired", "admin", hashToken(tokens.expired), Date.now() - 7_200_000, Date.now() - 3_600_000);
-  db.close();
+  await drover.sql("INSERT INTO tokens (name, role, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)", ["t-expired", "admin", hashToken(tokens.expired), Date.now() - 7_200_000, Date.now() - 3_600_000]);
 });
 after(async () => drover.cleanup());
 
@@ -128,7 +125,7 @@ test("tokens are kept hashed: the database never holds one, token list never sho
   const list = await drover.run(["token", "list", "-o", "json"]);
   for (const token of Object.values(tokens)) assert.ok(!list.stdout.includes(token));
   assert.ok(!list.stdout.includes("hash"));
-  const raw = fs.readFileSync(path.join(drover.home, "drover.db")).toString("latin1") + (fs.existsSync(path.join(drover.home, "drover.db-wal")) ? fs.readFileSync(path.join(drover.home, "drover.db-wal")).toString("latin1") : "");
+  const raw = await drover.storeText();
   for (const role of ["viewer", "operator", "admin"]) {
     assert.ok(!raw.includes(tokens[role]!), `the ${role} token is not in the database files`);
     assert.ok(raw.includes(hashToken(tokens[role]!)), `its hash is`);
@@ -175,41 +172,40 @@ test("the audit trail records who changed what, and `audit verify` finds an edit
   const verify = () => drover.run(["audit", "verify"]);
   assert.equal((await verify()).code, 0);
 
-  const db = new Database(path.join(drover.home, "drover.db"));
-  try {
-    const second = db.prepare("SELECT * FROM audit WHERE seq = 2").get() as Record<string, unknown>;
-    const third = db.prepare("SELECT * FROM audit WHERE seq = 3").get() as Record<string, unknown>;
-    const put = (row: Record<string, unknown>, seq: number) => db.prepare("INSERT OR REPLACE INTO audit (seq, time, actor, role, action, object, summary, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)").run(seq, row.time, row.actor, row.role, row.action, row.object, row.summary, row.prev_hash, row.hash);
+  const row = async (seq: number) => (await drover.sql("SELECT * FROM audit WHERE seq = ?", [seq]))[0]!;
+  const second = await row(2);
+  const third = await row(3);
+  const put = async (entry: Record<string, unknown>, seq: number) => {
+    await drover.sql("DELETE FROM audit WHERE seq = ?", [seq]);
+    await drover.sql("INSERT INTO audit (seq, time, actor, role, action, object, summary, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [seq, entry.time, entry.actor, entry.role, entry.action, entry.object, entry.summary, entry.prev_hash, entry.hash]);
+  };
 
-    db.prepare("UPDATE audit SET summary = 'replicas 200' WHERE seq = 2").run();
-    let result = await verify();
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /tampered with: entry 2 was edited/);
-    put(second, 2);
-    assert.equal((await verify()).code, 0, "restored");
+  await drover.sql("UPDATE audit SET summary = 'replicas 200' WHERE seq = 2");
+  let result = await verify();
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /tampered with: entry 2 was edited/);
+  await put(second, 2);
+  assert.equal((await verify()).code, 0, "restored");
 
-    db.prepare("DELETE FROM audit WHERE seq = 3").run();
-    result = await verify();
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /entry 3 is missing \(deleted\)/);
-    put(third, 3);
+  await drover.sql("DELETE FROM audit WHERE seq = 3");
+  result = await verify();
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /entry 3 is missing \(deleted\)/);
+  await put(third, 3);
 
-    // Reordered: entries 2 and 3 swap places (each keeps its own hash).
-    put(third, 2);
-    put(second, 3);
-    result = await verify();
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /entry 2 (does not follow entry 1|was edited)/);
-    put(second, 2);
-    put(third, 3);
-    assert.equal((await verify()).code, 0, "restored");
+  // Reordered: entries 2 and 3 swap places (each keeps its own hash).
+  await put(third, 2);
+  await put(second, 3);
+  result = await verify();
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /entry 2 (does not follow entry 1|was edited)/);
+  await put(second, 2);
+  await put(third, 3);
+  assert.equal((await verify()).code, 0, "restored");
 
-    const last = db.prepare("SELECT MAX(seq) AS seq FROM audit").get() as { seq: number };
-    db.prepare("DELETE FROM audit WHERE seq = ?").run(last.seq);
-    result = await verify();
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /missing \(deleted from the end\)/);
-  } finally {
-    db.close();
-  }
+  const [last] = await drover.sql<{ seq: number }>("SELECT MAX(seq) AS seq FROM audit");
+  await drover.sql("DELETE FROM audit WHERE seq = ?", [Number(last!.seq)]);
+  result = await verify();
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /missing \(deleted from the end\)/);
 });

@@ -36,6 +36,11 @@ export interface ServerLinkOptions {
 export const HEARTBEAT_MS = 1_000;
 const REDIAL_MIN_MS = 250;
 const REDIAL_MAX_MS = 5_000;
+const STANDBY_REDIAL_MS = 200;
+/** The server heartbeats every second: this long without a word and it is taken for gone. */
+const SERVER_SILENT_MS = 5_000;
+/** From dialling to the server's welcome (or refusal). */
+const ANSWER_MS = 5_000;
 
 /** Thrown when the server refuses the join itself (bad or expired token): retrying cannot help. */
 export class JoinRefusedError extends Error {
@@ -49,6 +54,9 @@ export class ServerLink {
   private redialTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private metricsTimer: NodeJS.Timeout | undefined;
+  private silenceTimer: NodeJS.Timeout | undefined;
+  private lastHeardAt = 0;
+  private cancelAnswerTimer: () => void = () => undefined;
   private unwatch: (() => void) | undefined;
   private readonly follows = new Map<number, () => void>();
   private seq = 0;
@@ -56,12 +64,15 @@ export class ServerLink {
   private credential: AgentCredential | null;
   private welcomed = false;
   private joined: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  private readonly servers: Array<{ host: string; port: number }>;
 
   constructor(
     private readonly agent: LocalAgent,
     private readonly options: ServerLinkOptions,
   ) {
     this.credential = readCredential(options.credentialFile);
+    this.servers = [...options.servers];
+    this.learnServers(this.credential?.servers ?? []);
   }
 
   /** Resolves once the server has welcomed the agent the first time; rejects when the join is refused. */
@@ -80,9 +91,17 @@ export class ServerLink {
     this.connection?.close("agent stopping");
   }
 
+  /** Servers the leader named that this agent was not given: dialled too when the leader goes. */
+  private learnServers(addresses: string[]): void {
+    for (const address of addresses) {
+      const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
+      if (match && !this.servers.some((s) => s.host === match[1] && s.port === Number(match[2]))) this.servers.push({ host: match[1]!, port: Number(match[2]) });
+    }
+  }
+
   private dial(): void {
     if (this.closed) return;
-    const server = this.options.servers[this.serverIndex % this.options.servers.length]!;
+    const server = this.servers[this.serverIndex % this.servers.length]!;
     this.serverIndex++;
     const pinned = this.credential?.caPem;
     const socket = tls.connect({
@@ -92,6 +111,10 @@ export class ServerLink {
       ...(pinned ? { ca: pinned } : { rejectUnauthorized: false }),
       servername: isIp(server.host) ? undefined : server.host,
     });
+    // A paused server still accepts TCP (the kernel does) but never answers: give up on it and try the next.
+    const answered = setTimeout(() => socket.destroy(new Error(`no answer within ${ANSWER_MS / 1000}s`)), ANSWER_MS);
+    socket.once("close", () => clearTimeout(answered));
+    this.cancelAnswerTimer = () => clearTimeout(answered);
     socket.once("secureConnect", () => {
       const problem = pinned ? null : verifyPinned(socket, server.host, this.options.caHash!);
       if (problem) {
@@ -120,10 +143,21 @@ export class ServerLink {
   }
 
   private receive(message: ServerMessage, caPem: string): void {
+    this.lastHeardAt = Date.now();
+    if (message.type === "welcome" || message.type === "refused") this.cancelAnswerTimer();
     switch (message.type) {
+      case "heartbeat":
+        return;
       case "welcome":
         return this.welcome(message, caPem);
       case "refused":
+        if (message.standby) {
+          // Not the leader: on to the next address, soon (the leader may be a moment from elected).
+          this.options.log(`${message.reason}; trying the next server`);
+          this.redialMs = STANDBY_REDIAL_MS;
+          this.connection?.close("standby server");
+          return;
+        }
         this.options.log(`the server refused this agent: ${message.reason}`);
         if (!this.welcomed && this.joined) {
           this.joined.reject(new JoinRefusedError(message.reason));
@@ -137,8 +171,9 @@ export class ServerLink {
   }
 
   private welcome(message: Extract<ServerMessage, { type: "welcome" }>, caPem: string): void {
-    if (message.credential) {
-      this.credential = { node: message.node, credential: message.credential, caPem, servers: this.options.servers.map((s) => `${s.host}:${s.port}`) };
+    this.learnServers(message.servers ?? []);
+    if (message.credential || (this.credential && message.servers)) {
+      this.credential = { node: message.node, credential: message.credential ?? this.credential!.credential, caPem, servers: this.servers.map((s) => `${s.host}:${s.port}`) };
       writeCredential(this.options.credentialFile, this.credential);
     }
     this.welcomed = true;
@@ -149,6 +184,12 @@ export class ServerLink {
     const send = (m: AgentMessage) => this.connection?.send(m);
     this.unwatch = this.agent.watch((status) => send({ type: "replica", status }));
     this.heartbeat = setInterval(() => send({ type: "heartbeat", seq: this.seq++, at: Date.now(), freePorts: this.agent.freePorts() }), this.options.heartbeatMs ?? HEARTBEAT_MS);
+    // A server that stopped answering (paused, or a network that swallows packets) is left for the next one.
+    const connection = this.connection;
+    this.silenceTimer = setInterval(() => {
+      const silent = Date.now() - this.lastHeardAt;
+      if (silent > SERVER_SILENT_MS) connection?.close(`the server said nothing for ${(silent / 1000).toFixed(1)}s`);
+    }, 1_000);
     const metrics = () => send({ type: "metrics", snapshot: toWireMetrics(this.agent.metrics()), traffic: this.agent.traffic() });
     this.metricsTimer = setInterval(metrics, this.agent.metrics().intervalMs);
     metrics();
@@ -202,6 +243,7 @@ export class ServerLink {
     this.connection = null;
     clearInterval(this.heartbeat);
     clearInterval(this.metricsTimer);
+    clearInterval(this.silenceTimer);
     this.unwatch?.();
     for (const stop of this.follows.values()) stop();
     this.follows.clear();

@@ -2,6 +2,7 @@
  * The HTTP API (fastify), versioned under /api/v1. Client mistakes are 400/404/409 with a
  * message that names the field; only drover's own faults are 500.
  */
+import type { ServerRoleView } from "../contract/index.js";
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { BadRequestError, DroverError } from "../errors.js";
@@ -64,7 +65,7 @@ const historySchema = z.object({
 });
 const diffSchema = z.object({ from: revisionNumber, to: revisionNumber });
 
-export async function buildApi(controlPlane: ControlPlane, options: { home: string; onShutdown?: () => void; tls?: { cert: Buffer; key: Buffer }; cluster?: ClusterAccess }): Promise<FastifyInstance> {
+export async function buildApi(controlPlane: ControlPlane, options: { home: string; onShutdown?: () => void; tls?: { cert: Buffer; key: Buffer }; cluster?: ClusterAccess; role?: () => Promise<ServerRoleView> }): Promise<FastifyInstance> {
   // Bodies are descriptors and small JSON: 4 MiB is room for thousands of services and a bound on what a client can make drover hold.
   const app = (options.tls ? Fastify({ logger: false, bodyLimit: BODY_LIMIT, https: options.tls }) : Fastify({ logger: false, bodyLimit: BODY_LIMIT })) as unknown as FastifyInstance;
   const authenticator = new Authenticator(controlPlane.store);
@@ -113,11 +114,11 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   app.get("/api/v1/health", async () => ({ status: "ok", pid: process.pid, home: options.home }));
   // Liveness of drover itself: the event loop answers.
   app.get("/healthz", async () => ({ status: "ok" }));
-  // Readiness: the store answers too.
+  // Readiness: the store answers too. A standby is ready: it serves the API as the leader does.
   app.get("/readyz", async (_request, reply) => {
     const store = await controlPlane.store.probe();
     if (!store.writable) return reply.code(503).send({ status: "not ready", reason: `store: ${store.error}` });
-    return { status: "ready", storeLatencyMs: store.latencyMs };
+    return { status: "ready", storeLatencyMs: store.latencyMs, role: controlPlane.leading ? "leader" : "standby" };
   });
   // Created on the first scrape: prom-client's process metrics watch the event loop continuously, a cost only worth paying when someone reads them.
   let metrics: Promise<DroverMetrics> | undefined;
@@ -140,6 +141,7 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
       filesystem: sample.host?.filesystem ?? null,
       energySource: sample.energy.source,
       agent: controlPlane.agent.info(),
+      role: (await options.role?.().catch(() => null)) ?? null,
     };
   });
 

@@ -17,6 +17,8 @@ const joinSchema = z.strictObject({ ttl: z.string().default("1h") });
 export interface ClusterAccess {
   /** Where agents dial in and the CA hash they pin; null when the server accepts no agents. */
   info(): { url: string; caHash: string } | null;
+  /** Every server's agent address on a shared store (this one first), for the agents' failover. */
+  servers?(): Promise<string[]>;
 }
 
 export function registerNodeRoutes(app: FastifyInstance, controlPlane: ControlPlane, cluster: ClusterAccess): void {
@@ -78,6 +80,7 @@ export function registerNodeRoutes(app: FastifyInstance, controlPlane: ControlPl
     const { createJoinToken } = await import("../cluster/join-tokens.js");
     const { token, expiresAt } = await createJoinToken(controlPlane.store, ttlMs, request.actor?.name ?? "unknown");
     request.audit = { object: "join token", summary: `expires ${new Date(expiresAt).toISOString()}` };
-    return { token, expiresAt, server: info.url, caHash: info.caHash, command: `drover agent --server ${info.url} --token ${token} --ca-hash ${info.caHash}` };
+    const servers = [...new Set([info.url, ...((await cluster.servers?.().catch(() => [])) ?? [])])].join(",");
+    return { token, expiresAt, server: servers, caHash: info.caHash, command: `drover agent --server ${servers} --token ${token} --ca-hash ${info.caHash}` };
   });
 }

@@ -5,6 +5,7 @@ import { Command, CommanderError } from "commander";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./client.js";
 import { registerApply } from "./commands/apply.js";
 import { registerDescribe } from "./commands/describe.js";
+import { registerStore } from "./commands/store.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerDown } from "./commands/down.js";
 import { registerEvents } from "./commands/events.js";
@@ -59,7 +60,7 @@ Environment:
 Exit codes: 0 ok, 1 failure, 2 bad input (descriptor, arguments, unknown service).`,
   );
 
-for (const register of [registerUp, registerServer, registerApply, registerValidate, registerGet, registerDescribe, registerLogs, registerScale, registerLifecycle, registerHistory, registerRollout, registerAutoscale, registerEvents, registerTop, registerSecurity, registerPolicy, registerDashboard, registerNode, registerAgent, registerDown, registerDoctor]) {
+for (const register of [registerUp, registerServer, registerApply, registerValidate, registerGet, registerDescribe, registerLogs, registerScale, registerLifecycle, registerHistory, registerRollout, registerAutoscale, registerEvents, registerTop, registerSecurity, registerPolicy, registerDashboard, registerNode, registerAgent, registerStore, registerDown, registerDoctor]) {
   register(program);
 }
 for (const command of program.commands) command.exitOverride();

@@ -15,6 +15,8 @@ import type { ClusterPki } from "./pki.js";
 import { RemoteAgent } from "./remote-agent.js";
 
 const HELLO_TIMEOUT_MS = 10_000;
+/** How often a connected agent hears from the server even when there is nothing to say. */
+const SERVER_HEARTBEAT_MS = 1_000;
 
 export interface ClusterListenerOptions {
   host: string;
@@ -22,6 +24,8 @@ export interface ClusterListenerOptions {
   pki: ClusterPki;
   fleet: Fleet;
   store: Store;
+  /** Every server's cluster address (for the agents' failover list); the leader's, when known, for a standby's refusal. */
+  servers?: () => Promise<{ all: string[]; leader: string | null }>;
   log: (level: "info" | "warn", message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -64,6 +68,8 @@ export class ClusterListener {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     let remote: RemoteAgent | null = null;
     let node: string | null = null;
+    /** Sent on to the leader (this server stands by): its closing is no news. */
+    let sentOn = false;
     const timer = setTimeout(() => connection.close("no hello in time"), HELLO_TIMEOUT_MS);
     const connection = new WireConnection<AgentMessage, ServerMessage>(socket, agentMessageSchema, (message) => {
       if (remote) {
@@ -76,6 +82,7 @@ export class ClusterListener {
       clearTimeout(timer);
       // Accepted before the welcome is sent: the agent's first messages must find it.
       const accepted = (agent: RemoteAgent, name: string) => ((remote = agent), (node = name));
+      if (!this.options.fleet.active) sentOn = true;
       void this.hello(connection, message, peer, accepted).catch((error: Error) => connection.close(error.message));
     });
     connection.onClose((reason) => {
@@ -83,7 +90,7 @@ export class ClusterListener {
       if (remote && node) {
         this.options.fleet.detach(node, remote);
         this.options.log("warn", `node ${node} disconnected: ${reason}`, { node, peer });
-      } else if (reason !== "connection closed") {
+      } else if (reason !== "connection closed" && !sentOn) {
         this.options.log("warn", `agent connection from ${peer} dropped: ${reason}`, { peer });
       }
     });
@@ -97,6 +104,13 @@ export class ClusterListener {
       connection.socket.end();
     };
     if (hello.protocol !== PROTOCOL_VERSION) return refuse(`protocol ${hello.protocol} is not this server's (${PROTOCOL_VERSION}): run the same drover version on server and agents`);
+    if (!fleet.active) {
+      // Agents belong to the leader: a standby sends them on, checking nothing (the leader checks their tokens).
+      const leader = (await this.options.servers?.().catch(() => null))?.leader;
+      connection.send({ type: "refused", standby: true, reason: `this server is a standby${leader ? `; the leader is at ${leader}` : ""}` });
+      connection.socket.end();
+      return;
+    }
     let credential: string | undefined;
     let hash: string;
     let name = hello.node.name;
@@ -116,8 +130,11 @@ export class ClusterListener {
     await fleet.register(report, hash);
     const remote = new RemoteAgent(connection, report, hello.replicas);
     accepted(remote, name);
-    connection.send({ type: "welcome", protocol: PROTOCOL_VERSION, node: name, ...(credential ? { credential } : {}) });
+    const servers = (await this.options.servers?.().catch(() => null))?.all;
+    connection.send({ type: "welcome", protocol: PROTOCOL_VERSION, node: name, ...(credential ? { credential } : {}), ...(servers?.length ? { servers } : {}) });
     fleet.attach(name, remote);
+    const beat = setInterval(() => connection.send({ type: "heartbeat", at: Date.now() }), SERVER_HEARTBEAT_MS).unref();
+    connection.onClose(() => clearInterval(beat));
     log("info", `node ${name} connected from ${peer}${credential ? " (joined)" : ""}`, { node: name, peer });
   }
 }

@@ -3,6 +3,8 @@
  * in. Calls about a replica go to the node it runs on; reads are the union of all nodes; routes go
  * to every node with the ready replicas of the other nodes added (the routing mesh). Node states
  * follow heartbeats (node-health.ts); controllers see a node's change through `onNodeChange`.
+ * With several servers on one store only the leader's fleet is active (agents dial the leader);
+ * a standby's fleet holds no agents and reads node records from the store for the API.
  */
 import { type AgentInfo, type EventInput, type ImageRef, type MetricsSnapshot, type NodeAgent, type NodeDirectory, type NodeRecord, type NodeReport, type NodeState, type ReplicaLaunch, type ReplicaStatus, type ResourceUsage, type Route, type RouteStatus, type ServiceTraffic, sumTraffic } from "../contract/index.js";
 import type { Store } from "../store/store.js";
@@ -10,6 +12,8 @@ import { meshRoutes, type ReadyReplica } from "./mesh.js";
 import { DEFAULT_HEARTBEATS, nodeState, onHeartbeat, type HeartbeatSettings, type HeartbeatView } from "./node-health.js";
 
 const CHECK_MS = 250;
+/** How often a standby re-reads the nodes from the store. */
+const STANDBY_REFRESH_MS = 2_000;
 
 interface Member {
   agent: NodeAgent;
@@ -27,34 +31,39 @@ export class Fleet implements NodeAgent, NodeDirectory {
   private readonly stopping = new Set<string>();
   private lastRoutes: Route[] = [];
   private readonly timer: NodeJS.Timeout;
+  private activeNow: boolean;
+  private refreshedAt = 0;
 
   private constructor(
+    /** Where the fleet's own judgments go (node states, registrations): the leader's fenced store. */
     private readonly store: Store,
+    /** Where users' changes to nodes go (cordon, labels, rm): any server takes them. */
+    private readonly userStore: Store,
     /** The server's own node, in-process (null for a server that runs no workloads). */
     private readonly local: NodeAgent | null,
     private readonly emit: (event: EventInput) => Promise<unknown>,
     readonly settings: HeartbeatSettings,
     private readonly now: () => number,
     readonly enforcesRequests: boolean,
+    active: boolean,
   ) {
-    this.timer = setInterval(() => void this.checkStates(), CHECK_MS).unref();
+    this.activeNow = active;
+    this.timer = setInterval(() => void this.checkStates().catch(() => undefined), CHECK_MS).unref();
   }
 
-  static async open(store: Store, local: { agent: NodeAgent; report: NodeReport } | null, emit: (event: EventInput) => Promise<unknown>, options: { heartbeats?: HeartbeatSettings; clustered: boolean; now?: () => number }): Promise<Fleet> {
-    const fleet = new Fleet(store, local?.agent ?? null, emit, options.heartbeats ?? DEFAULT_HEARTBEATS, options.now ?? Date.now, options.clustered);
-    for (const record of await store.listNodes()) {
-      fleet.records.set(record.name, record);
-      // Until it dials in again, a node is as unheard-of as a new one; `down` stays down.
-      fleet.beats.set(record.name, { state: record.state === "down" ? "down" : "not_ready", lastBeatAt: record.state === "down" ? null : fleet.now(), beatsOnTime: 0 });
-    }
+  /** `active: false`: a standby server's fleet (see {@link activate}). */
+  static async open(store: Store, local: { agent: NodeAgent; report: NodeReport } | null, emit: (event: EventInput) => Promise<unknown>, options: { heartbeats?: HeartbeatSettings; clustered: boolean; now?: () => number; active?: boolean; userStore?: Store }): Promise<Fleet> {
+    const fleet = new Fleet(store, options.userStore ?? store, local?.agent ?? null, emit, options.heartbeats ?? DEFAULT_HEARTBEATS, options.now ?? Date.now, options.clustered, options.active ?? true);
+    await fleet.loadRecords();
     if (local) {
-      const record = await fleet.register(local.report, null, fleet.records.get(local.report.name));
+      // The server's own node is registered by the server itself, leading or not (its judgments are the leader's).
+      const record = await fleet.register(local.report, null, fleet.records.get(local.report.name), fleet.userStore);
       // The server's own node runs in this process: it is ready as soon as the server is, with no heartbeats to wait for.
       const now = fleet.now();
       const ready: NodeRecord = { ...record, state: "ready", stateReason: "this server's own node", stateSince: record.state === "ready" ? record.stateSince : now, lastHeartbeatAt: now, updatedAt: now };
       fleet.records.set(ready.name, ready);
       fleet.beats.set(ready.name, { state: "ready", lastBeatAt: now, beatsOnTime: fleet.settings.readyAfterBeats });
-      await store.putNode(ready);
+      await fleet.userStore.putNode(ready);
       fleet.attach(local.report.name, local.agent);
     }
     return fleet;
@@ -62,6 +71,53 @@ export class Fleet implements NodeAgent, NodeDirectory {
 
   get node(): string {
     return this.local?.node ?? "";
+  }
+
+  /** Whether agents are taken and node states judged here (this server leads). */
+  get active(): boolean {
+    return this.activeNow;
+  }
+
+  /**
+   * This server leads now: node records are read afresh (another leader kept them until now) and
+   * every node gets the grace of a new one to dial in before its heartbeats count as missed.
+   */
+  async activate(): Promise<void> {
+    await this.loadRecords();
+    this.activeNow = true;
+  }
+
+  /** This server leads no more: agents are let go (they dial the next server) and nothing is judged here. */
+  async deactivate(): Promise<void> {
+    this.activeNow = false;
+    const remote = [...this.members].filter(([, m]) => m.agent !== this.local);
+    for (const [node, member] of remote) {
+      this.detach(node, member.agent);
+      await member.agent.close();
+    }
+  }
+
+  /** Users' changes to nodes (cordon, drain, labels) made through another server. */
+  async refreshUserFields(): Promise<void> {
+    for (const stored of await this.store.listNodes()) {
+      const record = this.records.get(stored.name);
+      if (!record || (record.cordoned === stored.cordoned && record.draining === stored.draining && JSON.stringify(userLabels(record)) === JSON.stringify(userLabels(stored)))) continue;
+      const updated = { ...record, cordoned: stored.cordoned, draining: stored.draining, labels: { ...record.labels, ...userLabels(stored) } };
+      this.records.set(record.name, updated);
+      for (const listener of this.nodeListeners) listener(record.name, updated.state, updated.state);
+    }
+  }
+
+  private async loadRecords(): Promise<void> {
+    for (const name of this.records.keys()) if (name !== this.node) this.records.delete(name);
+    for (const record of await this.store.listNodes()) {
+      // This server's own node lives in this process: what it knows of it is newer than the store.
+      if (this.local && record.name === this.node && this.records.has(record.name)) continue;
+      this.records.set(record.name, record);
+      // Until it dials in again, a node is as unheard-of as a new one; `down` stays down.
+      this.beats.set(record.name, { state: record.state === "down" ? "down" : "not_ready", lastBeatAt: record.state === "down" ? null : this.now(), beatsOnTime: 0 });
+    }
+    this.refreshedAt = this.now();
   }
 
   // ── NodeDirectory ──
@@ -84,13 +140,13 @@ export class Fleet implements NodeAgent, NodeDirectory {
   }
 
   /** Stores what an agent reported on connecting (a new node starts `initializing`). */
-  async register(report: NodeReport, credentialHash: string | null, existing = this.records.get(report.name)): Promise<NodeRecord> {
+  async register(report: NodeReport, credentialHash: string | null, existing = this.records.get(report.name), store = this.store): Promise<NodeRecord> {
     const now = this.now();
     const record: NodeRecord = existing
       ? { ...existing, ...report, labels: { ...report.labels, ...userLabels(existing) }, credentialHash: credentialHash ?? existing.credentialHash, updatedAt: now }
       : { ...report, state: "initializing", stateReason: "joined", stateSince: now, cordoned: false, draining: false, credentialHash, joinedAt: now, lastHeartbeatAt: null, updatedAt: now };
     this.records.set(record.name, record);
-    await this.store.putNode(record);
+    await store.putNode(record);
     if (!existing) {
       this.beats.set(record.name, { state: "initializing", lastBeatAt: null, beatsOnTime: 0 });
       await this.emit({ type: "NodeJoined", service: null, replica: null, reason: "Joined", message: `node ${record.name} joined from ${record.address}: ${record.allocatable.cpuMillis}m CPU, ${Math.round(record.allocatable.memoryBytes / 1024 ** 2)}Mi memory, runtimes ${record.runtimes.join(", ")}` });
@@ -151,11 +207,12 @@ export class Fleet implements NodeAgent, NodeDirectory {
 
   /** Changes what users set on a node (cordon, drain, labels) and stores it. */
   async updateNode(name: string, patch: Partial<Pick<NodeRecord, "cordoned" | "draining" | "labels">>): Promise<NodeRecord | undefined> {
-    const record = this.records.get(name);
+    // A standby patches the record as the leader last stored it, not its own older copy.
+    const record = this.activeNow ? this.records.get(name) : await this.userStore.getNode(name);
     if (!record) return undefined;
     const updated = { ...record, ...patch, updatedAt: this.now() };
     this.records.set(name, updated);
-    await this.store.putNode(updated);
+    await this.userStore.putNode(updated);
     for (const listener of this.nodeListeners) listener(name, updated.state, updated.state);
     return updated;
   }
@@ -164,7 +221,7 @@ export class Fleet implements NodeAgent, NodeDirectory {
   async removeNode(name: string): Promise<boolean> {
     const record = this.records.get(name);
     if (!record) return false;
-    await this.store.deleteNode(name);
+    await this.userStore.deleteNode(name);
     this.records.delete(name);
     this.beats.delete(name);
     const member = this.members.get(name);
@@ -301,6 +358,10 @@ export class Fleet implements NodeAgent, NodeDirectory {
   }
 
   private async checkStates(): Promise<void> {
+    if (!this.activeNow) {
+      if (this.now() - this.refreshedAt >= STANDBY_REFRESH_MS) await this.loadRecords();
+      return;
+    }
     // The server's own node is in this process: it is as alive as the server.
     if (this.local) this.heartbeat(this.node);
     // It alone: nothing has heartbeats to miss.

@@ -25,10 +25,16 @@ const TEN_YEARS_MS = 10 * 365 * 86_400_000;
  * is made again when it does not name every address in `addresses` (a new interface, a new
  * --cluster-advertise), signed by the same CA so joined agents keep trusting it.
  */
-export async function ensureClusterPki(dir: string, addresses: string[]): Promise<ClusterPki> {
+export async function ensureClusterPki(dir: string, addresses: string[], sharedCa?: { certPem: string; keyPem: string }): Promise<ClusterPki> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const forge = (await import("node-forge")).default;
   const files = { caCert: path.join(dir, "ca.crt"), caKey: path.join(dir, "ca.key"), cert: path.join(dir, "server.crt"), key: path.join(dir, "server.key") };
+  // A CA kept in the shared store replaces this home's own: a server certificate of another CA is made again.
+  if (sharedCa && (!fs.existsSync(files.caCert) || fs.readFileSync(files.caCert, "utf8") !== sharedCa.certPem)) {
+    writeSecret(files.caKey, sharedCa.keyPem);
+    fs.writeFileSync(files.caCert, sharedCa.certPem);
+    fs.rmSync(files.cert, { force: true });
+  }
   if (!fs.existsSync(files.caCert) || !fs.existsSync(files.caKey)) {
     const { certPem, keyPem } = makeCertificate(forge, { commonName: `drover-ca@${os.hostname()}`, ca: true });
     writeSecret(files.caKey, keyPem);
@@ -43,6 +49,12 @@ export async function ensureClusterPki(dir: string, addresses: string[]): Promis
     fs.writeFileSync(files.cert, certPem);
   }
   return { caPem, certPem: fs.readFileSync(files.cert, "utf8"), keyPem: fs.readFileSync(files.key, "utf8"), caHash: caHash(caPem) };
+}
+
+/** A new cluster CA (for a shared store, where the first server to need one keeps it for all). */
+export async function makeCa(): Promise<{ certPem: string; keyPem: string }> {
+  const forge = (await import("node-forge")).default;
+  return makeCertificate(forge, { commonName: `drover-ca@${os.hostname()}`, ca: true });
 }
 
 /** `sha256:<hex>` of a certificate's SubjectPublicKeyInfo. */

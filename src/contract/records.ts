@@ -209,3 +209,39 @@ export interface AuditRecord {
 
 export type AuditInput = Pick<AuditRecord, "actor" | "role" | "action" | "object" | "summary">;
 
+
+/** Who leads the controllers among the servers on one database, and until when (the store's clock, ms). */
+export interface Lease {
+  holder: string;
+  /** Goes up by one with every new holder: the fencing token every controller write carries. */
+  term: number;
+  expiresAt: number;
+  /** When the holder got it (this term's start). */
+  since: number;
+}
+
+/** What a controller write must match: the lease's holder and term, still unexpired. */
+export interface LeaderFence {
+  holder: string;
+  term: number;
+}
+
+/** A server on the database, as it last said (for `drover doctor` and agents' failover). */
+export interface ServerRecord {
+  id: string;
+  url: string;
+  /** Where its agents dial (`--cluster-listen`, advertised), or null. */
+  clusterUrl: string | null;
+  version: string;
+  startedAt: number;
+  seenAt: number;
+}
+
+/** Who this server is among the servers on its store, and who leads: `drover doctor`, /api/v1/info. */
+export interface ServerRoleView {
+  server: string;
+  leading: boolean;
+  lease: Lease | null;
+  servers: ServerRecord[];
+  store: { dialect: "sqlite" | "postgres"; location: string; schema: number };
+}

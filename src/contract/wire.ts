@@ -12,7 +12,7 @@ import { z } from "zod";
 import type { MetricsSnapshot, ReplicaEnergy } from "./metrics.js";
 
 /** Bumped on any change an older peer could not read; peers with another version are refused. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** A line longer than this is not a message drover sends: the connection is dropped. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -178,9 +178,13 @@ export type CallMethod = keyof typeof CALL_PARAMS;
 export const CALL_METHODS = Object.keys(CALL_PARAMS) as [CallMethod, ...CallMethod[]];
 
 export const serverMessageSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("welcome"), protocol: z.number().int(), node: z.string(), credential: z.string().optional() }),
-  z.object({ type: z.literal("refused"), reason: z.string() }),
+  // `servers`: every server's cluster address, so an agent given one learns the others for failover.
+  z.object({ type: z.literal("welcome"), protocol: z.number().int(), node: z.string(), credential: z.string().optional(), servers: z.array(z.string()).optional() }),
+  // `standby`: this server does not lead; the agent tries the next address at once (not a refusal of the agent itself).
+  z.object({ type: z.literal("refused"), reason: z.string(), standby: z.boolean().optional() }),
   z.object({ type: z.literal("call"), id: count, method: z.enum(CALL_METHODS), params: z.array(z.unknown()) }),
+  // The server is alive (version 2): an agent that hears nothing for a while tries the next server (a paused leader keeps its sockets open).
+  z.object({ type: z.literal("heartbeat"), at: z.number() }),
 ]);
 
 export type AgentMessage = z.output<typeof agentMessageSchema>;

@@ -225,7 +225,8 @@ export class RolloutController {
     const type = state === "succeeded" ? "RolloutSucceeded" : state === "rolled_back" ? "RolloutRolledBack" : "RolloutEnded";
     const availability = metrics.availability === null ? "no requests" : `${requests} requests, ${errors} errors, availability ${(metrics.availability * 100).toFixed(3)}%`;
     const rollbackText = metrics.rollbackDurationMs !== null ? `, rolled back in ${metrics.rollbackDurationMs}ms` : "";
-    await this.emit(rollout.service, type, state, `revision ${rollout.toRevision}: ${reason} (${Math.round(metrics.durationMs / 100) / 10}s, ${availability}${rollbackText})`);
+    // Stamped with the moment it ended, not when the event reached the store (a round trip later on a networked store).
+    await this.emit(rollout.service, type, state, `revision ${rollout.toRevision}: ${reason} (${Math.round(metrics.durationMs / 100) / 10}s, ${availability}${rollbackText})`, rolledBackAt ?? now);
   }
 
   private traffic(service: string): Map<number, RevisionTraffic> {
@@ -241,8 +242,8 @@ export class RolloutController {
     return Object.fromEntries([...traffic].map(([revision, t]) => [String(revision), markOf(t)]));
   }
 
-  private async emit(service: string, type: string, reason: string, message: string): Promise<void> {
-    await this.events.emit({ type, service, replica: null, reason, message });
+  private async emit(service: string, type: string, reason: string, message: string, time?: number): Promise<void> {
+    await this.events.emit({ type, service, replica: null, reason, message, ...(time === undefined ? {} : { time }) });
   }
 }
 

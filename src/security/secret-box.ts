@@ -16,6 +16,11 @@ export class SecretBox implements ValueCipher {
   private constructor(private readonly key: Buffer) {}
 
   /** The key from DROVER_MASTER_KEY, else from the home's key file (made when missing). */
+  /** A box for a key given as text (a backup's own key). */
+  static fromKey(text: string): SecretBox {
+    return new SecretBox(decodeKey(text.trim(), "the backup's key"));
+  }
+
   static open(home: string): SecretBox {
     const fromEnv = process.env.DROVER_MASTER_KEY;
     if (fromEnv) return new SecretBox(decodeKey(fromEnv, "DROVER_MASTER_KEY"));

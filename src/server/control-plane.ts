@@ -1,7 +1,9 @@
 /**
  * The control plane's operations, as the API exposes them: plan and apply descriptors, change a
  * service's desired state, and read what is going on. It changes desired state in the store and
- * wakes the reconciler; it never touches a workload itself.
+ * wakes the leader's controllers through the store's change feed (on this server or another); it
+ * never touches a workload itself. The controllers (reconciler with rollouts and healing,
+ * sampling, autoscaling) run only while this server leads, on the fenced store.
  */
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
 import type { trustedKeys } from "../security/signatures.js";
@@ -20,6 +22,7 @@ import { SecretRedactor } from "./secret-redactor.js";
 import { ConfigObjects } from "./config-objects.js";
 import { Planner } from "./planner.js";
 import { Reconciler } from "./reconciler.js";
+import { RolloutController } from "../rollout/controller.js";
 import { Autoscaler, type AutoscaleStatus } from "./autoscale/autoscaler.js";
 import { serverLog } from "./server-log.js";
 import { objectKeys, serviceStatus, unschedulableReason, waitsOf } from "./service-status.js";
@@ -46,9 +49,15 @@ export class ControlPlane {
   readonly configObjects: ConfigObjects;
   /** Plans and admission of applies (also `plan` and `policy test` on their own). */
   readonly planner: Planner;
-  private readonly reconciler: Reconciler;
+  /** While this server leads: null otherwise. */
+  private reconciler: Reconciler | null = null;
   private readonly samples: MetricHistory;
   private readonly autoscaler: Autoscaler;
+  /** Users' rollout commands (pause, promote, abort) are users' writes: any server takes them. */
+  private readonly rolloutCommands: RolloutController;
+  /** The event stream as controllers write to it (fenced by the lease term). */
+  readonly controllerEvents: EventBus;
+  private readonly unsubscribe: Array<() => void> = [];
   private specs = new Map<string, ServiceSpec | undefined>();
 
   constructor(
@@ -59,26 +68,56 @@ export class ControlPlane {
     private readonly beforeDeploy: () => Promise<void> = async () => undefined,
     /** The public keys signed descriptors are checked against. */
     trusted: () => ReturnType<typeof trustedKeys> = () => [],
+    /** What the controllers write through: the store fenced by this server's lease term. */
+    private readonly controllerStore: Store = store,
   ) {
     this.redactor = new SecretRedactor(store);
     this.events = new EventBus(store, (text) => this.redactor.redact(text));
-    this.configObjects = new ConfigObjects(store, secrets, this.events, this.redactor, () => this.reconciler.wake());
+    this.controllerEvents = this.events.writingTo(controllerStore);
+    this.configObjects = new ConfigObjects(store, secrets, this.events, this.redactor, () => this.wake());
     this.planner = new Planner(store, this.configObjects, trusted);
-    this.reconciler = new Reconciler(store, agent, this.events);
-    this.samples = new MetricHistory(store, agent, agent.metrics().intervalMs);
-    this.autoscaler = new Autoscaler(store, this.events, () => this.samples.latest(), agent.metrics().intervalMs, () => this.reconciler.wake());
+    this.rolloutCommands = new RolloutController(store, agent, this.events);
+    this.samples = new MetricHistory(controllerStore, agent, agent.metrics().intervalMs);
+    this.autoscaler = new Autoscaler(controllerStore, this.controllerEvents, () => this.samples.latest(), agent.metrics().intervalMs, () => this.wake());
   }
 
-  /** Re-adopts what the agent runs and starts reconciling. */
+  /** Starts answering: wake-ups and events from other servers are heard from now on. */
   async start(): Promise<void> {
     await this.redactor.refresh();
-    await this.reconciler.start();
+    this.unsubscribe.push(
+      this.store.changes.onWake(() => this.reconciler?.wake()),
+      this.store.changes.onEvent((event) => {
+        this.events.publish([event]);
+        // A secret changed through another server: its values are hidden from now on here too.
+        if (/^Secret/.test(event.type)) void this.redactor.refresh().catch(() => undefined);
+      }),
+    );
+  }
+
+  /** This server leads: re-adopt what the agents run and start the controllers. */
+  async lead(): Promise<void> {
+    if (this.reconciler) return;
+    const reconciler = new Reconciler(this.controllerStore, this.agent, this.controllerEvents);
+    this.reconciler = reconciler;
+    await reconciler.start();
     this.samples.start(() => this.autoscaler.evaluate().catch((error: Error) => serverLog("error", "autoscaling failed", { error: error.message })));
   }
 
-  /** Asks the reconciler for a pass (after a node changed, say). */
+  /** This server leads no more: the controllers stop at once (what they were doing, the next leader carries on from the store). */
+  async stepDown(): Promise<void> {
+    const reconciler = this.reconciler;
+    this.reconciler = null;
+    this.samples.stop();
+    await reconciler?.close();
+  }
+
+  get leading(): boolean {
+    return this.reconciler !== null;
+  }
+
+  /** Asks the leader's reconciler for a pass, here or on another server. */
   wake(): void {
-    this.reconciler.wake();
+    this.store.changes.wake();
   }
 
   /** `replicas`: the store's replica rows when the caller has them already (a scrape). */
@@ -99,8 +138,8 @@ export class ControlPlane {
   }
 
   async close(): Promise<void> {
-    this.samples.stop();
-    await this.reconciler.close();
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
+    await this.stepDown();
     await this.agent.close();
     await this.store.close();
   }
@@ -115,7 +154,7 @@ export class ControlPlane {
     const result = await this.store.apply({ ...batch, author: options.author, message: options.message });
     if (batch.configObjects.some((o) => o.kind === "Secret")) await this.redactor.refresh();
     this.events.publish(result.events);
-    this.reconciler.wake();
+    this.wake();
     return { entries, warnings, services: result.services };
   }
 
@@ -124,19 +163,20 @@ export class ControlPlane {
     const replicas = await this.store.listReplicas();
     const readyServices = new Set(replicas.filter((r) => r.state === "ready").map((r) => r.service));
     const objects = objectKeys(await this.store.listConfigObjectHashes());
+    const nodesJoining = this.agent.nodes().some((n) => n.state === "initializing");
     const summaries: ServiceSummary[] = [];
     for (const service of services) {
       const own = replicas.filter((r) => r.service === service.name);
       const { descriptor } = await this.revisionOf(service);
       const waitingFor = waitsOf(descriptor, readyServices, objects);
-      const problem = this.reconciler.preparations.problem(service.name, service.revision);
+      const problem = this.reconciler?.preparations.problem(service.name, service.revision);
       summaries.push({
         name: service.name,
         namespace: service.namespace,
         revision: service.revision,
         desired: service.enabled && !service.deleting ? service.replicas : 0,
         ready: own.filter((r) => r.state === "ready" && r.revision === service.revision).length,
-        status: serviceStatus(service, own, waitingFor, problem),
+        status: serviceStatus(service, own, waitingFor, problem, nodesJoining),
         restarts: own.reduce((sum, r) => sum + r.restarts, 0),
         ports: descriptor.spec.networking.ports.map((p) => ({ name: p.name, port: p.port })),
         waitingFor,
@@ -195,7 +235,7 @@ export class ControlPlane {
       message: "restart",
     });
     this.events.publish(result.events);
-    this.reconciler.wake();
+    this.wake();
     return result.services[0]!;
   }
 
@@ -273,7 +313,7 @@ export class ControlPlane {
       rollout: latest,
       steps: descriptor && latest?.strategy === "canary" ? canarySteps(descriptor.spec.deployment) : [],
       replicas: latest ? { to: count(latest.toRevision), from: count(latest.fromRevision) } : { to: count(service.revision), from: { total: 0, ready: 0 } },
-      weights: this.reconciler.weightsOf(name),
+      weights: this.reconciler?.weightsOf(name) ?? null,
       history: rollouts,
     };
   }
@@ -282,13 +322,13 @@ export class ControlPlane {
     const name = await this.resolveName(input);
     const service = (await this.store.getService(name))!;
     const { descriptor } = await this.revisionOf(service);
-    const changed = await this.reconciler.rollouts.command(service, descriptor, action);
+    const changed = await this.rolloutCommands.command(service, descriptor, action);
     if (!changed) {
       // Without a rollout under way, undo means what it means to kubectl: back to the previous revision.
       if (action === "undo") await this.rollback(name, { author });
       else throw new ConflictError(`${name} has no rollout under way (see drover rollout status ${input})`);
     }
-    this.reconciler.wake();
+    this.wake();
     return this.rolloutStatus(name);
   }
 
@@ -310,7 +350,7 @@ export class ControlPlane {
     if (target.number === service.revision) throw new BadRequestError(`revision ${target.number} is the current revision of ${name}`, "to");
     const strategy = options.strategy === undefined ? undefined : options.strategy === "gradual" ? "rolling" : options.strategy;
     const done = await rollBack(this.store, this.events, service, options.author, `by ${options.author}`, target, strategy ? { [STRATEGY_ANNOTATION]: strategy } : {});
-    this.reconciler.wake();
+    this.wake();
     return { ...done!.applied, target: target.number };
   }
 
@@ -348,7 +388,7 @@ export class ControlPlane {
     const name = await this.resolveName(input);
     await this.store.updateService(name, patch);
     await this.events.emit({ type, service: name, replica: null, reason, message });
-    this.reconciler.wake();
+    this.wake();
     return (await this.store.getService(name))!;
   }
 

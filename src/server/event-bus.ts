@@ -3,13 +3,17 @@ import type { EventInput, EventRecord } from "../contract/index.js";
 import type { Store } from "../store/store.js";
 
 export class EventBus {
-  private readonly subscribers = new Set<(event: EventRecord) => void>();
-
   constructor(
     private readonly store: Store,
     /** Hides secret values a message may carry (from a workload's output, say). */
     private readonly redact: (text: string) => string = (text) => text,
+    private readonly subscribers = new Set<(event: EventRecord) => void>(),
   ) {}
+
+  /** The same stream, its events written through `store` (the controllers' fenced store). */
+  writingTo(store: Store): EventBus {
+    return new EventBus(store, this.redact, this.subscribers);
+  }
 
   async emit(event: EventInput): Promise<EventRecord> {
     const record = await this.store.appendEvent({ ...event, message: this.redact(event.message) });

@@ -98,7 +98,9 @@ export class Scheduling {
       const key = `${r.service}@${r.revision}`;
       if (!specs.has(key)) specs.set(key, (await this.revision(r.service, r.revision)).descriptor.spec);
     }
-    return new PlacementView(this.directory.nodes(), replicas, (r) => specs.get(`${r.service}@${r.revision}`), this.directory.enforcesRequests);
+    // A node the store calls ready whose agent has not dialled this server (a new leader's first seconds) takes nothing new yet.
+    const nodes = this.directory.nodes().map((n) => (n.state === "ready" && !this.directory.liveness(n.name).connected ? { ...n, state: "not_ready" as const } : n));
+    return new PlacementView(nodes, replicas, (r) => specs.get(`${r.service}@${r.revision}`), this.directory.enforcesRequests);
   }
 
   /** A `ReplicaPending` event when a service's replicas stop fitting, or fit nowhere for another reason. */

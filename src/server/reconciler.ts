@@ -19,6 +19,8 @@ import { Scheduling, type PlacementView } from "./placement.js";
 import { NodeLifecycle } from "./node-lifecycle.js";
 
 const RESYNC_MS = 5_000;
+/** A replica whose node was unreachable at its start is placed again this much later. */
+const UNREACHABLE_RETRY_MS = 1_000;
 
 export class Reconciler {
   private running = false;
@@ -28,6 +30,8 @@ export class Reconciler {
   private wakeTimerAt = Infinity;
   private resync: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
+  /** Replicas this reconciler started or has heard from (any other is news from an earlier leader). */
+  private readonly heard = new Set<string>();
   /** Replicas with a start or stop under way, so a second pass does not repeat it. */
   private readonly busy = new Set<string>();
   /** Revisions are immutable, so they are read once. */
@@ -233,13 +237,19 @@ export class Reconciler {
 
   private async launch(replica: ReplicaRecord, reason: "Created" | "Restarted", configObjects: () => Promise<ConfigObjectRecord[]>): Promise<void> {
     this.busy.add(replica.id);
+    this.heard.add(replica.id);
     try {
       const { descriptor } = await this.revision(replica.service, replica.revision);
       const objects = referencedObjects(descriptor, await configObjects());
       const restarts = replica.restarts + (reason === "Restarted" ? 1 : 0);
       this.agent.assign(replica.id, replica.node);
       await this.store.updateReplica(replica.id, { state: "starting", restarts, nextStartAt: null, reason, startedAt: this.now(), readyAt: null, healing: { ...replica.healing, pending: null } });
-      await this.agent.start(buildLaunch(replica, descriptor, objects));
+      const status = await this.agent.start(buildLaunch(replica, descriptor, objects));
+      if (status.exit?.reason === "node_unreachable") {
+        // Its node went away between placement and start: placed again (elsewhere, or there once it is back).
+        await this.store.updateReplica(replica.id, { state: "pending", node: "", restarts: replica.restarts, reason: `Unschedulable: ${status.message}` });
+        this.scheduleWake(this.now() + UNREACHABLE_RETRY_MS);
+      }
     } finally {
       this.busy.delete(replica.id);
     }
@@ -274,6 +284,7 @@ export class Reconciler {
 
   /** Forgets a replica that has ended; safe to call twice. */
   private async removeReplica(id: string): Promise<void> {
+    this.heard.delete(id);
     const status = (await this.agent.list()).find((s) => s.id === id);
     if (status && status.state !== "exited") return; // still ending; its exit will come back here
     const record = await this.store.getReplica(id);
@@ -286,6 +297,10 @@ export class Reconciler {
   /** Brings one observation from the agent into the store. */
   private async observe(status: ReplicaStatus, adopting: boolean): Promise<void> {
     const record = await this.store.getReplica(status.id);
+    // The first word of a replica this reconciler did not start (an agent reconnecting to a new
+    // leader): it is adopted, as at start, and said so.
+    if (!this.heard.has(status.id) && record && (record.state === "running" || record.state === "ready" || record.state === "unready")) adopting = true;
+    this.heard.add(status.id);
     if (!record) {
       // Started by a drover that died before recording it, or left over from a deleted service.
       if (status.state === "exited") await this.agent.remove(status.id);

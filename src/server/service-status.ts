@@ -5,8 +5,12 @@ import { isFinal } from "./replica-plan.js";
 import { CRASH_LOOP_AFTER } from "./restart-policy.js";
 
 
-/** `problem`: why the current revision cannot start at all (its preparation failed), if so. */
-export function serviceStatus(service: ServiceRecord, replicas: ReplicaRecord[], waitingFor: string[], problem: { reason: string } | null = null): ServiceStatus {
+/**
+ * `problem`: why the current revision cannot start at all (its preparation failed), if so.
+ * `nodesJoining`: a node is joining; a replica with no node yet may fit there in a moment, so it is
+ * progressing, not unschedulable.
+ */
+export function serviceStatus(service: ServiceRecord, replicas: ReplicaRecord[], waitingFor: string[], problem: { reason: string } | null = null, nodesJoining = false): ServiceStatus {
   if (service.deleting) return "deleting";
   if (!service.enabled) return replicas.length > 0 ? "stopping" : "stopped";
   const current = replicas.filter((r) => r.revision === service.revision && r.state !== "terminating");
@@ -16,7 +20,7 @@ export function serviceStatus(service: ServiceRecord, replicas: ReplicaRecord[],
   // Sticky across restart attempts: a crash-looping replica that is starting again is still crash-looping.
   if (replicas.some((r) => r.state === "crash_loop" || (r.consecutiveFailures >= CRASH_LOOP_AFTER && r.state !== "ready" && r.state !== "terminating" && !isFinal(r)))) return "crash_loop";
   if (waitingFor.length > 0 && replicas.length === 0) return "waiting";
-  if (current.some(isUnplaced)) return "unschedulable";
+  if (current.some(isUnplaced) && !nodesJoining) return "unschedulable";
   const ready = current.filter((r) => r.state === "ready").length;
   const others = replicas.filter((r) => r.revision !== service.revision).length;
   return ready >= service.replicas && others === 0 ? "ready" : "progressing";

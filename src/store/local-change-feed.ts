@@ -5,6 +5,7 @@ import type { ChangeFeed } from "./store.js";
 export class LocalChangeFeed implements ChangeFeed {
   private readonly wakeListeners = new Set<() => void>();
   private readonly eventListeners = new Set<(event: EventRecord) => void>();
+  protected readonly leaseListeners = new Set<() => void>();
 
   wake(): void {
     for (const listener of this.wakeListeners) listener();
@@ -18,6 +19,14 @@ export class LocalChangeFeed implements ChangeFeed {
   onEvent(listener: (event: EventRecord) => void): () => void {
     this.eventListeners.add(listener);
     return () => this.eventListeners.delete(listener);
+  }
+
+  /** No other server to tell. */
+  async leaseReleased(): Promise<void> {}
+
+  onLeaseReleased(listener: () => void): () => void {
+    this.leaseListeners.add(listener);
+    return () => this.leaseListeners.delete(listener);
   }
 
   /** Hands another server's event to the listeners (the PostgreSQL feed's notifications). */

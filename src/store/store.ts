@@ -2,6 +2,7 @@
  * The source of truth for desired state. Every method that changes more than one row does so in
  * one transaction. Methods are async so a networked store (PostgreSQL) fits the same interface.
  */
+import type { LeaderFence, Lease, ServerRecord } from "../contract/index.js";
 import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, MetricPoint, NodeRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
 import type { PolicyDocument, ServiceDescriptor } from "../spec/index.js";
 
@@ -39,38 +40,13 @@ export interface ValueCipher {
   isSealed(text: string): boolean;
 }
 
-/** Who leads the controllers among the servers on one database, and until when (the store's clock, ms). */
-export interface Lease {
-  holder: string;
-  /** Goes up by one with every new holder: the fencing token every controller write carries. */
-  term: number;
-  expiresAt: number;
-  /** When the holder got it (this term's start). */
-  since: number;
-}
-
-/** What a controller write must match: the lease's holder and term, still unexpired. */
-export interface LeaderFence {
-  holder: string;
-  term: number;
-}
+export type { LeaderFence, Lease, ServerRecord };
 
 /** A controller write refused: the lease has another holder or term, or has expired. */
 export class StaleLeaderError extends Error {
   constructor(fence: LeaderFence) {
     super(`not the leader any more (term ${fence.term} of ${fence.holder} is over): the write is refused`);
   }
-}
-
-/** A server on the database, as it last said (for `drover doctor` and agents' failover). */
-export interface ServerRecord {
-  id: string;
-  url: string;
-  /** Where its agents dial (`--cluster-listen`, advertised), or null. */
-  clusterUrl: string | null;
-  version: string;
-  startedAt: number;
-  seenAt: number;
 }
 
 /** News between servers on one database: wake-ups for the leader's controllers and events as written. */
@@ -80,6 +56,9 @@ export interface ChangeFeed {
   onWake(listener: () => void): () => void;
   /** Events written by other servers (one's own are published where they are written). */
   onEvent(listener: (event: EventRecord) => void): () => void;
+  /** Tells the other servers the leader lease was given up (a clean shutdown): one takes it at once. */
+  leaseReleased(): Promise<void>;
+  onLeaseReleased(listener: () => void): () => void;
 }
 
 /** Every table's rows as stored (the same columns in both dialects): `store migrate` and PostgreSQL backups. */
@@ -179,7 +158,7 @@ export interface Store {
   deleteServer(id: string): Promise<void>;
 
   /** Cluster-wide settings (the cluster CA): written once, the first writer wins; the value as stored. */
-  ensureSetting(key: string, make: () => string, options?: { sealed?: boolean }): Promise<string>;
+  ensureSetting(key: string, make: () => string | Promise<string>, options?: { sealed?: boolean }): Promise<string>;
 
   dump(): Promise<StoreDump>;
   /** Loads a dump into an empty store in one transaction (nothing half-written); `replace` empties it first. */

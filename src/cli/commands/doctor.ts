@@ -3,7 +3,7 @@ import { droverHome } from "../../settings.js";
 import { ApiClient } from "../client.js";
 import { color, memory } from "../output.js";
 import { formatDuration } from "../../spec/units.js";
-import type { AgentInfo } from "../../contract/index.js";
+import type { AgentInfo, ServerRoleView } from "../../contract/index.js";
 
 /** Below this, replica logs and the store may fill the disk. */
 const MIN_FREE_BYTES = 1024 ** 3;
@@ -17,12 +17,16 @@ interface ServerInfo {
   filesystem: { path: string; sizeBytes: number; freeBytes: number } | null;
   energySource: "rapl" | "model";
   agent: AgentInfo;
+  role: ServerRoleView | null;
 }
+
+/** A server not heard from for this long is gone (they announce themselves every lease renewal). */
+const SERVER_SILENT_MS = 15_000;
 
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check the set-up: server (version, uptime), store, state folder and its free space, runtimes, cgroups, router, energy source; exit 1 when something is wrong")
+    .description("check the set-up: server (version, uptime), store (kind, where, leader and term, every server on it), state folder and its free space, runtimes, cgroups, router, energy source; exit 1 when something is wrong")
     .action(async () => {
       const client = new ApiClient();
       let problems = 0;
@@ -41,6 +45,7 @@ export function registerDoctor(program: Command): void {
       const info = await client.get<ServerInfo>("/api/v1/info");
       say(true, `server ${info.version}, pid ${up.pid} at ${client.baseUrl}, up ${formatDuration(info.uptimeSeconds * 1000)}`);
       say(info.storeWritable && info.storeLatencyMs < 100, info.storeWritable ? `store takes writes (${info.storeLatencyMs} ms to lock and release)` : `store cannot be written: ${info.storeError}`);
+      if (info.role) reportRole(info.role, say);
       if (info.filesystem) {
         const free = info.filesystem.freeBytes / info.filesystem.sizeBytes;
         say(info.filesystem.freeBytes > MIN_FREE_BYTES && free > 0.05, `${memory(info.filesystem.freeBytes)} free (${(free * 100).toFixed(0)}%) where DROVER_HOME is`);
@@ -49,4 +54,17 @@ export function registerDoctor(program: Command): void {
       say(true, `energy figures: ${info.energySource === "rapl" ? "measured (RAPL)" : "estimated by the utilisation model (no readable RAPL)"}`);
       if (problems > 0) process.exitCode = 1;
     });
+}
+
+function reportRole(role: ServerRoleView, say: (ok: boolean, text: string) => void): void {
+  say(true, `store ${role.store.dialect} ${role.store.location}, schema ${role.store.schema}`);
+  const now = Date.now();
+  const lease = role.lease;
+  if (!lease || lease.expiresAt <= now) say(false, "no server leads now: controllers are not running (a standby takes the lease within its length)");
+  else say(true, `leader ${lease.holder}${lease.holder === role.server ? " (this server)" : ""}, term ${lease.term}, since ${new Date(lease.since).toISOString()}, lease for ${((lease.expiresAt - now) / 1000).toFixed(1)}s more`);
+  for (const server of role.servers) {
+    const silent = now - server.seenAt;
+    const what = `${server.id === lease?.holder ? "leader " : "standby"} ${server.id} ${server.url}${server.clusterUrl ? `, agents ${server.clusterUrl}` : ""}, ${server.version}, seen ${formatDuration(Math.max(0, silent))} ago`;
+    say(silent < SERVER_SILENT_MS, silent < SERVER_SILENT_MS ? what : `${what} (gone?)`);
+  }
 }

@@ -5,8 +5,9 @@ import path from "node:path";
 import type { Command } from "commander";
 import type { AuditRecord, TokenRecord } from "../../contract/index.js";
 import type { ChainVerdict } from "../../security/audit-chain.js";
-import { ApiClient, CliError } from "../client.js";
-import { restoreBackup, RestoreError } from "../../security/backup.js";
+import { ApiClient, CliError, EXIT_USAGE } from "../client.js";
+import { isPostgresUrl } from "../../store/postgres/postgres-url.js";
+import { restoreBackup, restoreBackupInto, RestoreError, type RestoreSummary } from "../../security/backup.js";
 import { HomeLockedError, lockHome } from "../../store/sqlite/home-lock.js";
 import { droverHome } from "../../settings.js";
 import { age, color, printStructured, table } from "../output.js";
@@ -111,27 +112,20 @@ export function registerSecurity(program: Command): void {
     });
   program
     .command("restore")
-    .description("restore a backup into DROVER_HOME, where no server may run; refuses a home with state unless --force. Then `drover up` starts what it describes")
+    .description("restore a backup (of either store) into DROVER_HOME, where no server may run, or into a PostgreSQL store no server uses (--store); refuses one with state unless --force. Then `drover up` (or the servers) start what it describes")
     .argument("<file>", "a file written by drover backup")
-    .option("--force", "replace the state (and key) this home has")
-    .action(async (file: string, flags: { force?: boolean }) => {
+    .option("--force", "replace the state (and key) this home or store has")
+    .option("--store <url>", "restore into this PostgreSQL store (postgres://…; default $DROVER_STORE) instead of DROVER_HOME; the servers need the backup's master key")
+    .action(async (file: string, flags: { force?: boolean; store?: string }) => {
       const home = droverHome();
-      fs.mkdirSync(home, { recursive: true });
-      let lock: { release(): void };
+      const storeUrl = flags.store ?? (process.env.DROVER_STORE || undefined);
       try {
-        lock = lockHome(path.join(home, "server.lock"));
-      } catch (error) {
-        if (error instanceof HomeLockedError) throw new CliError(`a drover server is running on ${home}: stop it first (drover down)`);
-        throw error;
-      }
-      try {
-        const restored = restoreBackup(readInput(file), home, flags.force ?? false);
-        process.stdout.write(`restored ${restored.services} services and ${restored.secrets} secrets from a backup of ${new Date(restored.createdAt).toISOString()} into ${home}${restored.keyRestored ? " (with its master key)" : ""}; drover up starts them\n`);
+        const restored = storeUrl ? await restoreIntoStore(file, storeUrl, home, flags.force ?? false) : await restoreIntoHome(file, home, flags.force ?? false);
+        const where = storeUrl ? "the store" : home;
+        process.stdout.write(`restored ${restored.services} services and ${restored.secrets} secrets from a backup of ${new Date(restored.createdAt).toISOString()} into ${where}${restored.keyRestored ? " (with its master key)" : ""}; ${storeUrl ? "the servers start them" : "drover up starts them"}\n`);
       } catch (error) {
         if (error instanceof RestoreError) throw new CliError(`cannot restore ${file}: ${error.message}`, 2);
         throw error;
-      } finally {
-        lock.release();
       }
     });
 
@@ -173,3 +167,32 @@ function readInput(file: string): Buffer {
   }
 }
 
+
+async function restoreIntoHome(file: string, home: string, force: boolean): Promise<RestoreSummary> {
+  fs.mkdirSync(home, { recursive: true });
+  let lock: { release(): void };
+  try {
+    lock = lockHome(path.join(home, "server.lock"));
+  } catch (error) {
+    if (error instanceof HomeLockedError) throw new CliError(`a drover server is running on ${home}: stop it first (drover down)`);
+    throw error;
+  }
+  try {
+    return await restoreBackup(readInput(file), home, force);
+  } finally {
+    lock.release();
+  }
+}
+
+async function restoreIntoStore(file: string, url: string, home: string, force: boolean): Promise<RestoreSummary> {
+  if (!isPostgresUrl(url)) throw new CliError(`--store ${url}: expected postgres://user:password@host:5432/database (a SQLite store is restored into its DROVER_HOME)`, EXIT_USAGE);
+  const bytes = readInput(file);
+  const { PostgresStore } = await import("../../store/postgres/postgres-store.js");
+  // No cipher: rows move as they are (secrets stay sealed); the key is checked against them first.
+  const store = await PostgresStore.open(url);
+  try {
+    return await restoreBackupInto(bytes, store, home, force);
+  } finally {
+    await store.close();
+  }
+}

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import type { Command } from "commander";
-import { ApiClient, CliError, EXIT_USAGE } from "../client.js";
+import { ApiClient, CliError, EXIT_USAGE, servicePath } from "../client.js";
 import { planAndApply } from "../apply-flow.js";
 import { color } from "../output.js";
 import { ensureServer } from "../server-process.js";
@@ -27,7 +27,7 @@ export function registerUp(program: Command): void {
       const client = new ApiClient();
       await ensureServer(client, (text) => process.stderr.write(`${text}\n`));
       const stored = !flags.file && !fs.existsSync("drover.yaml");
-      const applied = stored ? (await client.get<{ services: Array<{ name: string }> }>("/api/v1/services")).services : await planAndApply(client, { ...flags, file: flags.file ?? ["drover.yaml"], yes: true }, false);
+      const applied = stored ? await startStored(client) : await planAndApply(client, { ...flags, file: flags.file ?? ["drover.yaml"], yes: true }, false);
       const names = (applied ?? []).map((s) => s.name);
       if (names.length === 0) return;
       const started = Date.now();
@@ -35,4 +35,11 @@ export function registerUp(program: Command): void {
       process.stdout.write(`${servicesTable(services)}\n`);
       process.stdout.write(`${color.green("all ready")} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
     });
+}
+
+/** The services the store has, those stopped (`drover down`) started again: what `up` brings back without files. */
+async function startStored(client: ApiClient): Promise<Array<{ name: string }>> {
+  const { services } = await client.get<{ services: Array<{ name: string; status: string }> }>("/api/v1/services");
+  for (const service of services) if (service.status === "stopped" || service.status === "stopping") await client.post(`${servicePath(service.name)}/start`);
+  return services;
 }

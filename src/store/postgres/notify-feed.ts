@@ -11,6 +11,7 @@ import { LocalChangeFeed } from "../local-change-feed.js";
 
 export const WAKE_CHANNEL = "drover_wake";
 export const EVENT_CHANNEL = "drover_events";
+export const LEASE_CHANNEL = "drover_lease";
 const RECONNECT_MS = 1_000;
 
 export class NotifyFeed extends LocalChangeFeed {
@@ -35,13 +36,17 @@ export class NotifyFeed extends LocalChangeFeed {
     client.on("end", () => this.lost(client));
     client.on("notification", (notice) => void this.notice(notice.channel, notice.payload ?? "").catch(() => undefined));
     await client.connect();
-    await client.query(`LISTEN ${WAKE_CHANNEL}; LISTEN ${EVENT_CHANNEL}`);
+    await client.query(`LISTEN ${WAKE_CHANNEL}; LISTEN ${EVENT_CHANNEL}; LISTEN ${LEASE_CHANNEL}`);
     this.client = client;
   }
 
   override wake(): void {
     super.wake();
     void this.send(WAKE_CHANNEL, this.origin).catch(() => undefined);
+  }
+
+  override async leaseReleased(): Promise<void> {
+    await this.send(LEASE_CHANNEL, this.origin).catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -54,6 +59,10 @@ export class NotifyFeed extends LocalChangeFeed {
     const [origin, id] = payload.split(" ");
     if (origin === this.origin) return;
     if (channel === WAKE_CHANNEL) return super.wake();
+    if (channel === LEASE_CHANNEL) {
+      for (const listener of this.leaseListeners) listener();
+      return;
+    }
     for (const event of await this.readEvents([Number(id)])) this.deliver(event);
   }
 

@@ -135,8 +135,7 @@ export class PostgresStore implements Store {
       // Applies through different servers take turns: revision numbers and versions are read, then written.
       await this.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.apply]);
       const now = this.now();
-      const events: EventRecord[] = [];
-      const services: AppliedService[] = [];
+      const pending: EventInput[] = [];
       for (const object of batch.configObjects) {
         const [existing] = await this.query("SELECT version, hash FROM config_objects WHERE kind = $1 AND name = $2", [object.kind, object.name]);
         if (existing?.hash === object.hash) continue;
@@ -146,7 +145,7 @@ export class PostgresStore implements Store {
            ON CONFLICT (kind, name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, hash = EXCLUDED.hash, updated_at = EXCLUDED.updated_at`,
           [object.kind, object.name, version, this.storedData(object.kind, object.name, object.data), object.hash, now],
         );
-        events.push(await this.insertEvent({ type: `${object.kind}Applied`, service: null, replica: null, reason: existing ? "Changed" : "Created", message: `${object.kind} ${object.name} version ${version}` }));
+        pending.push({ type: `${object.kind}Applied`, service: null, replica: null, reason: existing ? "Changed" : "Created", message: `${object.kind} ${object.name} version ${version}` });
       }
       for (const policy of batch.policies ?? []) {
         const [existing] = await this.query("SELECT version, hash FROM policies WHERE name = $1", [policy.name]);
@@ -157,31 +156,58 @@ export class PostgresStore implements Store {
            ON CONFLICT (name) DO UPDATE SET document = EXCLUDED.document, version = EXCLUDED.version, hash = EXCLUDED.hash, updated_at = EXCLUDED.updated_at`,
           [policy.name, JSON.stringify(policy.document), version, policy.hash, now],
         );
-        events.push(await this.insertEvent({ type: "PolicyApplied", service: null, replica: null, reason: existing ? "Changed" : "Created", message: `policy ${policy.name} version ${version}` }));
+        pending.push({ type: "PolicyApplied", service: null, replica: null, reason: existing ? "Changed" : "Created", message: `policy ${policy.name} version ${version}` });
       }
-      for (const change of batch.services) {
-        const [current] = await this.query("SELECT * FROM services WHERE name = $1", [change.name]);
-        const [currentRevision] = current ? await this.query("SELECT hash FROM revisions WHERE service = $1 AND number = $2", [change.name, current.revision]) : [];
-        if (current && currentRevision?.hash === change.hash && !current.deleting) {
-          await this.query("UPDATE services SET replicas = $1, enabled = 1, updated_at = $2 WHERE name = $3", [change.replicas, now, change.name]);
-          services.push({ name: change.name, revision: Number(current.revision), outcome: "unchanged" });
-          continue;
-        }
-        const [last] = await this.query("SELECT MAX(number) AS n FROM revisions WHERE service = $1", [change.name]);
-        const number = Number(last?.n ?? 0) + 1;
-        await this.query("INSERT INTO revisions (service, number, descriptor, hash, author, message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)", [change.name, number, JSON.stringify(change.descriptor), change.hash, batch.author, batch.message, now]);
-        if (current) await this.query("UPDATE services SET revision = $1, replicas = $2, enabled = 1, deleting = 0, updated_at = $3 WHERE name = $4", [number, change.replicas, now, change.name]);
-        else await this.query("INSERT INTO services (name, namespace, revision, replicas, enabled, deleting, created_at, updated_at) VALUES ($1, $2, $3, $4, 1, 0, $5, $5)", [change.name, change.descriptor.metadata.namespace, number, change.replicas, now]);
-        const outcome = current ? "changed" : "created";
-        services.push({ name: change.name, revision: number, outcome });
-        events.push(await this.insertEvent({ type: "RevisionCreated", service: change.name, replica: null, reason: outcome === "created" ? "Created" : "SpecChanged", message: `revision ${number} by ${batch.author}${batch.message ? `: ${batch.message}` : ""}` }));
+      const services = await this.applyServices(batch, now, pending);
+      if (batch.deletions.length > 0) {
+        await this.query("UPDATE services SET deleting = 1, updated_at = $1 WHERE name = ANY($2::text[])", [now, batch.deletions]);
+        for (const name of batch.deletions) pending.push({ type: "ServiceDeleting", service: name, replica: null, reason: "Pruned", message: `not in the applied files (--prune)` });
       }
-      for (const name of batch.deletions) {
-        await this.query("UPDATE services SET deleting = 1, updated_at = $1 WHERE name = $2", [now, name]);
-        events.push(await this.insertEvent({ type: "ServiceDeleting", service: name, replica: null, reason: "Pruned", message: `not in the applied files (--prune)` }));
-      }
-      return { services, events };
+      return { services, events: await this.insertEvents(pending, now) };
     });
+  }
+
+  /** The services of an apply in a few statements whatever their number (a round trip each would make 1,000 services slow). */
+  private async applyServices(batch: ApplyBatch, now: number, pending: EventInput[]): Promise<AppliedService[]> {
+    const names = batch.services.map((c) => c.name);
+    if (names.length === 0) return [];
+    const current = new Map(
+      (await this.query("SELECT s.name, s.revision, s.deleting, r.hash FROM services s LEFT JOIN revisions r ON r.service = s.name AND r.number = s.revision WHERE s.name = ANY($1::text[])", [names])).map((row) => [String(row.name), row]),
+    );
+    const last = new Map((await this.query("SELECT service, MAX(number) AS n FROM revisions WHERE service = ANY($1::text[]) GROUP BY service", [names])).map((row) => [String(row.service), Number(row.n)]));
+    const results: AppliedService[] = [];
+    const unchanged: Array<{ name: string; replicas: number }> = [];
+    const revisions: Array<{ change: ApplyBatch["services"][number]; number: number }> = [];
+    for (const change of batch.services) {
+      const existing = current.get(change.name);
+      if (existing && existing.hash === change.hash && !existing.deleting) {
+        unchanged.push({ name: change.name, replicas: change.replicas });
+        results.push({ name: change.name, revision: Number(existing.revision), outcome: "unchanged" });
+        continue;
+      }
+      const number = (last.get(change.name) ?? 0) + 1;
+      revisions.push({ change, number });
+      const outcome = existing ? "changed" : "created";
+      results.push({ name: change.name, revision: number, outcome });
+      pending.push({ type: "RevisionCreated", service: change.name, replica: null, reason: outcome === "created" ? "Created" : "SpecChanged", message: `revision ${number} by ${batch.author}${batch.message ? `: ${batch.message}` : ""}` });
+    }
+    if (unchanged.length > 0) {
+      await this.query("UPDATE services AS s SET replicas = u.replicas, enabled = 1, updated_at = $3 FROM unnest($1::text[], $2::bigint[]) AS u(name, replicas) WHERE s.name = u.name", [unchanged.map((u) => u.name), unchanged.map((u) => u.replicas), now]);
+    }
+    if (revisions.length > 0) {
+      const column = <T>(pick: (r: (typeof revisions)[number]) => T) => revisions.map(pick);
+      await this.query(
+        "INSERT INTO revisions (service, number, descriptor, hash, author, message, created_at) SELECT u.*, $5::text, $6::text, $7::bigint FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) AS u",
+        [column((r) => r.change.name), column((r) => r.number), column((r) => JSON.stringify(r.change.descriptor)), column((r) => r.change.hash), batch.author, batch.message, now],
+      );
+      await this.query(
+        `INSERT INTO services (name, namespace, revision, replicas, enabled, deleting, created_at, updated_at)
+           SELECT u.name, u.namespace, u.revision, u.replicas, 1, 0, $5::bigint, $5::bigint FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u(name, namespace, revision, replicas)
+         ON CONFLICT (name) DO UPDATE SET revision = EXCLUDED.revision, replicas = EXCLUDED.replicas, enabled = 1, deleting = 0, updated_at = EXCLUDED.updated_at`,
+        [column((r) => r.change.name), column((r) => r.change.descriptor.metadata.namespace), column((r) => r.number), column((r) => r.change.replicas), now],
+      );
+    }
+    return results;
   }
 
   async getService(name: string): Promise<ServiceRecord | undefined> {
@@ -455,11 +481,11 @@ export class PostgresStore implements Store {
     await this.query("DELETE FROM servers WHERE id = $1", [id]);
   }
 
-  async ensureSetting(key: string, make: () => string, options: { sealed?: boolean } = {}): Promise<string> {
+  async ensureSetting(key: string, make: () => string | Promise<string>, options: { sealed?: boolean } = {}): Promise<string> {
     const open = (text: string) => (options.sealed && this.cipher?.isSealed(text) ? this.cipher.unseal(text, `setting:${key}`) : text);
     const [existing] = await this.query("SELECT value FROM settings WHERE key = $1", [key]);
     if (existing) return open(String(existing.value));
-    const value = make();
+    const value = await make();
     const text = options.sealed && this.cipher ? this.cipher.seal(value, `setting:${key}`) : value;
     // Two servers starting together: the first insert wins and both read it back.
     await this.query("INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING", [key, text, this.now()]);
@@ -501,18 +527,28 @@ export class PostgresStore implements Store {
   }
 
   private async insertEvent(event: EventInput): Promise<EventRecord> {
-    const time = event.time ?? this.now();
-    // The notice goes in the same statement: other servers hear of the event when it commits, not before.
-    const [row] = await this.query(
-      `WITH inserted AS (INSERT INTO events (time, type, service, replica, reason, message) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id)
-       SELECT id, pg_notify('${EVENT_CHANNEL}', $7 || ' ' || id) FROM inserted`,
-      [time, event.type, event.service, event.replica, event.reason, event.message, this.changes.origin],
+    return (await this.insertEvents([event], this.now()))[0]!;
+  }
+
+  /** Events in one statement, in order; the notice of each goes in the same statement: other servers hear of them when they commit, not before. */
+  private async insertEvents(events: EventInput[], now: number): Promise<EventRecord[]> {
+    if (events.length === 0) return [];
+    const times = events.map((e) => e.time ?? now);
+    const rows = await this.query(
+      `WITH inserted AS (
+         INSERT INTO events (time, type, service, replica, reason, message)
+         SELECT u.time, u.type, u.service, u.replica, u.reason, u.message
+           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(time, type, service, replica, reason, message, position) ORDER BY u.position
+         RETURNING id)
+       SELECT id, pg_notify('${EVENT_CHANNEL}', $7 || ' ' || id) FROM inserted ORDER BY id`,
+      [times, events.map((e) => e.type), events.map((e) => e.service), events.map((e) => e.replica), events.map((e) => e.reason), events.map((e) => e.message), this.changes.origin],
     );
-    if (++this.eventsSincePrune >= 1000) {
+    this.eventsSincePrune += events.length;
+    if (this.eventsSincePrune >= 1000) {
       this.eventsSincePrune = 0;
       await this.query("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - $1", [EVENTS_KEPT]);
     }
-    return { id: Number(row!.id), time, type: event.type, service: event.service, replica: event.replica, reason: event.reason, message: event.message };
+    return events.map((event, i) => ({ id: Number(rows[i]!.id), time: times[i]!, type: event.type, service: event.service, replica: event.replica, reason: event.reason, message: event.message }));
   }
 
   private async eventsById(ids: number[]): Promise<EventRecord[]> {

@@ -391,12 +391,12 @@ export class SqliteStore implements Store {
     this.statement("DELETE FROM servers WHERE id = ?").run(id);
   }
 
-  async ensureSetting(key: string, make: () => string, options: { sealed?: boolean } = {}): Promise<string> {
+  async ensureSetting(key: string, make: () => string | Promise<string>, options: { sealed?: boolean } = {}): Promise<string> {
     const stored = () => this.statement("SELECT value FROM settings WHERE key = ?").get(key) as Row | undefined;
     const open = (text: string) => (options.sealed && this.cipher?.isSealed(text) ? this.cipher.unseal(text, `setting:${key}`) : text);
     const existing = stored();
     if (existing) return open(String(existing.value));
-    const value = make();
+    const value = await make();
     const text = options.sealed && this.cipher ? this.cipher.seal(value, `setting:${key}`) : value;
     this.statement("INSERT OR IGNORE INTO settings (key, value, updated_at) VALUES (?, ?, ?)").run(key, text, this.now());
     return open(String(stored()!.value));

@@ -1,0 +1,3 @@
+/** The security tests again, each server on a PostgreSQL database of its own (its own node joining over a cluster port). */
+process.env.DROVER_TEST_STORE = "postgres";
+await import("../security.test.js");
