@@ -99,25 +99,27 @@ test("a canary answering 5xx to 20% of requests is aborted by its analysis; clie
 
 test("kill -9 of drover in the middle of a rolling update: the rollout completes after the restart, nothing is orphaned", async () => {
   const port = await freePort();
+  // A name of its own: the processes of this service are looked for machine-wide below, and this file may run twice at once (SQLite and PostgreSQL).
+  const name = `mid-${port}`;
   const deployment = "{strategy: rolling, rolling: {max_surge: 1, max_unavailable: 0, min_ready: 700ms}}";
-  assert.equal((await drover.run(["up", "-f", drover.write("mid-v1.yaml", version("mid", port, "v1", deployment))])).code, 0);
-  const file = drover.write("mid-v2.yaml", version("mid", port, "v2", deployment));
+  assert.equal((await drover.run(["up", "-f", drover.write(`${name}-v1.yaml`, version(name, port, "v1", deployment))])).code, 0);
+  const file = drover.write(`${name}-v2.yaml`, version(name, port, "v2", deployment));
   assert.equal((await drover.run(["apply", "-f", file, "--yes"])).code, 0);
-  await waitFor("the first new replica to be ready", async () => (await rolloutOf("test/mid")).replicas.to.ready >= 1, 15_000, 50);
+  await waitFor("the first new replica to be ready", async () => (await rolloutOf(`test/${name}`)).replicas.to.ready >= 1, 15_000, 50);
   await drover.killServer();
   await drover.startServer();
-  const view = await rolloutWhen("test/mid", "the rollout to finish", (v) => v.rollout?.state === "succeeded", 30_000);
+  const view = await rolloutWhen(`test/${name}`, "the rollout to finish", (v) => v.rollout?.state === "succeeded", 30_000);
   assert.equal(view.rollout!.toRevision, 2);
   // The last old replica may still be draining when the rollout is done; then it is gone.
   const replicas = await waitFor("only the four new replicas", async () => {
-    const list = await drover.json<ReplicaRecord[]>(["ps", "mid"]);
+    const list = await drover.json<ReplicaRecord[]>(["ps", name]);
     return list.length === 4 && list.every((r) => r.revision === 2 && r.state === "ready") ? list : undefined;
   });
   // No process of this service runs that drover does not know.
   const known = new Set(replicas.map((r) => r.pid));
   const running = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((pid) => {
     try {
-      return fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes("DROVER_SERVICE=mid") && fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes(`DROVER_HOME`) === false;
+      return fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`DROVER_SERVICE=${name}`) && fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes(`DROVER_HOME`) === false;
     } catch {
       return false;
     }
@@ -131,7 +133,8 @@ test("blue-green: rollout undo inside the scale-down window sends every request 
   const deployment = "{strategy: blue_green, blue_green: {scale_down_delay: 60s}}";
   assert.equal((await drover.run(["up", "-f", drover.write("bg-v1.yaml", version("bg", port, "v1", deployment))])).code, 0);
   assert.equal((await drover.run(["apply", "-f", drover.write("bg-v2.yaml", version("bg", port, "v2", deployment)), "--yes"])).code, 0);
-  await waitFor("the switch", async () => (await events("test/bg")).some((e) => e.type === "RolloutSwitched"), 20_000, 50);
+  // Four new replicas first: on 2 cores with this file running twice at once (SQLite and PostgreSQL) that has taken over 20 s.
+  await waitFor("the switch", async () => (await events("test/bg")).some((e) => e.type === "RolloutSwitched"), 40_000, 50);
   const answer = async () => ((await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { message: string }).message;
   await waitFor("the new set to answer", async () => (await answer()) === "v2", 5_000, 20);
   const undo = await drover.run(["rollout", "undo", "bg"]);

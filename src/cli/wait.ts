@@ -3,18 +3,29 @@ import type { EventRecord, ServiceSummary } from "../contract/index.js";
 import { ApiClient, CliError } from "./client.js";
 import { progress } from "./output.js";
 
-// Unschedulable is not final (the replica is placed as soon as a node fits), but waiting for it would not end by itself.
-const FAILED = new Set(["crash_loop", "failed", "image_unavailable", "runtime_unavailable", "unschedulable"]);
+const FAILED = new Set(["crash_loop", "failed", "image_unavailable", "runtime_unavailable"]);
+/**
+ * Unschedulable is not final (the replica is placed as soon as a node fits): a node may be a
+ * moment from ready (joining, or a heartbeat late on a busy machine). Past this long it is a
+ * failure, since waiting would not end by itself.
+ */
+const UNSCHEDULABLE_GRACE_MS = 15_000;
 
 export async function waitForReady(client: ApiClient, names: string[], timeoutMs: number): Promise<ServiceSummary[]> {
   const bar = progress();
   const deadline = Date.now() + timeoutMs;
+  const unschedulableSince = new Map<string, number>();
   try {
     while (true) {
       const { services } = await client.get<{ services: ServiceSummary[] }>("/api/v1/services");
       const watched = services.filter((s) => names.includes(s.name));
       const ready = watched.filter((s) => s.status === "ready");
-      const failed = watched.filter((s) => FAILED.has(s.status));
+      const now = Date.now();
+      for (const s of watched) {
+        if (s.status !== "unschedulable") unschedulableSince.delete(s.name);
+        else if (!unschedulableSince.has(s.name)) unschedulableSince.set(s.name, now);
+      }
+      const failed = watched.filter((s) => FAILED.has(s.status) || now - (unschedulableSince.get(s.name) ?? now) >= UNSCHEDULABLE_GRACE_MS);
       const replicas = watched.reduce((n, s) => n + s.ready, 0);
       const wanted = watched.reduce((n, s) => n + s.desired, 0);
       bar.update(`${ready.length}/${watched.length} services ready, ${replicas}/${wanted} replicas`);
