@@ -95,7 +95,9 @@ export class TestPostgres {
     // It does not keep the test process alive: the exit hook below ends it.
     child.unref();
     (child.stderr as unknown as { unref(): void }).unref();
-    // A test process that dies takes its database server and its files with it.
+    // A test process that dies takes its database server and its files with it; a runner that
+    // ends it on a timeout sends SIGTERM, which skips exit handlers unless it exits by itself.
+    for (const signal of ["SIGTERM", "SIGINT"] as const) if (process.listenerCount(signal) === 0) process.once(signal, () => process.exit(1));
     process.once("exit", () => {
       child.kill("SIGKILL");
       fs.rmSync(this.dir, { recursive: true, force: true });
