@@ -12,7 +12,8 @@ import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, Event
 import type { PolicyDocument } from "../../spec/index.js";
 import { auditHash, GENESIS } from "../../security/audit-chain.js";
 import { checkColumns, DUMPED_TABLES } from "../dump.js";
-import { toAudit, toConfigObject, toEvent, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, patchColumns, type Row } from "../rows.js";
+import { Sealing } from "../sealing.js";
+import { toAudit, toEvent, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, patchColumns, type Row } from "../rows.js";
 import { StaleLeaderError, type ApplyBatch, type EventQuery, type LeaderFence, type Lease, type ServerRecord, type Store, type StoreDump, type ValueCipher } from "../store.js";
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
 import { EVENT_CHANNEL, NotifyFeed } from "./notify-feed.js";
@@ -32,16 +33,18 @@ export class PostgresStore implements Store {
   readonly changes: NotifyFeed;
   private readonly transaction = new AsyncLocalStorage<pg.PoolClient>();
   private eventsSincePrune = 0;
+  private readonly sealing: Sealing;
 
   private constructor(
     private readonly pool: pg.Pool,
     config: pg.ClientConfig,
     location: string,
     private readonly now: () => number,
-    private readonly cipher: ValueCipher | null,
+    cipher: ValueCipher | null,
     log: (message: string) => void,
   ) {
     this.description = { dialect: "postgres", location, schema: POSTGRES_MIGRATIONS.length };
+    this.sealing = new Sealing(cipher);
     this.changes = new NotifyFeed(config, crypto.randomUUID(), (ids) => this.eventsById(ids), (channel, payload) => this.query("SELECT pg_notify($1, $2)", [channel, payload]).then(() => undefined), log);
   }
 
@@ -107,27 +110,12 @@ export class PostgresStore implements Store {
   }
 
   private async sealStoredSecrets(): Promise<void> {
-    if (!this.cipher) return;
-    const cipher = this.cipher;
     await this.tx(async () => {
       for (const row of await this.query("SELECT name, data FROM config_objects WHERE kind = 'Secret' FOR UPDATE")) {
-        const data = String(row.data);
-        if (!cipher.isSealed(data)) await this.query("UPDATE config_objects SET data = $1 WHERE kind = 'Secret' AND name = $2", [cipher.seal(data, String(row.name)), row.name]);
-        else cipher.unseal(data, String(row.name));
+        const sealed = this.sealing.sealedIfPlain(String(row.name), String(row.data));
+        if (sealed !== null) await this.query("UPDATE config_objects SET data = $1 WHERE kind = 'Secret' AND name = $2", [sealed, row.name]);
       }
     });
-  }
-
-  private storedData(kind: string, name: string, data: Record<string, string>): string {
-    const json = JSON.stringify(data);
-    return kind === "Secret" && this.cipher ? this.cipher.seal(json, name) : json;
-  }
-
-  private configObject(row: Row): ConfigObjectRecord {
-    const record = toConfigObject({ ...row, data: "{}" });
-    const text = String(row.data);
-    const json = record.kind === "Secret" && this.cipher?.isSealed(text) ? this.cipher.unseal(text, record.name) : text;
-    return { ...record, data: JSON.parse(json) as Record<string, string> };
   }
 
   async apply(batch: ApplyBatch): Promise<{ services: AppliedService[]; events: EventRecord[] }> {
@@ -143,7 +131,7 @@ export class PostgresStore implements Store {
         await this.query(
           `INSERT INTO config_objects (kind, name, version, data, hash, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (kind, name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, hash = EXCLUDED.hash, updated_at = EXCLUDED.updated_at`,
-          [object.kind, object.name, version, this.storedData(object.kind, object.name, object.data), object.hash, now],
+          [object.kind, object.name, version, this.sealing.storedData(object.kind, object.name, object.data), object.hash, now],
         );
         pending.push({ type: `${object.kind}Applied`, service: null, replica: null, reason: existing ? "Changed" : "Created", message: `${object.kind} ${object.name} version ${version}` });
       }
@@ -274,12 +262,12 @@ export class PostgresStore implements Store {
 
   async getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined> {
     const [row] = await this.query("SELECT * FROM config_objects WHERE kind = $1 AND name = $2", [kind, name]);
-    return row && this.configObject(row);
+    return row && this.sealing.configObject(row);
   }
 
   async listConfigObjects(kind?: ConfigObjectRecord["kind"]): Promise<ConfigObjectRecord[]> {
     const rows = kind ? await this.query("SELECT * FROM config_objects WHERE kind = $1 ORDER BY name", [kind]) : await this.query("SELECT * FROM config_objects ORDER BY kind, name");
-    return rows.map((row) => this.configObject(row));
+    return rows.map((row) => this.sealing.configObject(row));
   }
 
   async listConfigObjectHashes(): Promise<Array<Pick<ConfigObjectRecord, "kind" | "name" | "hash">>> {
@@ -482,11 +470,11 @@ export class PostgresStore implements Store {
   }
 
   async ensureSetting(key: string, make: () => string | Promise<string>, options: { sealed?: boolean } = {}): Promise<string> {
-    const open = (text: string) => (options.sealed && this.cipher?.isSealed(text) ? this.cipher.unseal(text, `setting:${key}`) : text);
+    const open = (text: string) => this.sealing.openSetting(key, text, options.sealed ?? false);
     const [existing] = await this.query("SELECT value FROM settings WHERE key = $1", [key]);
     if (existing) return open(String(existing.value));
     const value = await make();
-    const text = options.sealed && this.cipher ? this.cipher.seal(value, `setting:${key}`) : value;
+    const text = this.sealing.settingText(key, value, options.sealed ?? false);
     // Two servers starting together: the first insert wins and both read it back.
     await this.query("INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING", [key, text, this.now()]);
     const [stored] = await this.query("SELECT value FROM settings WHERE key = $1", [key]);

@@ -4,11 +4,12 @@ import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, Event
 import { auditHash, GENESIS } from "../../security/audit-chain.js";
 import { StaleLeaderError, type ApplyBatch, type EventQuery, type LeaderFence, type Lease, type ServerRecord, type Store, type StoreDump, type ValueCipher } from "../store.js";
 import { checkColumns, DUMPED_TABLES } from "../dump.js";
+import { Sealing } from "../sealing.js";
 import { LocalChangeFeed } from "../local-change-feed.js";
 import { MIGRATIONS } from "./migrations.js";
 import type { PolicyDocument } from "../../spec/index.js";
 
-import { toAudit, toConfigObject, toEvent, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, patchColumns, type Row } from "../rows.js";
+import { toAudit, toEvent, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, patchColumns, type Row } from "../rows.js";
 
 /** Events beyond this many are pruned, oldest first, so the database does not grow forever. */
 const EVENTS_KEPT = 20_000;
@@ -17,6 +18,7 @@ export class SqliteStore implements Store {
   readonly description: Store["description"];
   readonly changes = new LocalChangeFeed();
   private readonly db: Database.Database;
+  private readonly sealing: Sealing;
   private eventsSincePrune = 0;
   private readonly statements = new Map<string, Database.Statement>();
 
@@ -24,8 +26,9 @@ export class SqliteStore implements Store {
   constructor(
     file: string,
     private readonly now: () => number = Date.now,
-    private readonly cipher: ValueCipher | null = null,
+    cipher: ValueCipher | null = null,
   ) {
+    this.sealing = new Sealing(cipher);
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
@@ -38,27 +41,12 @@ export class SqliteStore implements Store {
 
   /** Secrets stored before encryption at rest (or by a store without a cipher) are sealed now; a wrong key fails here, at start. */
   private sealStoredSecrets(): void {
-    if (!this.cipher) return;
     this.db.transaction(() => {
       for (const row of this.statement("SELECT name, data FROM config_objects WHERE kind = 'Secret'").all() as Row[]) {
-        const data = String(row.data);
-        if (!this.cipher!.isSealed(data)) this.statement("UPDATE config_objects SET data = ? WHERE kind = 'Secret' AND name = ?").run(this.cipher!.seal(data, String(row.name)), row.name);
-        else this.cipher!.unseal(data, String(row.name));
+        const sealed = this.sealing.sealedIfPlain(String(row.name), String(row.data));
+        if (sealed !== null) this.statement("UPDATE config_objects SET data = ? WHERE kind = 'Secret' AND name = ?").run(sealed, row.name);
       }
     })();
-  }
-
-  /** What goes into the data column: a secret's JSON sealed, a config map's as it is. */
-  private storedData(kind: string, name: string, data: Record<string, string>): string {
-    const json = JSON.stringify(data);
-    return kind === "Secret" && this.cipher ? this.cipher.seal(json, name) : json;
-  }
-
-  private configObject(row: Row): ConfigObjectRecord {
-    const record = toConfigObject({ ...row, data: "{}" });
-    const text = String(row.data);
-    const json = record.kind === "Secret" && this.cipher?.isSealed(text) ? this.cipher.unseal(text, record.name) : text;
-    return { ...record, data: JSON.parse(json) as Record<string, string> };
   }
 
   private migrate(): void {
@@ -83,7 +71,7 @@ export class SqliteStore implements Store {
         const version = existing ? Number(existing.version) + 1 : 1;
         this.db
           .prepare("INSERT OR REPLACE INTO config_objects (kind, name, version, data, hash, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
-          .run(object.kind, object.name, version, this.storedData(object.kind, object.name, object.data), object.hash, now);
+          .run(object.kind, object.name, version, this.sealing.storedData(object.kind, object.name, object.data), object.hash, now);
         events.push(this.insertEvent({ type: `${object.kind}Applied`, service: null, replica: null, reason: existing ? "Changed" : "Created", message: `${object.kind} ${object.name} version ${version}` }));
       }
       for (const policy of batch.policies ?? []) {
@@ -241,7 +229,7 @@ export class SqliteStore implements Store {
 
   async getConfigObject(kind: ConfigObjectRecord["kind"], name: string): Promise<ConfigObjectRecord | undefined> {
     const row = this.statement("SELECT * FROM config_objects WHERE kind = ? AND name = ?").get(kind, name) as Row | undefined;
-    return row && this.configObject(row);
+    return row && this.sealing.configObject(row);
   }
 
   async listPolicies(): Promise<Array<{ name: string; document: PolicyDocument; hash: string; version: number }>> {
@@ -260,7 +248,7 @@ export class SqliteStore implements Store {
     const rows = kind
       ? this.statement("SELECT * FROM config_objects WHERE kind = ? ORDER BY name").all(kind)
       : this.statement("SELECT * FROM config_objects ORDER BY kind, name").all();
-    return (rows as Row[]).map((row) => this.configObject(row));
+    return (rows as Row[]).map((row) => this.sealing.configObject(row));
   }
 
   async insertToken(token: TokenRecord): Promise<void> {
@@ -393,11 +381,11 @@ export class SqliteStore implements Store {
 
   async ensureSetting(key: string, make: () => string | Promise<string>, options: { sealed?: boolean } = {}): Promise<string> {
     const stored = () => this.statement("SELECT value FROM settings WHERE key = ?").get(key) as Row | undefined;
-    const open = (text: string) => (options.sealed && this.cipher?.isSealed(text) ? this.cipher.unseal(text, `setting:${key}`) : text);
+    const open = (text: string) => this.sealing.openSetting(key, text, options.sealed ?? false);
     const existing = stored();
     if (existing) return open(String(existing.value));
     const value = await make();
-    const text = options.sealed && this.cipher ? this.cipher.seal(value, `setting:${key}`) : value;
+    const text = this.sealing.settingText(key, value, options.sealed ?? false);
     this.statement("INSERT OR IGNORE INTO settings (key, value, updated_at) VALUES (?, ?, ?)").run(key, text, this.now());
     return open(String(stored()!.value));
   }
