@@ -20,7 +20,7 @@ export function fencedStore(store: Store, fence: () => LeaderFence | null): Stor
       if (typeof value !== "function" || !WRITES.has(property as keyof Store)) return typeof value === "function" ? value.bind(target) : value;
       return (...args: unknown[]) => {
         const current = fence();
-        if (!current) return Promise.reject(new StaleLeaderError({ holder: "this server", term: 0 }));
+        if (!current) return Promise.reject(new StaleLeaderError(null));
         return target.fenced(current, () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
       };
     },

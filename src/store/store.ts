@@ -44,8 +44,9 @@ export type { LeaderFence, Lease, ServerRecord };
 
 /** A controller write refused: the lease has another holder or term, or has expired. */
 export class StaleLeaderError extends Error {
-  constructor(fence: LeaderFence) {
-    super(`not the leader any more (term ${fence.term} of ${fence.holder} is over): the write is refused`);
+  /** `fence` null: this server holds no lease at all. */
+  constructor(fence: LeaderFence | null) {
+    super(fence ? `not the leader any more (term ${fence.term} of ${fence.holder} is over): the write is refused` : "this server does not lead: the write is refused");
   }
 }
 
