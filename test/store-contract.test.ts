@@ -269,6 +269,37 @@ for (const dialect of [sqlite, postgresDialect]) {
       await source.close();
     });
 
+    test("node pools: applied with the descriptors, sized apart from them; instances keep every state change as a transition, once", async () => {
+      const location = await dialect.location();
+      let now = 1000;
+      const store = await dialect.open(location, { now: () => now });
+      const text = "apiVersion: drover/v1\nkind: NodePool\nmetadata: {name: workers}\nspec: {provider: local, min: 1, max: 3, machine: small}\n";
+      const document = loadDescriptors([{ file: "p.yaml", text, baseDir: "/" }]).pools[0]!;
+      const applied = await store.apply({ services: [], configObjects: [], deletions: [], pools: [{ name: "workers", document, hash: "p1" }], author: "t", message: "" });
+      assert.deepEqual(applied.events.map((e) => [e.type, e.message]), [["NodePoolApplied", "node pool workers version 1"]]);
+      await store.updatePool("workers", { desired: 2, problem: "machine type unknown" });
+      assert.equal((await store.apply({ services: [], configObjects: [], deletions: [], pools: [{ name: "workers", document, hash: "p1" }], author: "t", message: "" })).events.length, 0, "unchanged");
+      await store.apply({ services: [], configObjects: [], deletions: [], pools: [{ name: "workers", document: { ...document, spec: { ...document.spec, max: 4 } }, hash: "p2" }], author: "t", message: "" });
+      const pool = (await store.getPool("workers"))!;
+      assert.deepEqual([pool.version, pool.desired, pool.problem, pool.document.spec.max], [2, 2, null, 4], "a change keeps the size and clears the problem");
+
+      const machine = { name: "small", cpu: 1000, memory: 1024 ** 3, gpus: 0, hourly_cost: 0.01, watts: 10 };
+      const instance = { id: "workers-0a1b2c", pool: "workers", machine, state: "provisioning" as const, stateReason: "below min", stateSince: 1000, providerId: null, address: null, createdAt: 1000, updatedAt: 1000 };
+      await store.putInstance(instance);
+      now = 2000;
+      await store.putInstance({ ...instance, state: "booting", stateReason: "created", stateSince: 2000, providerId: "ns-1", updatedAt: 2000 });
+      await store.putInstance({ ...instance, state: "booting", stateReason: "created", stateSince: 2000, providerId: "ns-1", address: "10.0.0.5", updatedAt: 2100 });
+      assert.deepEqual(await store.getInstance("workers-0a1b2c"), { ...instance, state: "booting", stateReason: "created", stateSince: 2000, providerId: "ns-1", address: "10.0.0.5", updatedAt: 2100 });
+      assert.deepEqual((await store.listTransitions("workers")).map((t) => [t.from, t.to, t.at, t.reason]), [[null, "provisioning", 1000, "below min"], ["provisioning", "booting", 2000, "created"]], "the same state twice is one transition");
+      assert.deepEqual((await store.listInstances("workers")).map((i) => i.id), ["workers-0a1b2c"]);
+      assert.deepEqual(await store.listInstances("other"), []);
+      const dump = await store.dump();
+      assert.equal(dump.tables.pool_transitions!.length, 2, "pools are dumped");
+      await store.deletePool("workers");
+      assert.deepEqual([await store.getPool("workers"), await store.listInstances(), await store.listTransitions("workers")], [undefined, [], []]);
+      await store.close();
+    });
+
     test("settings: the first writer wins, sealed when asked; a newer schema is refused with both versions", async () => {
       const location = await dialect.location();
       const cipher = box();

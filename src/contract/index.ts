@@ -13,3 +13,4 @@ export * from "./traffic.js";
 export * from "./nodes.js";
 export * from "./records.js";
 export * from "./views.js";
+export * from "./pools.js";

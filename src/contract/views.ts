@@ -65,7 +65,7 @@ export interface FieldChange {
 }
 
 export interface PlanEntry {
-  kind: "Service" | "ConfigMap" | "Secret" | "Policy";
+  kind: "Service" | "ConfigMap" | "Secret" | "Policy" | "NodePool";
   name: string;
   action: "create" | "change" | "unchanged" | "delete";
   changes: FieldChange[];

@@ -34,6 +34,14 @@ export class Planner {
       policies.push({ name, document, hash });
       entries.push({ kind: "Policy", name, action: !existing ? "create" : existing.hash !== hash ? "change" : "unchanged", changes: existing ? diffValues(existing.document, document) : [] });
     }
+    const pools: NonNullable<ApplyBatch["pools"]> = [];
+    for (const document of set.pools) {
+      const name = document.metadata.name;
+      const hash = contentHash(document);
+      const existing = await this.store.getPool(name);
+      pools.push({ name, document, hash });
+      entries.push({ kind: "NodePool", name, action: !existing ? "create" : existing.hash !== hash ? "change" : "unchanged", changes: existing ? diffValues(existing.document, document) : [] });
+    }
     const hashes = await this.configObjects.hashes();
     const configObjects: ApplyBatch["configObjects"] = [];
     const changedObjects = new Set<string>();
@@ -81,7 +89,7 @@ export class Planner {
         }
       }
     }
-    return { entries, warnings: set.warnings, deletions, batch: { services, configObjects, deletions, policies } };
+    return { entries, warnings: set.warnings, deletions, batch: { services, configObjects, deletions, policies, pools } };
   }
 
   /**

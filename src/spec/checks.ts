@@ -7,6 +7,7 @@ import { didYouMean } from "./did-you-mean.js";
 import type { SpecIssue } from "./errors.js";
 import type { ConfigMapDescriptor, SecretDescriptor, ServiceDescriptor } from "./types.js";
 import type { PolicyDocument } from "./config-schema.js";
+import { POOL_NAME_MAX, type NodePoolDocument } from "./pool-schema.js";
 import { qualifiedName } from "./types.js";
 import { issueAt, type SourceDocument } from "./yaml-source.js";
 
@@ -22,6 +23,7 @@ export interface LocatedDescriptors {
   configMaps: Located<ConfigMapDescriptor>[];
   secrets: Located<SecretDescriptor>[];
   policies: Located<PolicyDocument>[];
+  pools: Located<NodePoolDocument>[];
 }
 
 /** What exists already, keyed by `namespace/name`. */
@@ -43,6 +45,7 @@ export function checkDescriptors(
   for (const group of [set.services, set.configMaps, set.secrets, set.policies] as Located<{ kind: string; metadata: { namespace: string; name: string } }>[][]) {
     issues.push(...duplicates(group));
   }
+  issues.push(...checkPools(set.pools));
   const names = {
     services: new Set([...known.services.keys(), ...set.services.map((s) => qualifiedName(s.value.metadata))]),
     configMaps: new Set([...known.configMaps, ...set.configMaps.map((c) => qualifiedName(c.value.metadata))]),
@@ -53,6 +56,20 @@ export function checkDescriptors(
     issues.push(...checkReferences(service, names, unresolved));
   }
   issues.push(...checkPortClashes(set.services, known), ...checkCycles(set.services, known));
+  return issues;
+}
+
+/** Pools are cluster-wide: one name, whatever the namespace; node names add seven characters to it. */
+function checkPools(pools: Located<NodePoolDocument>[]): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const seen = new Map<string, Located<NodePoolDocument>>();
+  for (const pool of pools) {
+    const name = pool.value.metadata.name;
+    if (name.length > POOL_NAME_MAX) issues.push(issueAt(pool.doc, ["metadata", "name"], `a pool's name must be at most ${POOL_NAME_MAX} characters (its nodes are named after it)`));
+    const first = seen.get(name);
+    if (first) issues.push(issueAt(pool.doc, ["metadata", "name"], `duplicate NodePool "${name}" (first defined at ${first.file}:${first.line})`));
+    else seen.set(name, pool);
+  }
   return issues;
 }
 

@@ -7,3 +7,4 @@ export * from "./units.js";
 export { closest, didYouMean } from "./did-you-mean.js";
 export type { PlacementSpec, ProbeSpec } from "./service-schema.js";
 export { dataKey, POLICY_RULES, type PolicyDocument, type PolicyRule } from "./config-schema.js";
+export { PROVIDERS, nodePoolDocumentSchema, machineTypeSchema, type NodePoolDocument, type NodePoolSpec, type MachineType, type MachineSize } from "./pool-schema.js";

@@ -1,11 +1,12 @@
 /** The JSON Schema of descriptors, for editors (`drover schema`). */
 import { z } from "zod";
-import { configMapDocumentSchema, secretDocumentSchema } from "./config-schema.js";
+import { configMapDocumentSchema, policyDocumentSchema, secretDocumentSchema } from "./config-schema.js";
+import { nodePoolDocumentSchema } from "./pool-schema.js";
 import { API_VERSIONS } from "./load.js";
 import { serviceDocumentSchema } from "./service-schema.js";
 
 export function descriptorJsonSchema(): Record<string, unknown> {
-  const kinds = { Service: serviceDocumentSchema, ConfigMap: configMapDocumentSchema, Secret: secretDocumentSchema };
+  const kinds = { Service: serviceDocumentSchema, ConfigMap: configMapDocumentSchema, Secret: secretDocumentSchema, Policy: policyDocumentSchema, NodePool: nodePoolDocumentSchema };
   const oneOf = Object.entries(kinds).map(([kind, schema]) => {
     const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
     delete json.$schema;
@@ -17,7 +18,7 @@ export function descriptorJsonSchema(): Record<string, unknown> {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     $id: "https://drover.dev/schema/v1/descriptor.json",
     title: "drover descriptor",
-    description: "A drover Service, ConfigMap or Secret document (apiVersion drover/v1).",
+    description: "A drover Service, ConfigMap, Secret, Policy or NodePool document (apiVersion drover/v1).",
     oneOf,
   };
 }

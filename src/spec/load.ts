@@ -10,12 +10,13 @@ import { didYouMean } from "./did-you-mean.js";
 import { SpecError, type SpecIssue } from "./errors.js";
 import { describeInput } from "./fields.js";
 import { knownKeysAt } from "./schema-keys.js";
+import { nodePoolDocumentSchema, type NodePoolDocument } from "./pool-schema.js";
 import { serviceDocumentSchema, type ServiceDocumentParsed } from "./service-schema.js";
 import type { DescriptorSet, NamedPort, ServiceDescriptor } from "./types.js";
 import { issueAt, parseYamlFile, type SourceDocument } from "./yaml-source.js";
 
 export const API_VERSIONS = ["drover/v1", "mohhos.io/v1"];
-const SCHEMAS = { Service: serviceDocumentSchema, ConfigMap: configMapDocumentSchema, Secret: secretDocumentSchema, Policy: policyDocumentSchema };
+const SCHEMAS = { Service: serviceDocumentSchema, ConfigMap: configMapDocumentSchema, Secret: secretDocumentSchema, Policy: policyDocumentSchema, NodePool: nodePoolDocumentSchema };
 type Kind = keyof typeof SCHEMAS;
 
 export interface DescriptorFile {
@@ -48,7 +49,7 @@ export interface LoadOptions {
 /** @throws SpecError when anything is invalid; warnings are returned in the set. */
 export function loadDescriptors(files: DescriptorFile[], options: LoadOptions = {}): DescriptorSet {
   const issues: SpecIssue[] = [];
-  const located: LocatedDescriptors = { services: [], configMaps: [], secrets: [], policies: [] };
+  const located: LocatedDescriptors = { services: [], configMaps: [], secrets: [], policies: [], pools: [] };
   for (const { file, text, baseDir } of files) {
     const parsed = parseYamlFile(file, text);
     issues.push(...parsed.issues);
@@ -72,6 +73,7 @@ export function loadDescriptors(files: DescriptorFile[], options: LoadOptions = 
     configMaps: located.configMaps.map((c) => c.value),
     secrets: located.secrets.map((s) => s.value),
     policies: located.policies.map((p) => p.value),
+    pools: located.pools.map((p) => p.value),
     warnings: sortIssues(issues),
   };
 }
@@ -91,7 +93,7 @@ function parseDocument(doc: SourceDocument, baseDir: string, into: LocatedDescri
   const kind = record.kind;
   if (typeof kind !== "string" || !Object.hasOwn(SCHEMAS, kind)) {
     const message = kind === undefined ? "required" : `unknown kind ${JSON.stringify(kind)}`;
-    issues.push(issueAt(doc, ["kind"], `${message} (use Service, ConfigMap, Secret or Policy)${typeof kind === "string" ? didYouMean(kind, Object.keys(SCHEMAS)) : ""}`));
+    issues.push(issueAt(doc, ["kind"], `${message} (use Service, ConfigMap, Secret, Policy or NodePool)${typeof kind === "string" ? didYouMean(kind, Object.keys(SCHEMAS)) : ""}`));
     return;
   }
   const schema = SCHEMAS[kind as Kind];
@@ -104,7 +106,8 @@ function parseDocument(doc: SourceDocument, baseDir: string, into: LocatedDescri
   if (kind === "Service") into.services.push({ ...at, value: normaliseService(result.data as ServiceDocumentParsed, baseDir) });
   else if (kind === "ConfigMap") into.configMaps.push({ ...at, value: result.data as z.output<typeof configMapDocumentSchema> });
   else if (kind === "Secret") into.secrets.push({ ...at, value: result.data as z.output<typeof secretDocumentSchema> });
-  else into.policies.push({ ...at, value: result.data as PolicyDocument });
+  else if (kind === "Policy") into.policies.push({ ...at, value: result.data as PolicyDocument });
+  else into.pools.push({ ...at, value: result.data as NodePoolDocument });
 }
 
 function toSpecIssues(doc: SourceDocument, schema: z.ZodType, issue: z.core.$ZodIssue): SpecIssue[] {

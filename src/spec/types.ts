@@ -32,6 +32,7 @@ export interface DescriptorSet {
   configMaps: ConfigMapDescriptor[];
   secrets: SecretDescriptor[];
   policies: import("./config-schema.js").PolicyDocument[];
+  pools: import("./pool-schema.js").NodePoolDocument[];
   /** Things that are not wrong in themselves but need attention, e.g. references outside the file. */
   warnings: import("./errors.js").SpecIssue[];
 }

@@ -1,5 +1,5 @@
 /** Rows of either store (SQLite, or PostgreSQL with its 64-bit integers read as numbers) as records: columns to fields, JSON columns parsed, NULLs kept. */
-import type { AuditRecord, ConfigObjectRecord, EventRecord, MetricPoint, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
+import type { AuditRecord, ConfigObjectRecord, EventRecord, InstanceRecord, InstanceState, InstanceTransition, MetricPoint, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
 
 export type Row = Record<string, unknown>;
 
@@ -111,4 +111,32 @@ export function patchColumns(patch: Record<string, unknown>, json: string[]): Re
     columns[column] = json.includes(key) ? (value === null ? null : JSON.stringify(value)) : value;
   }
   return columns;
+}
+
+export function toPool(row: Row): PoolRecord {
+  return {
+    name: String(row.name),
+    document: JSON.parse(String(row.document)),
+    hash: String(row.hash),
+    version: Number(row.version),
+    desired: row.desired === null || row.desired === undefined ? null : Number(row.desired),
+    problem: row.problem === null || row.problem === undefined ? null : String(row.problem),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export function toInstance(row: Row): InstanceRecord {
+  return JSON.parse(String(row.document)) as InstanceRecord;
+}
+
+export function toTransition(row: Row): InstanceTransition {
+  return {
+    id: Number(row.id),
+    instance: String(row.instance),
+    pool: String(row.pool),
+    from: row.from_state === null ? null : (String(row.from_state) as InstanceState),
+    to: String(row.to_state) as InstanceState,
+    at: Number(row.at),
+    reason: String(row.reason),
+  };
 }

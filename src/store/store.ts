@@ -3,8 +3,8 @@
  * one transaction. Methods are async so a networked store (PostgreSQL) fits the same interface.
  */
 import type { LeaderFence, Lease, ServerRecord } from "../contract/index.js";
-import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, MetricPoint, NodeRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
-import type { PolicyDocument, ServiceDescriptor } from "../spec/index.js";
+import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, MetricPoint, NodeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
+import type { NodePoolDocument, PolicyDocument, ServiceDescriptor } from "../spec/index.js";
 
 /** One service in an apply: new revision only when `hash` differs from the current one. */
 export interface ServiceChange {
@@ -19,6 +19,8 @@ export interface ApplyBatch {
   configObjects: Array<Omit<ConfigObjectRecord, "version" | "updatedAt">>;
   /** Admission policies, by `namespace/name`. */
   policies?: Array<{ name: string; document: PolicyDocument; hash: string }>;
+  /** Node pools (kind: NodePool), by name; an applied pool keeps its size and instances. */
+  pools?: Array<{ name: string; document: NodePoolDocument; hash: string }>;
   /** Services to delete (`--prune`). */
   deletions: string[];
   author: string;
@@ -133,6 +135,19 @@ export interface Store {
   insertJoinToken(token: { hash: string; createdAt: number; expiresAt: number; createdBy: string }): Promise<void>;
   /** The token's expiry when it exists (expired or not). */
   findJoinToken(hash: string): Promise<{ expiresAt: number } | undefined>;
+
+  listPools(): Promise<PoolRecord[]>;
+  getPool(name: string): Promise<PoolRecord | undefined>;
+  /** The size asked for (`drover pool scale`, the cluster autoscaler) and why the pool cannot grow. */
+  updatePool(name: string, patch: Partial<Pick<PoolRecord, "desired" | "problem">>): Promise<void>;
+  /** Removes the pool and its instances' records and history (its instances must be gone). */
+  deletePool(name: string): Promise<void>;
+  listInstances(pool?: string): Promise<InstanceRecord[]>;
+  getInstance(id: string): Promise<InstanceRecord | undefined>;
+  /** Inserts or replaces the instance; a change of state appends its transition, in the same transaction. */
+  putInstance(instance: InstanceRecord): Promise<void>;
+  /** A pool's lifecycle transitions, oldest first. */
+  listTransitions(pool: string): Promise<InstanceTransition[]>;
 
   /** A consistent copy of the whole store at `file`, taken while it is in use. */
   snapshot(file: string): Promise<void>;

@@ -8,13 +8,14 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import crypto from "node:crypto";
 import pg from "pg";
-import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, MetricPoint, NodeRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
+import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, MetricPoint, NodeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
 import type { PolicyDocument } from "../../spec/index.js";
 import { auditHash, GENESIS } from "../../security/audit-chain.js";
 import { checkColumns, DUMPED_TABLES } from "../dump.js";
 import { Sealing } from "../sealing.js";
 import { toAudit, toEvent, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, patchColumns, type Row } from "../rows.js";
 import { StaleLeaderError, type ApplyBatch, type EventQuery, type LeaderFence, type Lease, type ServerRecord, type Store, type StoreDump, type ValueCipher } from "../store.js";
+import { PostgresPoolTables } from "./pool-tables.js";
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
 import { EVENT_CHANNEL, NotifyFeed } from "./notify-feed.js";
 import { connectionError, describeUrl } from "./postgres-url.js";
@@ -34,6 +35,7 @@ export class PostgresStore implements Store {
   private readonly transaction = new AsyncLocalStorage<pg.PoolClient>();
   private eventsSincePrune = 0;
   private readonly sealing: Sealing;
+  private readonly pools = new PostgresPoolTables((sql, params) => this.query(sql, params), (work) => this.tx(work));
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -145,6 +147,10 @@ export class PostgresStore implements Store {
           [policy.name, JSON.stringify(policy.document), version, policy.hash, now],
         );
         pending.push({ type: "PolicyApplied", service: null, replica: null, reason: existing ? "Changed" : "Created", message: `policy ${policy.name} version ${version}` });
+      }
+      for (const pool of batch.pools ?? []) {
+        const event = await this.pools.apply(pool, now);
+        if (event) pending.push(event);
       }
       const services = await this.applyServices(batch, now, pending);
       if (batch.deletions.length > 0) {
@@ -481,6 +487,38 @@ export class PostgresStore implements Store {
     return open(String(stored!.value));
   }
 
+  async listPools(): Promise<PoolRecord[]> {
+    return this.pools.list();
+  }
+
+  async getPool(name: string): Promise<PoolRecord | undefined> {
+    return this.pools.get(name);
+  }
+
+  async updatePool(name: string, patch: Partial<Pick<PoolRecord, "desired" | "problem">>): Promise<void> {
+    await this.pools.update(name, patch, this.now());
+  }
+
+  async deletePool(name: string): Promise<void> {
+    await this.pools.delete(name);
+  }
+
+  async listInstances(pool?: string): Promise<InstanceRecord[]> {
+    return this.pools.listInstances(pool);
+  }
+
+  async getInstance(id: string): Promise<InstanceRecord | undefined> {
+    return this.pools.getInstance(id);
+  }
+
+  async putInstance(instance: InstanceRecord): Promise<void> {
+    await this.pools.putInstance(instance);
+  }
+
+  async listTransitions(pool: string): Promise<InstanceTransition[]> {
+    return this.pools.listTransitions(pool);
+  }
+
   async dump(): Promise<StoreDump> {
     return this.tx(async () => {
       // One snapshot of every table: a repeatable-read transaction sees one committed state.
@@ -505,7 +543,7 @@ export class PostgresStore implements Store {
         }
       }
       // Loaded ids were given explicitly: the identity sequences go on after the highest.
-      for (const table of ["events", "rollouts"]) await this.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE((SELECT MAX(id) FROM ${table}), 0) + 1, false)`);
+      for (const table of ["events", "rollouts", "pool_transitions"]) await this.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE((SELECT MAX(id) FROM ${table}), 0) + 1, false)`);
     });
   }
 

@@ -178,4 +178,34 @@ export const MIGRATIONS: string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  // 10: node pools (kind: NodePool), their instances, and every instance's lifecycle transitions
+  `
+  CREATE TABLE node_pools (
+    name TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    desired INTEGER,
+    problem TEXT,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE pool_instances (
+    id TEXT PRIMARY KEY,
+    pool TEXT NOT NULL,
+    state TEXT NOT NULL,
+    document TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX pool_instances_by_pool ON pool_instances (pool);
+  CREATE TABLE pool_transitions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance TEXT NOT NULL,
+    pool TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    reason TEXT NOT NULL
+  );
+  CREATE INDEX pool_transitions_by_pool ON pool_transitions (pool, id);
+  `,
 ];

@@ -1,12 +1,13 @@
 /** {@link Store} on one SQLite file through better-sqlite3, in WAL mode. */
 import Database from "better-sqlite3";
-import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, MetricPoint, NodeRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
+import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, MetricPoint, NodeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
 import { auditHash, GENESIS } from "../../security/audit-chain.js";
 import { StaleLeaderError, type ApplyBatch, type EventQuery, type LeaderFence, type Lease, type ServerRecord, type Store, type StoreDump, type ValueCipher } from "../store.js";
 import { checkColumns, DUMPED_TABLES } from "../dump.js";
 import { Sealing } from "../sealing.js";
 import { LocalChangeFeed } from "../local-change-feed.js";
 import { MIGRATIONS } from "./migrations.js";
+import { SqlitePoolTables } from "./pool-tables.js";
 import type { PolicyDocument } from "../../spec/index.js";
 
 import { toAudit, toEvent, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, patchColumns, type Row } from "../rows.js";
@@ -21,6 +22,7 @@ export class SqliteStore implements Store {
   private readonly sealing: Sealing;
   private eventsSincePrune = 0;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly pools: SqlitePoolTables;
 
   /** `cipher`: secrets' data is sealed with it; without one they are stored as given (tests of other things). */
   constructor(
@@ -35,6 +37,7 @@ export class SqliteStore implements Store {
     this.db.pragma("busy_timeout = 5000");
     this.db.pragma("foreign_keys = ON");
     this.migrate();
+    this.pools = new SqlitePoolTables(this.db, (sql) => this.statement(sql));
     this.sealStoredSecrets();
     this.description = { dialect: "sqlite", location: file, schema: MIGRATIONS.length };
   }
@@ -80,6 +83,10 @@ export class SqliteStore implements Store {
         const version = existing ? Number(existing.version) + 1 : 1;
         this.statement("INSERT OR REPLACE INTO policies (name, document, version, hash, updated_at) VALUES (?, ?, ?, ?, ?)").run(policy.name, JSON.stringify(policy.document), version, policy.hash, now);
         events.push(this.insertEvent({ type: "PolicyApplied", service: null, replica: null, reason: existing ? "Changed" : "Created", message: `policy ${policy.name} version ${version}` }));
+      }
+      for (const pool of batch.pools ?? []) {
+        const event = this.pools.apply(pool, now);
+        if (event) events.push(this.insertEvent(event));
       }
       for (const change of batch.services) {
         const current = this.statement("SELECT * FROM services WHERE name = ?").get(change.name) as Row | undefined;
@@ -388,6 +395,38 @@ export class SqliteStore implements Store {
     const text = this.sealing.settingText(key, value, options.sealed ?? false);
     this.statement("INSERT OR IGNORE INTO settings (key, value, updated_at) VALUES (?, ?, ?)").run(key, text, this.now());
     return open(String(stored()!.value));
+  }
+
+  async listPools(): Promise<PoolRecord[]> {
+    return this.pools.list();
+  }
+
+  async getPool(name: string): Promise<PoolRecord | undefined> {
+    return this.pools.get(name);
+  }
+
+  async updatePool(name: string, patch: Partial<Pick<PoolRecord, "desired" | "problem">>): Promise<void> {
+    this.pools.update(name, patch, this.now());
+  }
+
+  async deletePool(name: string): Promise<void> {
+    this.pools.delete(name);
+  }
+
+  async listInstances(pool?: string): Promise<InstanceRecord[]> {
+    return this.pools.listInstances(pool);
+  }
+
+  async getInstance(id: string): Promise<InstanceRecord | undefined> {
+    return this.pools.getInstance(id);
+  }
+
+  async putInstance(instance: InstanceRecord): Promise<void> {
+    this.pools.putInstance(instance);
+  }
+
+  async listTransitions(pool: string): Promise<InstanceTransition[]> {
+    return this.pools.listTransitions(pool);
   }
 
   async dump(): Promise<StoreDump> {
