@@ -5,7 +5,7 @@
  * name alone identifies one.
  */
 import { z } from "zod";
-import { cpu, describeInput, dnsName, duration, labels, memory, nonNegativeInt, positiveInt } from "./fields.js";
+import { cpu, describeInput, duration, labels, memory, nonNegativeInt, positiveInt } from "./fields.js";
 import { metadataSchema } from "./service-schema.js";
 
 export const PROVIDERS = ["local", "ssh", "exec"] as const;
