@@ -21,6 +21,8 @@ export interface AgentProcessOptions {
   name?: string;
   address?: string;
   labels: Record<string, string>;
+  /** What the node offers instead of what the machine has (a pool's machine type). */
+  capacity?: { cpuMillis: number; memoryBytes: number; gpus: number };
 }
 
 export async function runAgent(options: AgentProcessOptions): Promise<void> {
@@ -45,7 +47,7 @@ export async function runAgent(options: AgentProcessOptions): Promise<void> {
     joinToken: options.joinToken,
     caHash: options.caHash,
     credentialFile,
-    report: () => nodeReport(agent, { name, address, labels: options.labels }, options.home),
+    report: () => nodeReport(agent, { name, address, labels: options.labels, capacity: options.capacity }, options.home),
     log,
   });
   let stopping = false;

@@ -24,7 +24,7 @@ import { HomeLockedError, lockHome } from "./store/sqlite/home-lock.js";
 import { isClustered, openStore } from "./store/open-store.js";
 import { fencedStore } from "./store/fenced-store.js";
 import type { Store } from "./store/store.js";
-import { VERSION } from "./version.js";
+import { DROVER_MAIN, PACKAGE_ROOT, VERSION } from "./version.js";
 import type { ClusterListener } from "./cluster/cluster-listener.js";
 import { Fleet } from "./cluster/fleet.js";
 import { DEFAULT_HEARTBEATS, type HeartbeatSettings } from "./cluster/node-health.js";
@@ -168,6 +168,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
   await announce();
   const announcer = setInterval(() => void announce(), (options.lease ?? DEFAULT_LEASE).renewMs).unref();
+  controlPlane.usePools({
+    joinInfo: async () => {
+      if (!clusterInfo) return null;
+      const servers = (await clusterServers(store, leadership)).all;
+      return { servers: servers.length > 0 ? servers : [clusterInfo.url], caHash: clusterInfo.caHash };
+    },
+    openProvider: async (pool, clusterId) => {
+      // Loaded with the first pool: a server without pools pays nothing for providers.
+      const { openProvider } = await import("./cluster/pools/open-provider.js");
+      return openProvider(pool.document.spec, { home: options.home, cluster: clusterId, pool: pool.name, droverCommand: [process.execPath, DROVER_MAIN], packageRoot: PACKAGE_ROOT, log: (line) => serverLog("info", line, { pool: pool.name }) });
+    },
+  });
   // Heard of from any server: a wake-up reaches the leader's controllers, and its fleet picks up users' changes to nodes.
   const unwatchWake = store.changes.onWake(() => void (fleet.active ? fleet.refreshUserFields().catch(() => undefined) : undefined));
   await leadership.start();

@@ -199,6 +199,25 @@ export class TestCluster {
       if (fs.existsSync(replicas)) replicaIds.push(...fs.readdirSync(replicas));
     }
     this.namespaces = [];
+    // Nodes a node pool made on this bridge (their namespaces are named by drover, not here).
+    for (const ns of this.poolNamespaces()) {
+      for (const pid of pidsOf(ns)) {
+        try {
+          process.kill(pid, "SIGCONT");
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
+      quiet("ip", ["netns", "del", ns]);
+    }
+    const pools = path.join(this.drover.home, "pools");
+    for (const pool of fs.existsSync(pools) ? fs.readdirSync(pools) : []) {
+      for (const instance of fs.readdirSync(path.join(pools, pool))) {
+        const replicas = path.join(pools, pool, instance, "agent", "replicas");
+        if (fs.existsSync(replicas)) replicaIds.push(...fs.readdirSync(replicas));
+      }
+    }
     for (const rule of this.rules) quiet("iptables", ["-D", ...rule]);
     this.rules = [];
     quiet("ip", ["link", "del", this.bridge]);
@@ -211,6 +230,13 @@ export class TestCluster {
         }
       }
     }
+  }
+
+  /** Namespaces whose link hangs on this cluster's bridge, whoever made them (a node pool's). */
+  poolNamespaces(): string[] {
+    const out = spawnSync("ip", ["-o", "link", "show", "master", this.bridge], { encoding: "utf8" }).stdout ?? "";
+    const mine = new Set(this.namespaces);
+    return [...new Set([...out.matchAll(/link-netns (\S+)/g)].map((m) => m[1]!))].filter((ns) => !mine.has(ns));
   }
 
   private killAll(i: number): void {
@@ -235,6 +261,10 @@ export class TestCluster {
     }
     for (let i = 1; i <= nodes; i++) this.addNamespace(i);
   }
+}
+
+function pidsOf(ns: string): number[] {
+  return (spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout ?? "").split("\n").filter(Boolean).map(Number);
 }
 
 /** A /24 in 10.0.0.0/8 that no interface or route here uses. */

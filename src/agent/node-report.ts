@@ -6,13 +6,10 @@
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
-import type { NodeReport } from "../contract/index.js";
+import { allocatableOf, type NodeReport } from "../contract/index.js";
 import type { LocalAgent } from "./local-agent.js";
 import { modelFromEnv } from "./metrics/energy.js";
 
-/** Kept for the system and drover itself, as kubelet's system-reserved. */
-const RESERVED_CPU_MILLIS = 100;
-const RESERVED_MEMORY_BYTES = 256 * 1024 ** 2;
 
 export const AGENT_VERSION = "0.1.0";
 
@@ -20,12 +17,15 @@ export interface NodeIdentity {
   name: string;
   address: string;
   labels: Record<string, string>;
+  /** Given by a node pool: the machine type's size, which the node reports instead of the host's. */
+  capacity?: { cpuMillis: number; memoryBytes: number; gpus: number };
 }
 
 export async function nodeReport(agent: LocalAgent, identity: NodeIdentity, home: string): Promise<NodeReport> {
-  const gpus = await detectGpus();
-  const cpuMillis = os.availableParallelism() * 1000;
-  const memoryBytes = os.totalmem();
+  const detected = await detectGpus();
+  const gpus = identity.capacity ? { count: identity.capacity.gpus, model: identity.capacity.gpus > 0 ? detected.model : null } : detected;
+  const cpuMillis = identity.capacity?.cpuMillis ?? os.availableParallelism() * 1000;
+  const memoryBytes = identity.capacity?.memoryBytes ?? os.totalmem();
   const model = modelFromEnv();
   const energy = agent.metrics().energy;
   return {
@@ -33,11 +33,11 @@ export async function nodeReport(agent: LocalAgent, identity: NodeIdentity, home
     address: identity.address,
     labels: { "drover.dev/hostname": os.hostname(), "drover.dev/arch": os.arch(), "drover.dev/os": os.platform(), ...(gpus.model ? { "drover.dev/gpu-model": gpus.model } : {}), ...identity.labels },
     capacity: { cpuMillis, memoryBytes, gpus: gpus.count, diskBytes: diskBytes(home) },
-    allocatable: { cpuMillis: Math.max(0, cpuMillis - RESERVED_CPU_MILLIS), memoryBytes: Math.max(0, memoryBytes - Math.min(RESERVED_MEMORY_BYTES, memoryBytes * 0.1)), gpus: gpus.count },
+    allocatable: allocatableOf({ cpuMillis, memoryBytes, gpus: gpus.count }),
     gpuModel: gpus.model,
     runtimes: agent.info().runtimes,
     // The model's slope per core; RAPL-measured hosts say so through `source`.
-    energy: { source: energy.source, wattsPerCore: model.maxWattsPerCpu - model.minWattsPerCpu, idleWatts: os.availableParallelism() * model.minWattsPerCpu + (memoryBytes / 1e9) * model.wattsPerGb },
+    energy: { source: energy.source, wattsPerCore: model.maxWattsPerCpu - model.minWattsPerCpu, idleWatts: (cpuMillis / 1000) * model.minWattsPerCpu + (memoryBytes / 1e9) * model.wattsPerGb },
     freePorts: agent.freePorts(),
     agentVersion: AGENT_VERSION,
   };

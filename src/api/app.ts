@@ -18,6 +18,7 @@ import { parseDuration, SpecError } from "../spec/index.js";
 import { registerLogRoutes } from "./logs-routes.js";
 import { registerEventRoutes } from "./events-routes.js";
 import { registerNodeRoutes, type ClusterAccess } from "./node-routes.js";
+import { registerPoolRoutes } from "./pool-routes.js";
 import { parseWith } from "./parse.js";
 import { VERSION } from "../version.js";
 import type { DroverMetrics } from "./metrics.js";
@@ -228,6 +229,7 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   registerLogRoutes(app, controlPlane);
   registerEventRoutes(app, controlPlane);
   registerNodeRoutes(app, controlPlane, options.cluster ?? { info: () => null });
+  registerPoolRoutes(app, controlPlane);
   return app;
 }
 

@@ -60,3 +60,12 @@ export interface NodeView extends Omit<NodeRecord, "credentialHash"> {
   utilisation: number | null;
   watts: number | null;
 }
+
+/** Kept for the system and drover itself, as kubelet's system-reserved: 100m CPU and 256 MiB (at most a tenth of the memory). */
+export function allocatableOf(capacity: Resources): Resources {
+  return {
+    cpuMillis: Math.max(0, capacity.cpuMillis - 100),
+    memoryBytes: Math.max(0, capacity.memoryBytes - Math.min(256 * 1024 ** 2, capacity.memoryBytes * 0.1)),
+    gpus: capacity.gpus,
+  };
+}

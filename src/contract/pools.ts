@@ -56,7 +56,9 @@ export interface PoolView {
   min: number;
   max: number;
   desired: number;
+  /** The machine type's size where an instance shows it (its name always in machineName). */
   machine: MachineType | null;
+  machineName: string;
   optimize: "cost" | "energy";
   autoscale: boolean;
   consolidation: boolean;

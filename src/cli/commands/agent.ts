@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { droverHome } from "../../settings.js";
 import { CliError, EXIT_USAGE } from "../client.js";
+import { parseCpu, parseMemory, UnitError } from "../../spec/units.js";
 
 interface AgentFlags {
   server: string;
@@ -9,6 +10,7 @@ interface AgentFlags {
   name?: string;
   address?: string;
   labels?: string;
+  capacity?: string;
 }
 
 export function registerAgent(program: Command): void {
@@ -21,6 +23,7 @@ export function registerAgent(program: Command): void {
     .option("--name <name>", "this node's name (default: the host name)")
     .option("--address <ip>", "where other nodes reach this one (default: the first non-loopback IPv4 address)")
     .option("--labels <k=v,...>", "labels for placement constraints and affinity, e.g. zone=eu,disk=ssd")
+    .option("--capacity <cpu=...,memory=...,gpus=...>", "what this node offers instead of what the machine has (a node pool's machine type), e.g. cpu=2,memory=4Gi")
     .addHelpText(
       "after",
       `
@@ -35,10 +38,11 @@ Every service port is served on this node too (the routing mesh, on DROVER_ROUTE
     .action(async (flags: AgentFlags) => {
       const servers = flags.server.split(",").map(parseAddress);
       const labels = parseLabels(flags.labels);
+      const capacity = flags.capacity === undefined ? undefined : parseCapacity(flags.capacity);
       // Loaded here: other commands do not pay for the agent's modules.
       const { AgentJoinError, runAgent } = await import("../../agent-process.js");
       try {
-        await runAgent({ home: droverHome(), servers, joinToken: flags.token, caHash: flags.caHash, name: flags.name, address: flags.address, labels });
+        await runAgent({ home: droverHome(), servers, joinToken: flags.token, caHash: flags.caHash, name: flags.name, address: flags.address, labels, capacity });
       } catch (error) {
         if (error instanceof AgentJoinError) throw new CliError(`cannot join: ${error.message}`, EXIT_USAGE);
         throw error;
@@ -50,6 +54,24 @@ function parseAddress(text: string): { host: string; port: number } {
   const match = /^(?:https?:\/\/)?(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(text.trim());
   if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new CliError(`--server ${text}: expected host:port`, EXIT_USAGE);
   return { host: match[1]!.replace(/^\[|\]$/g, ""), port: Number(match[2]) };
+}
+
+function parseCapacity(text: string): { cpuMillis: number; memoryBytes: number; gpus: number } {
+  const given = new Map<string, string>();
+  for (const pair of text.split(",").filter(Boolean)) {
+    const [key, value] = pair.split("=", 2).map((s) => s.trim());
+    if (!key || !value || !["cpu", "memory", "gpus"].includes(key)) throw new CliError(`--capacity ${pair}: expected cpu=..., memory=... or gpus=...`, EXIT_USAGE);
+    given.set(key, value);
+  }
+  if (!given.has("cpu") || !given.has("memory")) throw new CliError("--capacity needs cpu and memory (gpus is 0 unless given)", EXIT_USAGE);
+  try {
+    const gpus = Number(given.get("gpus") ?? 0);
+    if (!Number.isInteger(gpus) || gpus < 0) throw new UnitError(`gpus must be a whole number, got ${given.get("gpus")}`);
+    return { cpuMillis: parseCpu(given.get("cpu")!), memoryBytes: parseMemory(given.get("memory")!), gpus };
+  } catch (error) {
+    if (error instanceof UnitError) throw new CliError(`--capacity: ${error.message}`, EXIT_USAGE);
+    throw error;
+  }
 }
 
 function parseLabels(text: string | undefined): Record<string, string> {

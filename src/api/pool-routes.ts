@@ -1,0 +1,30 @@
+/** Node pools: list and describe (viewer), scale (operator). Pools themselves come with `drover apply` (kind: NodePool). */
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { BadRequestError, NotFoundError } from "../errors.js";
+import type { ControlPlane } from "../server/control-plane.js";
+import { parseWith } from "./parse.js";
+
+const scaleSchema = z.strictObject({ desired: z.number().int({ error: "expected a whole number of nodes" }).min(0, { error: "must be 0 or more" }) });
+
+export function registerPoolRoutes(app: FastifyInstance, controlPlane: ControlPlane): void {
+  app.get<{ Querystring: { archived?: string } }>("/api/v1/pools", async (request) => ({ pools: await controlPlane.pools({ archived: request.query.archived === "1" }) }));
+
+  app.get<{ Params: { name: string } }>("/api/v1/pools/:name", async (request) => {
+    const pool = (await controlPlane.pools({ archived: true, name: request.params.name }))[0];
+    if (!pool) throw new NotFoundError(`no node pool named "${request.params.name}"`);
+    return { pool };
+  });
+
+  app.post<{ Params: { name: string } }>("/api/v1/pools/:name/scale", async (request) => {
+    const { desired } = parseWith(scaleSchema, request.body);
+    const record = await controlPlane.store.getPool(request.params.name);
+    if (!record) throw new NotFoundError(`no node pool named "${request.params.name}"`);
+    const { min, max } = record.document.spec;
+    if (desired < min || desired > max) throw new BadRequestError(`desired: ${desired} is outside the pool's min ${min} and max ${max} (change them in its NodePool descriptor)`);
+    await controlPlane.store.updatePool(record.name, { desired });
+    request.audit = { object: `pool ${record.name}`, summary: `scale to ${desired}` };
+    await controlPlane.events.emit({ type: "NodePoolScaled", service: null, replica: null, reason: "Manual", message: `pool ${record.name} scaled to ${desired} by ${request.actor?.name ?? "a user"}` });
+    return { pool: (await controlPlane.pools({ name: record.name }))[0] };
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * A `local` node pool: nodes as network namespaces with real agents, made and removed by drover.
+ * From nothing to min; pending replicas bring a node; idle and consolidated nodes go after the
+ * delay with no failed request. Timings go to stdout for the closing note.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import type { EventRecord, PoolView } from "../src/contract/index.js";
+import { clusterService, clusterUnavailable, readyByNode, replicasOf, TestCluster } from "./cluster-harness.js";
+import { freePort, loadDuring, waitFor } from "./harness.js";
+
+const skip = clusterUnavailable();
+
+export function localPool(cluster: TestCluster, extra = ""): string {
+  return `apiVersion: drover/v1
+kind: NodePool
+metadata: {name: work}
+spec:
+  provider: local
+  min: 2
+  max: 4
+  machine: small
+  scale_down_delay: 6s
+  boot_timeout: 60s
+  local: {bridge: ${cluster.bridge}, subnet: ${cluster.subnet}}
+${extra}`;
+}
+
+export async function poolOf(cluster: TestCluster, name = "work"): Promise<PoolView> {
+  return cluster.drover.json<PoolView>(["pool", "describe", name, "-o", "json"]);
+}
+
+export const live = (pool: PoolView) => pool.instances.filter((i) => !["terminated", "failed", "archived"].includes(i.state));
+export const readyInstances = (pool: PoolView) => pool.instances.filter((i) => i.state === "ready");
+
+describe("a local node pool: nodes from nothing, a node for pending replicas, idle and consolidated nodes removed", { skip: skip ?? false }, () => {
+  let cluster: TestCluster;
+  const timings: Record<string, number> = {};
+
+  before(async () => {
+    cluster = await TestCluster.create(0);
+    cluster.drover.env.DROVER_POOL_TICK_MS = "500";
+    cluster.drover.env.DROVER_POOL_SYNC_MS = "2000";
+    await cluster.startServer();
+  });
+  after(async () => {
+    process.stdout.write(`# pool timings (ms): ${JSON.stringify(timings)}\n`);
+    await cluster?.cleanup();
+  });
+
+  test("min 2 from nothing; 3 replicas that fit 1 per node bring a third node; scaled down, the empty node goes after the delay with 0 failed requests", async () => {
+    const applied = Date.now();
+    const result = await cluster.drover.run(["apply", "-f", cluster.drover.write("pool.yaml", localPool(cluster))]);
+    assert.equal(result.code, 0, result.stderr);
+    await waitFor("two ready instances", async () => readyInstances(await poolOf(cluster)).length === 2, 40_000, 250);
+    timings.twoNodesReady = Date.now() - applied;
+    const nodes = await cluster.drover.json<Array<{ name: string; state: string; allocatable: { cpuMillis: number } }>>(["node", "ls", "-o", "json"]);
+    assert.deepEqual(nodes.map((n) => [n.state, n.allocatable.cpuMillis]), [["ready", 900], ["ready", 900]], "sized as the machine type: 1 CPU less what the system keeps");
+
+    // 600m each: one per small node, so the third replica waits for a third node.
+    const port = await freePort();
+    const big = clusterService("big", port, 3).replace("cpu: 50m", "cpu: 600m");
+    const pendingAt = Date.now();
+    assert.equal((await cluster.drover.run(["apply", "-f", cluster.drover.write("big.yaml", big)])).code, 0);
+    await waitFor("3 ready replicas of test/big", async () => Object.values(readyByNode(await replicasOf(cluster, "test/big"))).reduce((a, b) => a + b, 0) === 3, 40_000, 250);
+    timings.pendingToReady = Date.now() - pendingAt;
+    const pool = await poolOf(cluster);
+    assert.equal(live(pool).length, 3);
+    assert.deepEqual(Object.values(readyByNode(await replicasOf(cluster, "test/big"))), [1, 1, 1]);
+    const events = await cluster.drover.json<EventRecord[]>(["events", "-n", "1000", "-o", "json"]);
+    const up = events.find((e) => e.type === "NodePoolScaledUp");
+    assert.match(up?.message ?? "", /^pool work 2 → 3: 1 pending replica\(s\) of test\/big \(2 nodes: cpu exhausted\); machine small: 1000m CPU, 1024Mi, \$0\.010\/h; chosen by cost$/);
+    for (const instance of pool.instances) assert.deepEqual(instance.history.map((t) => t.to), ["provisioning", "booting", "joining", "ready"], `${instance.id}'s lifecycle, each step stored`);
+
+    // Load through the first node (which stays) while the service shrinks and the emptied node is drained and terminated.
+    const oldest = [...readyInstances(pool)].sort((a, b) => a.createdAt - b.createdAt)[0]!;
+    const downAt = Date.now();
+    const load = await loadDuring(port, (async () => {
+      assert.equal((await cluster.drover.run(["scale", "test/big", "2"])).code, 0);
+      await waitFor("back to two instances", async () => live(await poolOf(cluster)).length === 2, 40_000, 250);
+    })(), 4, oldest.address!);
+    timings.scaleDownAfterLoadGone = Date.now() - downAt;
+    assert.equal(load.failed, 0, `no failed request: ${JSON.stringify(load.statuses)}`);
+    assert.ok(load.requests > 50, `requests were sent: ${load.requests}`);
+    assert.ok(timings.scaleDownAfterLoadGone >= 6_000, "not before scale_down_delay");
+    const after = await poolOf(cluster);
+    const gone = after.instances.find((i) => i.state === "terminated")!;
+    assert.deepEqual(gone.history.map((t) => t.to), ["provisioning", "booting", "joining", "ready", "draining", "terminating", "terminated"]);
+    assert.ok(!fs.readdirSync("/run/netns").some((ns) => ns.endsWith(`-${gone.id}`)), "its namespace is gone");
+    assert.equal((await cluster.drover.json<unknown[]>(["node", "ls", "-o", "json"])).length, 2, "its node is forgotten");
+  });
+
+  test("consolidation: a spread-out service is packed onto fewer nodes and the freed node is terminated, with 0 failed requests", async () => {
+    assert.equal((await cluster.drover.run(["pool", "scale", "work", "3"])).code, 0);
+    await waitFor("three ready instances", async () => readyInstances(await poolOf(cluster)).length === 3, 40_000, 250);
+    // The third node is empty: an idle node goes too. Consolidation is about one that holds something, so test/spread puts one replica on each.
+    const port = await freePort();
+    const consolidatedAt = Date.now();
+    const oldest = [...readyInstances(await poolOf(cluster))].sort((a, b) => a.createdAt - b.createdAt)[0]!;
+    assert.equal((await cluster.drover.run(["apply", "-f", cluster.drover.write("spread.yaml", clusterService("spread", port, 3).replace("cpu: 50m", "cpu: 100m"))])).code, 0);
+    await waitFor("test/spread on three nodes", async () => Object.keys(readyByNode(await replicasOf(cluster, "test/spread"))).length === 3, 20_000, 250);
+    const load = await loadDuring(port, waitFor("consolidated to two instances", async () => live(await poolOf(cluster)).length === 2 && Object.values(readyByNode(await replicasOf(cluster, "test/spread"))).reduce((a, b) => a + b, 0) === 3, 60_000, 250), 4, oldest.address!);
+    timings.consolidation = Date.now() - consolidatedAt;
+    assert.equal(load.failed, 0, `no failed request: ${JSON.stringify(load.statuses)}`);
+    assert.equal(Object.keys(readyByNode(await replicasOf(cluster, "test/spread"))).length, 2, "packed onto two nodes");
+    const events = await cluster.drover.json<EventRecord[]>(["events", "-n", "1000", "-o", "json"]);
+    assert.ok(events.some((e) => e.type === "NodePoolScaledDown" && e.reason === "Consolidation" && /its 1 replica\(s\) fit on the other nodes \(consolidation\)/.test(e.message)), "the decision says why, with its inputs");
+  });
+});
