@@ -6,33 +6,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import type { EventRecord, PoolView } from "../src/contract/index.js";
+import type { EventRecord } from "../src/contract/index.js";
 import { clusterService, clusterUnavailable, readyByNode, replicasOf, TestCluster } from "./cluster-harness.js";
 import { freePort, loadDuring, waitFor } from "./harness.js";
+import { live, localPool, poolOf, readyInstances } from "./pool-harness.js";
 
 const skip = clusterUnavailable();
-
-export function localPool(cluster: TestCluster, extra = ""): string {
-  return `apiVersion: drover/v1
-kind: NodePool
-metadata: {name: work}
-spec:
-  provider: local
-  min: 2
-  max: 4
-  machine: small
-  scale_down_delay: 6s
-  boot_timeout: 60s
-  local: {bridge: ${cluster.bridge}, subnet: ${cluster.subnet}}
-${extra}`;
-}
-
-export async function poolOf(cluster: TestCluster, name = "work"): Promise<PoolView> {
-  return cluster.drover.json<PoolView>(["pool", "describe", name, "-o", "json"]);
-}
-
-export const live = (pool: PoolView) => pool.instances.filter((i) => !["terminated", "failed", "archived"].includes(i.state));
-export const readyInstances = (pool: PoolView) => pool.instances.filter((i) => i.state === "ready");
 
 describe("a local node pool: nodes from nothing, a node for pending replicas, idle and consolidated nodes removed", { skip: skip ?? false }, () => {
   let cluster: TestCluster;

@@ -52,6 +52,8 @@ export interface InstanceTransition {
 /** A pool as the API shows it: its record, its instances, and the nodes they became. */
 export interface PoolView {
   name: string;
+  /** This cluster's id, with which providers tag its instances (the local provider's namespaces are drvp-<cluster>-<instance>). */
+  cluster: string;
   provider: string;
   min: number;
   max: number;

@@ -25,7 +25,7 @@ import { Reconciler } from "./reconciler.js";
 import { RolloutController } from "../rollout/controller.js";
 import { Autoscaler, type AutoscaleStatus } from "./autoscale/autoscaler.js";
 import { PoolController, type PoolControllerOptions } from "./node-pools/pool-controller.js";
-import { poolView } from "./node-pools/pool-views.js";
+import { clusterId, poolView } from "./node-pools/pool-views.js";
 import { serverLog } from "./server-log.js";
 import { objectKeys, serviceStatus, unschedulableReason, waitsOf } from "./service-status.js";
 import type { ServiceSpec } from "../spec/index.js";
@@ -143,7 +143,8 @@ export class ControlPlane {
     if (records.length === 0) return [];
     const replicas = await this.store.listReplicas();
     const nodes = await this.store.listNodes();
-    return Promise.all(records.map((record) => poolView(this.store, record, nodes, replicas, options)));
+    const cluster = await clusterId(this.store);
+    return Promise.all(records.map((record) => poolView(this.store, record, nodes, replicas, cluster, options)));
   }
 
   /** Asks the leader's reconciler for a pass, here or on another server. */

@@ -17,6 +17,7 @@ import { serverLog } from "../server-log.js";
 import type { EventBus } from "../event-bus.js";
 import { InstanceMoves } from "./instance-moves.js";
 import { PoolAutoscaling } from "./pool-autoscaling.js";
+import { clusterId } from "./pool-views.js";
 import { ProviderSync } from "./provider-sync.js";
 
 export interface PoolControllerOptions {
@@ -90,7 +91,7 @@ export class PoolController {
     try {
       const records = await this.store.listPools();
       if (records.length === 0) return;
-      this.cluster ??= await this.store.ensureSetting("cluster.id", () => crypto.randomBytes(4).toString("hex"));
+      this.cluster ??= await clusterId(this.store);
       const instances = await this.store.listInstances();
       const nodes = this.options.directory.nodes();
       const replicas = await this.store.listReplicas();

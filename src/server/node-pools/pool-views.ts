@@ -1,8 +1,14 @@
 /** Pools as the API shows them: the record, its instances with their nodes and lifecycle history. */
 import type { InstanceState, InstanceView, NodeRecord, PoolRecord, PoolView, ReplicaRecord } from "../../contract/index.js";
+import crypto from "node:crypto";
 import type { Store } from "../../store/store.js";
 
-export async function poolView(store: Store, pool: PoolRecord, nodes: NodeRecord[], replicas: ReplicaRecord[], options: { archived?: boolean } = {}): Promise<PoolView> {
+/** The cluster's id (made by the first server that asks), with which providers tag its instances. */
+export function clusterId(store: Store): Promise<string> {
+  return store.ensureSetting("cluster.id", () => crypto.randomBytes(4).toString("hex"));
+}
+
+export async function poolView(store: Store, pool: PoolRecord, nodes: NodeRecord[], replicas: ReplicaRecord[], cluster: string, options: { archived?: boolean } = {}): Promise<PoolView> {
   const spec = pool.document.spec;
   const transitions = await store.listTransitions(pool.name);
   const instances: InstanceView[] = (await store.listInstances(pool.name))
@@ -17,6 +23,7 @@ export async function poolView(store: Store, pool: PoolRecord, nodes: NodeRecord
   for (const i of instances) counts[i.state] = (counts[i.state] ?? 0) + 1;
   return {
     name: pool.name,
+    cluster,
     provider: spec.provider,
     min: spec.min,
     max: spec.max,
