@@ -174,6 +174,17 @@ export class TestCluster {
 
   async cleanup(): Promise<void> {
     this.drover.server?.kill("SIGKILL");
+    for (const ns of this.poolNamespaces()) {
+      for (const pid of pidsOf(ns)) {
+        try {
+          process.kill(pid, "SIGCONT");
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
+      await waitFor(`the processes of ${ns} to end`, () => pidsOf(ns).length === 0, 5000).catch(() => undefined);
+    }
     for (const ns of this.namespaces) {
       const i = Number(ns.split("-").at(-1));
       this.killAll(i);
@@ -211,13 +222,8 @@ export class TestCluster {
       }
       quiet("ip", ["netns", "del", ns]);
     }
-    const pools = path.join(this.drover.home, "pools");
-    for (const pool of fs.existsSync(pools) ? fs.readdirSync(pools) : []) {
-      for (const instance of fs.readdirSync(path.join(pools, pool))) {
-        const replicas = path.join(pools, pool, instance, "agent", "replicas");
-        if (fs.existsSync(replicas)) replicaIds.push(...fs.readdirSync(replicas));
-      }
-    }
+    // Agents a node pool made keep their homes somewhere under this home too.
+    replicaIds.push(...replicaFolders(this.drover.home, 6).flatMap((dir) => fs.readdirSync(dir)));
     for (const rule of this.rules) quiet("iptables", ["-D", ...rule]);
     this.rules = [];
     quiet("ip", ["link", "del", this.bridge]);
@@ -261,6 +267,19 @@ export class TestCluster {
     }
     for (let i = 1; i <= nodes; i++) this.addNamespace(i);
   }
+}
+
+/** Every agent's replicas folder (…/agent/replicas) under `dir`, up to `depth` folders down. */
+function replicaFolders(dir: string, depth: number): string[] {
+  if (depth === 0 || !fs.existsSync(dir)) return [];
+  const found: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const child = path.join(dir, entry.name);
+    if (entry.name === "replicas" && path.basename(dir) === "agent") found.push(child);
+    else found.push(...replicaFolders(child, depth - 1));
+  }
+  return found;
 }
 
 function pidsOf(ns: string): number[] {

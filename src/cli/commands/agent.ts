@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import type { Command } from "commander";
 import { droverHome } from "../../settings.js";
 import { CliError, EXIT_USAGE } from "../client.js";
@@ -6,6 +7,7 @@ import { parseCpu, parseMemory, UnitError } from "../../spec/units.js";
 interface AgentFlags {
   server: string;
   token?: string;
+  tokenFile?: string;
   caHash?: string;
   name?: string;
   address?: string;
@@ -19,6 +21,7 @@ export function registerAgent(program: Command): void {
     .description("run this machine's agent for a drover server elsewhere: it runs, probes and routes the replicas the server places here")
     .requiredOption("--server <addr[,addr...]>", "the server's cluster address(es), host:port (drover node join-token prints them)")
     .option("--token <token>", "a join token, the first time (drover node join-token)")
+    .option("--token-file <file>", "read the join token from this file (kept out of the process list)")
     .option("--ca-hash <sha256:hex>", "the server's CA public key hash, checked before the token is sent")
     .option("--name <name>", "this node's name (default: the host name)")
     .option("--address <ip>", "where other nodes reach this one (default: the first non-loopback IPv4 address)")
@@ -39,10 +42,11 @@ Every service port is served on this node too (the routing mesh, on DROVER_ROUTE
       const servers = flags.server.split(",").map(parseAddress);
       const labels = parseLabels(flags.labels);
       const capacity = flags.capacity === undefined ? undefined : parseCapacity(flags.capacity);
+      const token = flags.tokenFile === undefined ? flags.token : readTokenFile(flags.tokenFile);
       // Loaded here: other commands do not pay for the agent's modules.
       const { AgentJoinError, runAgent } = await import("../../agent-process.js");
       try {
-        await runAgent({ home: droverHome(), servers, joinToken: flags.token, caHash: flags.caHash, name: flags.name, address: flags.address, labels, capacity });
+        await runAgent({ home: droverHome(), servers, joinToken: token, caHash: flags.caHash, name: flags.name, address: flags.address, labels, capacity });
       } catch (error) {
         if (error instanceof AgentJoinError) throw new CliError(`cannot join: ${error.message}`, EXIT_USAGE);
         throw error;
@@ -54,6 +58,16 @@ function parseAddress(text: string): { host: string; port: number } {
   const match = /^(?:https?:\/\/)?(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(text.trim());
   if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new CliError(`--server ${text}: expected host:port`, EXIT_USAGE);
   return { host: match[1]!.replace(/^\[|\]$/g, ""), port: Number(match[2]) };
+}
+
+function readTokenFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8").trim() || undefined;
+  } catch (error) {
+    // Joined already: the token file may be gone, the saved credential is what counts.
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new CliError(`--token-file ${file}: ${(error as Error).message}`, EXIT_USAGE);
+  }
 }
 
 function parseCapacity(text: string): { cpuMillis: number; memoryBytes: number; gpus: number } {

@@ -11,7 +11,10 @@ export async function openProvider(spec: NodePoolSpec, context: ProviderContext)
       return new LocalProvider(context, spec.local ?? { bridge: "drover0", subnet: "10.213.0" });
     case "exec":
       return new ExecProvider(context, spec.exec!);
-    case "ssh":
-      throw new Error("SSH_PENDING");
+    case "ssh": {
+      // Loaded only for ssh pools: the SSH library is not needed otherwise.
+      const { SshProvider } = await import("./providers/ssh.js");
+      return new SshProvider(context, spec.ssh!);
+    }
   }
 }

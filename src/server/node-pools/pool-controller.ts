@@ -57,6 +57,9 @@ export class PoolController {
   /** Instances with a provider call under way. */
   private readonly busy = new Set<string>();
   private readonly backoff = new Map<string, { until: number; delayMs: number }>();
+  /** A provider that answered wrongly (garbage, a refused host key), per pool, until it answers right again. */
+  private readonly providerProblems = new Map<string, string>();
+  private readonly syncMs: number;
   private readonly specs = new Map<string, ServiceSpec | undefined>();
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
@@ -67,7 +70,14 @@ export class PoolController {
     this.store = options.store;
     this.now = options.now ?? Date.now;
     this.moves = new InstanceMoves(options.store, options.events, this.now);
-    this.sync = new ProviderSync(this.moves, options.events, (id, work) => this.run(id, work), (id) => this.busy.has(id), (instance) => this.forgetNode(instance), options.syncMs ?? Number(process.env.DROVER_POOL_SYNC_MS ?? 15_000), this.now);
+    this.syncMs = options.syncMs ?? Number(process.env.DROVER_POOL_SYNC_MS ?? 15_000);
+    this.sync = new ProviderSync(this.moves, options.events, {
+      run: (id, work) => this.run(id, work),
+      isBusy: (id) => this.busy.has(id),
+      forgetNode: (instance) => this.forgetNode(instance),
+      listed: (pool, error) => this.providerAnswered(pool.record, error),
+      reload: (pool) => this.store.listInstances(pool),
+    }, this.syncMs, this.now);
     this.autoscaling = new PoolAutoscaling(options.store, options.directory, options.events, this.moves, this.now);
   }
 
@@ -100,6 +110,8 @@ export class PoolController {
         const pool = await this.activate(record, instances.filter((i) => i.pool === record.name));
         if (!pool) continue;
         await this.sync.maybeSync(pool);
+        // Provider calls beside the loop may have moved instances meanwhile: each step starts from the store.
+        pool.instances = await this.store.listInstances(record.name);
         await this.lifecycle(pool, nodes, replicas);
         active.push(pool);
       }
@@ -127,27 +139,29 @@ export class PoolController {
     }
     const spec = record.document.spec;
     if (typeof spec.machine !== "string") {
-      await this.problem(record, null);
+      await this.problem(record, this.providerProblems.get(record.name) ?? null);
       return { record, provider: entry.provider, machine: { name: "custom", hourly_cost: 0, watts: 0, ...spec.machine }, instances };
     }
-    // The catalog is asked again now and then: a failing one is retried, a working one refreshed.
-    if (!entry.catalog || this.now() - entry.catalogAt > 300_000) {
+    // The catalog is asked again now and then: a failing one soon, a working one to be refreshed.
+    if (this.now() - entry.catalogAt > (entry.catalog ? 300_000 : this.syncMs)) {
+      entry.catalogAt = this.now();
       try {
         entry.catalog = mergeCatalog(await entry.provider.catalog(), spec.catalog);
-        entry.catalogAt = this.now();
+        this.providerProblems.delete(record.name);
       } catch (error) {
-        entry.catalogAt = this.now();
-        await this.problem(record, `the provider's catalog failed: ${(error as Error).message}`);
-        // Instances it has are still looked after; none are added.
-        return entry.catalog ? null : this.withoutMachine(record, entry.provider, instances);
+        // Kept until the provider answers right again (a stale catalog still serves meanwhile).
+        this.providerProblems.set(record.name, `the provider's catalog failed: ${(error as Error).message}`);
+        await this.problem(record, this.providerProblems.get(record.name)!);
+        if (!entry.catalog) return this.withoutMachine(record, entry.provider, instances);
       }
     }
+    if (!entry.catalog) return this.withoutMachine(record, entry.provider, instances);
     const machine = entry.catalog.find((m) => m.name === spec.machine);
     if (!machine) {
       await this.problem(record, `machine type "${spec.machine}" is not in the ${spec.provider} provider's catalog (${entry.catalog.map((m) => m.name).join(", ")})`);
       return this.withoutMachine(record, entry.provider, instances);
     }
-    await this.problem(record, null);
+    await this.problem(record, this.providerProblems.get(record.name) ?? null);
     return { record, provider: entry.provider, machine, instances };
   }
 
@@ -155,6 +169,14 @@ export class PoolController {
   private withoutMachine(record: PoolRecord, provider: Provider, instances: InstanceRecord[]): ActivePool | null {
     const machine = instances[0]?.machine;
     return machine ? { record: { ...record, problem: record.problem ?? "cannot grow" }, provider, machine, instances } : null;
+  }
+
+  /** A provider call answered (error null) or answered wrongly: the pool's problem follows. */
+  private async providerAnswered(record: PoolRecord, error: Error | null): Promise<void> {
+    if (error && !(error instanceof ProviderError)) return;
+    if (error) this.providerProblems.set(record.name, error.message);
+    else this.providerProblems.delete(record.name);
+    await this.problem(record, error ? error.message : null);
   }
 
   private async problem(record: PoolRecord, problem: string | null): Promise<void> {
@@ -256,6 +278,7 @@ export class PoolController {
         return;
       }
       this.backoff.delete(pool.record.name);
+      await this.providerAnswered(pool.record, null);
       await this.boot(pool, await this.moves.move(instance, "booting", `created by the ${pool.record.document.spec.provider} provider as ${created.providerId}`, created));
     });
   }
@@ -266,7 +289,7 @@ export class PoolController {
     this.backoff.set(pool.record.name, { until: this.now() + delayMs, delayMs });
     await this.moves.move(instance, "failed", `provisioning failed: ${error.message}`);
     // A provider that answers garbage is broken, not busy: the pool says so until it answers right.
-    if (error instanceof ProviderError) await this.problem(pool.record, error.message);
+    await this.providerAnswered(pool.record, error);
   }
 
   private async boot(pool: ActivePool, instance: InstanceRecord): Promise<void> {

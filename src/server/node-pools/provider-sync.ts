@@ -10,18 +10,36 @@ import { serverLog } from "../server-log.js";
 import type { InstanceMoves } from "./instance-moves.js";
 import type { ActivePool } from "./pool-controller.js";
 
+/** What the sync needs of the controller. */
+export interface SyncHooks {
+  /** Runs a provider call for one instance beside the loop. */
+  run: (id: string, work: () => Promise<void>) => void;
+  isBusy: (id: string) => boolean;
+  forgetNode: (instance: InstanceRecord) => Promise<void>;
+  /** The pool's instances as the store has them now. */
+  reload: (pool: string) => Promise<InstanceRecord[]>;
+  /** The provider's list answered (error null) or failed. */
+  listed: (pool: ActivePool, error: Error | null) => Promise<void>;
+}
+
 export class ProviderSync {
   private readonly lastSync = new Map<string, number>();
+
+  private readonly run: SyncHooks["run"];
+  private readonly isBusy: SyncHooks["isBusy"];
+  private readonly forgetNode: SyncHooks["forgetNode"];
 
   constructor(
     private readonly moves: InstanceMoves,
     private readonly events: EventBus,
-    private readonly run: (id: string, work: () => Promise<void>) => void,
-    private readonly isBusy: (id: string) => boolean,
-    private readonly forgetNode: (instance: InstanceRecord) => Promise<void>,
+    private readonly hooks: SyncHooks,
     private readonly syncMs: number,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.run = hooks.run;
+    this.isBusy = hooks.isBusy;
+    this.forgetNode = hooks.forgetNode;
+  }
 
   async maybeSync(pool: ActivePool): Promise<void> {
     const unfinished = pool.instances.some((i) => i.state === "provisioning" && !this.isBusy(i.id));
@@ -31,11 +49,16 @@ export class ProviderSync {
       await this.syncNow(pool);
     } catch (error) {
       serverLog("warn", "node pools: the provider's list failed", { pool: pool.record.name, error: (error as Error).message });
+      await this.hooks.listed(pool, error as Error);
+      return;
     }
+    await this.hooks.listed(pool, null);
   }
 
   private async syncNow(pool: ActivePool): Promise<void> {
     const listed = await pool.provider.list();
+    // The list may have taken seconds (hosts over SSH): what the store says now, not before it.
+    pool.instances = await this.hooks.reload(pool.record.name);
     const byId = new Map(pool.instances.map((i) => [i.id, i]));
     const seen = new Set<string>();
     for (const found of listed) {

@@ -10,6 +10,7 @@ import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { detectCgroups } from "../../../agent/drivers/process/cgroup.js";
 import type { MachineType } from "../../../spec/index.js";
 import { ProviderError, type CreateRequest, type Provider, type ProviderInstance } from "../provider.js";
 import type { ProviderContext } from "../provider-context.js";
@@ -150,15 +151,8 @@ export class LocalProvider implements Provider {
   /** The node's files go with it; its cgroups too (they are the host's). */
   private removeHome(home: string): void {
     const replicas = path.join(home, "agent", "replicas");
-    for (const id of fs.existsSync(replicas) ? fs.readdirSync(replicas) : []) {
-      for (const controller of ["cpu", "cpuacct", "memory", "pids"]) {
-        try {
-          fs.rmdirSync(`/sys/fs/cgroup/${controller}/drover/${id}`);
-        } catch {
-          // none here, or released already
-        }
-      }
-    }
+    const cgroups = detectCgroups();
+    for (const id of fs.existsSync(replicas) ? fs.readdirSync(replicas) : []) cgroups.remove(id);
     fs.rmSync(home, { recursive: true, force: true });
   }
 
