@@ -70,6 +70,23 @@ describe("a local node pool: nodes from nothing, a node for pending replicas, id
     assert.equal((await cluster.drover.json<unknown[]>(["node", "ls", "-o", "json"])).length, 2, "its node is forgotten");
   });
 
+  test("bad input: a size outside min and max, an unknown pool, a size that is no number — refused with the field, nothing changed", async () => {
+    const before = await poolOf(cluster);
+    const outside = await cluster.drover.run(["pool", "scale", "work", "9"]);
+    assert.equal(outside.code, 2);
+    assert.match(outside.stderr, /desired: 9 is outside the pool's min 2 and max 4/);
+    assert.doesNotMatch(outside.stderr, /\n\s+at /, "no stack trace");
+    const unknown = await cluster.drover.run(["pool", "describe", "nope"]);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /no node pool named "nope"/);
+    const word = await cluster.drover.run(["pool", "scale", "work", "three"]);
+    assert.equal(word.code, 2);
+    const api = await cluster.drover.api<{ message: string }>("/api/v1/pools/work/scale", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ desired: 2.5 }) });
+    assert.equal(api.status, 400);
+    assert.match(api.body.message, /desired: expected a whole number of nodes/);
+    assert.equal((await poolOf(cluster)).desired, before.desired, "nothing changed");
+  });
+
   test("consolidation: a spread-out service is packed onto fewer nodes and the freed node is terminated, with 0 failed requests", async () => {
     assert.equal((await cluster.drover.run(["pool", "scale", "work", "3"])).code, 0);
     await waitFor("three ready instances", async () => readyInstances(await poolOf(cluster)).length === 3, 40_000, 250);

@@ -17,6 +17,7 @@ import { serverLog } from "../server-log.js";
 import type { EventBus } from "../event-bus.js";
 import { InstanceMoves } from "./instance-moves.js";
 import { PoolAutoscaling } from "./pool-autoscaling.js";
+import { PoolProblems } from "./pool-problems.js";
 import { clusterId } from "./pool-views.js";
 import { ProviderSync } from "./provider-sync.js";
 
@@ -57,8 +58,7 @@ export class PoolController {
   /** Instances with a provider call under way. */
   private readonly busy = new Set<string>();
   private readonly backoff = new Map<string, { until: number; delayMs: number }>();
-  /** A provider that answered wrongly (garbage, a refused host key), per pool, until it answers right again. */
-  private readonly providerProblems = new Map<string, string>();
+  private readonly problems: PoolProblems;
   private readonly syncMs: number;
   private readonly specs = new Map<string, ServiceSpec | undefined>();
   private timer: NodeJS.Timeout | null = null;
@@ -70,12 +70,13 @@ export class PoolController {
     this.store = options.store;
     this.now = options.now ?? Date.now;
     this.moves = new InstanceMoves(options.store, options.events, this.now);
+    this.problems = new PoolProblems(options.store, options.events);
     this.syncMs = options.syncMs ?? Number(process.env.DROVER_POOL_SYNC_MS ?? 15_000);
     this.sync = new ProviderSync(this.moves, options.events, {
       run: (id, work) => this.run(id, work),
       isBusy: (id) => this.busy.has(id),
       forgetNode: (instance) => this.forgetNode(instance),
-      listed: (pool, error) => this.providerAnswered(pool.record, error),
+      listed: (pool, error) => this.providerAnswered(pool.record, "list", error),
       reload: (pool) => this.store.listInstances(pool),
     }, this.syncMs, this.now);
     this.autoscaling = new PoolAutoscaling(options.store, options.directory, options.events, this.moves, this.now);
@@ -132,14 +133,14 @@ export class PoolController {
       try {
         entry = { hash: record.hash, provider: await this.options.openProvider(record, this.cluster!), catalog: null, catalogAt: 0 };
       } catch (error) {
-        await this.problem(record, `cannot open the ${record.document.spec.provider} provider: ${(error as Error).message}`);
+        await this.problems.set(record, "settings", `cannot open the ${record.document.spec.provider} provider: ${(error as Error).message}`);
         return null;
       }
       this.providers.set(record.name, entry);
     }
     const spec = record.document.spec;
     if (typeof spec.machine !== "string") {
-      await this.problem(record, this.providerProblems.get(record.name) ?? null);
+      await this.problems.set(record, "settings", null);
       return { record, provider: entry.provider, machine: { name: "custom", hourly_cost: 0, watts: 0, ...spec.machine }, instances };
     }
     // The catalog is asked again now and then: a failing one soon, a working one to be refreshed.
@@ -147,21 +148,20 @@ export class PoolController {
       entry.catalogAt = this.now();
       try {
         entry.catalog = mergeCatalog(await entry.provider.catalog(), spec.catalog);
-        this.providerProblems.delete(record.name);
+        await this.problems.set(record, "catalog", null);
       } catch (error) {
-        // Kept until the provider answers right again (a stale catalog still serves meanwhile).
-        this.providerProblems.set(record.name, `the provider's catalog failed: ${(error as Error).message}`);
-        await this.problem(record, this.providerProblems.get(record.name)!);
+        // Kept until the catalog answers right again (a stale one still serves meanwhile).
+        await this.problems.set(record, "catalog", `the provider's catalog failed: ${(error as Error).message}`);
         if (!entry.catalog) return this.withoutMachine(record, entry.provider, instances);
       }
     }
     if (!entry.catalog) return this.withoutMachine(record, entry.provider, instances);
     const machine = entry.catalog.find((m) => m.name === spec.machine);
     if (!machine) {
-      await this.problem(record, `machine type "${spec.machine}" is not in the ${spec.provider} provider's catalog (${entry.catalog.map((m) => m.name).join(", ")})`);
+      await this.problems.set(record, "settings", `machine type "${spec.machine}" is not in the ${spec.provider} provider's catalog (${entry.catalog.map((m) => m.name).join(", ")})`);
       return this.withoutMachine(record, entry.provider, instances);
     }
-    await this.problem(record, this.providerProblems.get(record.name) ?? null);
+    await this.problems.set(record, "settings", null);
     return { record, provider: entry.provider, machine, instances };
   }
 
@@ -171,20 +171,9 @@ export class PoolController {
     return machine ? { record: { ...record, problem: record.problem ?? "cannot grow" }, provider, machine, instances } : null;
   }
 
-  /** A provider call answered (error null) or answered wrongly: the pool's problem follows. */
-  private async providerAnswered(record: PoolRecord, error: Error | null): Promise<void> {
-    if (error && !(error instanceof ProviderError)) return;
-    if (error) this.providerProblems.set(record.name, error.message);
-    else this.providerProblems.delete(record.name);
-    await this.problem(record, error ? error.message : null);
-  }
-
-  private async problem(record: PoolRecord, problem: string | null): Promise<void> {
-    if (record.problem === problem) return;
-    record.problem = problem;
-    await this.store.updatePool(record.name, { problem });
-    if (problem) await this.options.events.emit({ type: "NodePoolFailed", service: null, replica: null, reason: "ProviderFailed", message: `pool ${record.name}: ${problem}` });
-    else await this.options.events.emit({ type: "NodePoolRecovered", service: null, replica: null, reason: "Recovered", message: `pool ${record.name} can grow again` });
+  /** A provider call answered (error null) or answered wrongly (a ProviderError): the pool's problem follows. */
+  private async providerAnswered(record: PoolRecord, verb: "list" | "create", error: Error | null): Promise<void> {
+    await this.problems.set(record, verb, error instanceof ProviderError ? error.message : null);
   }
 
   /** Each instance one step further, where its node or the clock says so. */
@@ -243,7 +232,7 @@ export class PoolController {
     const desired = Math.min(spec.max, Math.max(spec.min, record.desired ?? spec.min));
     if (live.length < desired) {
       const backoff = this.backoff.get(record.name);
-      if (record.problem || (backoff && backoff.until > this.now())) return;
+      if (!this.problems.mayCreate(record.name) || (backoff && backoff.until > this.now())) return;
       for (let i = live.length; i < desired; i++) await this.create(pool, `pool ${record.name} has ${live.length} of ${desired}`);
       return;
     }
@@ -278,7 +267,7 @@ export class PoolController {
         return;
       }
       this.backoff.delete(pool.record.name);
-      await this.providerAnswered(pool.record, null);
+      await this.providerAnswered(pool.record, "create", null);
       await this.boot(pool, await this.moves.move(instance, "booting", `created by the ${pool.record.document.spec.provider} provider as ${created.providerId}`, created));
     });
   }
@@ -289,7 +278,7 @@ export class PoolController {
     this.backoff.set(pool.record.name, { until: this.now() + delayMs, delayMs });
     await this.moves.move(instance, "failed", `provisioning failed: ${error.message}`);
     // A provider that answers garbage is broken, not busy: the pool says so until it answers right.
-    await this.providerAnswered(pool.record, error);
+    await this.providerAnswered(pool.record, "create", error);
   }
 
   private async boot(pool: ActivePool, instance: InstanceRecord): Promise<void> {

@@ -168,10 +168,13 @@ export class LocalProvider implements Provider {
   /** The bridge's address: made with the subnet's .1 when the bridge does not exist yet. */
   private async ensureBridge(): Promise<string> {
     const { bridge, subnet } = this.settings;
-    if (!(await succeeds("ip", ["link", "show", bridge]))) {
+    const existing = await run("ip", ["-d", "-o", "link", "show", bridge]).catch(() => null);
+    if (existing === null) {
       await run("ip", ["link", "add", bridge, "type", "bridge"]);
       await run("ip", ["addr", "add", `${subnet}.1/24`, "dev", bridge]);
       await run("ip", ["link", "set", bridge, "up"]);
+    } else if (!/\bbridge\b/.test(existing)) {
+      throw new ProviderError(`${bridge} exists and is not a bridge: name another one in local.bridge`);
     }
     // A Docker Engine's FORWARD policy (DROP) would cut the nodes off from each other.
     for (const rule of [["FORWARD", "-i", bridge, "-j", "ACCEPT"], ["FORWARD", "-o", bridge, "-j", "ACCEPT"]]) {

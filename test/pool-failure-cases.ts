@@ -1,5 +1,6 @@
 /**
- * Failure injection on the `local` and `exec` providers, as a table of cases run against each: a
+ * Failure injection on the `local` and `exec` providers, as a table of cases run against each
+ * (node-pool-failures-local.test.ts and node-pool-failures-exec.test.ts run it): a
  * create that fails, a machine that never boots, an instance that vanishes, heartbeats that stop
  * and resume, drover killed between "create" and "store", an instance the store never knew. After
  * every case the store and the provider agree: the same instances, all ready, as many as min.
@@ -19,6 +20,7 @@ import { CLI, REPO, waitFor } from "./harness.js";
 import { live, poolOf } from "./pool-harness.js";
 
 const skip = clusterUnavailable();
+
 
 interface Harness {
   cluster: TestCluster;
@@ -50,9 +52,12 @@ function cases(h: () => Harness): Array<{ name: string; run: () => Promise<void>
       name: "create fails: the instance is failed with the provider's reason, the pool backs off and then recovers",
       run: async () => {
         h().inject("create-fails", true);
-        assert.equal((await drover().run(["pool", "scale", "work", "3"])).code, 0);
-        await waitFor("a failed create", async () => (await pool()).instances.some((i) => i.state === "failed" && /^provisioning failed: /.test(i.stateReason)), 30_000, 250);
-        h().inject("create-fails", false);
+        try {
+          assert.equal((await drover().run(["pool", "scale", "work", "3"])).code, 0);
+          await waitFor("a failed create", async () => (await pool()).instances.some((i) => i.state === "failed" && /^provisioning failed: /.test(i.stateReason)), 30_000, 250);
+        } finally {
+          h().inject("create-fails", false);
+        }
         await waitFor("three ready instances", async () => (await pool()).instances.filter((i) => i.state === "ready").length === 3, 60_000, 250);
         assert.equal((await drover().run(["pool", "scale", "work", "2"])).code, 0);
       },
@@ -61,12 +66,16 @@ function cases(h: () => Harness): Array<{ name: string; run: () => Promise<void>
       name: "boot never finishes: failed at boot_timeout, then terminated at the provider; a new one takes its place",
       run: async () => {
         h().inject("never-boots", true);
-        assert.equal((await drover().run(["pool", "scale", "work", "3"])).code, 0);
-        await waitFor("a boot timeout", async () => (await pool()).instances.some((i) => i.history.some((t) => t.to === "failed" && /^boot timeout: not a ready node 12s after/.test(t.reason))), 40_000, 250);
-        const failed = (await pool()).instances.find((i) => i.history.some((t) => t.to === "failed"))!;
-        await waitFor("the failed instance terminated", async () => (await pool()).instances.find((i) => i.id === failed.id)?.state === "terminated", 20_000, 250);
-        assert.ok(!(await h().provider.list()).some((i) => i.instance === failed.id), "nothing of it left at the provider");
-        h().inject("never-boots", false);
+        try {
+          assert.equal((await drover().run(["pool", "scale", "work", "3"])).code, 0);
+          const timedOut = (i: InstanceRecord & { history: Array<{ to: string; reason: string }> }) => i.history.some((t) => t.to === "failed" && /^boot timeout: not a ready node 12s after/.test(t.reason));
+          await waitFor("a boot timeout", async () => (await pool()).instances.some(timedOut), 40_000, 250);
+          const failed = (await pool()).instances.find(timedOut)!;
+          await waitFor("the failed instance terminated", async () => (await pool()).instances.find((i) => i.id === failed.id)?.state === "terminated", 20_000, 250);
+          assert.ok(!(await h().provider.list()).some((i) => i.instance === failed.id), "nothing of it left at the provider");
+        } finally {
+          h().inject("never-boots", false);
+        }
         assert.equal((await drover().run(["pool", "scale", "work", "2"])).code, 0);
       },
     },
@@ -203,7 +212,9 @@ const PROVIDERS: Array<{ name: string; make: (cluster: TestCluster, id: string) 
   },
 ];
 
-for (const { name, make } of PROVIDERS) {
+/** The table of cases against one provider, in a suite of its own (one test file per provider, so they run side by side). */
+export function failureSuite(name: "local" | "exec"): void {
+  const { make } = PROVIDERS.find((p) => p.name === name)!;
   describe(`failure injection on the ${name} provider: the store and the provider agree after every case`, { skip: skip ?? false }, () => {
     let harness: Harness;
     before(async () => {
@@ -229,6 +240,31 @@ for (const { name, make } of PROVIDERS) {
     for (const c of cases(() => harness)) {
       test(c.name, async () => {
         await c.run();
+        await waitFor("the store and the provider to agree (min 2, all ready)", () => agreed(harness), 60_000, 250);
+      });
+    }
+
+    if (name === "exec") {
+      test("a provider that prints garbage is refused: the pool is marked failed with the output's first lines, and recovers once it answers right", async () => {
+        const { cluster } = harness;
+        const inject = path.join(cluster.drover.home, "exec-provider", "inject-create");
+        fs.writeFileSync(inject, "garbage");
+        try {
+          assert.equal((await cluster.drover.run(["pool", "scale", "work", "3"])).code, 0);
+          await waitFor("the pool's problem", async () => (await poolOf(cluster)).problem !== null, 30_000, 250);
+          const pool = await poolOf(cluster);
+          assert.match(pool.problem!, /^the exec provider \(.*flaky-provider\.mjs create\) did not answer JSON; its output began: <html>502 Bad Gateway<\/html> \/ upstream timed out$/);
+          assert.ok(pool.instances.some((i) => i.state === "failed" && i.stateReason === `provisioning failed: ${pool.problem}`));
+          const ls = await cluster.drover.run(["pool", "ls"]);
+          assert.match(ls.stdout, /the exec provider .* did not answer JSON/);
+        } finally {
+          fs.rmSync(inject, { force: true });
+        }
+        await waitFor("three ready instances, the problem gone", async () => {
+          const pool = await poolOf(cluster);
+          return pool.problem === null && pool.instances.filter((i) => i.state === "ready").length === 3;
+        }, 60_000, 250);
+        assert.equal((await cluster.drover.run(["pool", "scale", "work", "2"])).code, 0);
         await waitFor("the store and the provider to agree (min 2, all ready)", () => agreed(harness), 60_000, 250);
       });
     }

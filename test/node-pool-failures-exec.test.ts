@@ -1,0 +1,4 @@
+/** Failure injection on the exec provider: the table of cases in pool-failure-cases.ts. */
+import { failureSuite } from "./pool-failure-cases.js";
+
+failureSuite("exec");
