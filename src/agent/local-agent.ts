@@ -77,7 +77,7 @@ export class LocalAgent implements NodeAgent {
     this.routerDetail = detail;
     this.router = new Router((service, portName) => this.readyTargets(service, portName), host, kernel);
     this.ports = new PortAllocator(portRange, () => this.portsInUse());
-    this.sampler = new MetricsSampler(dir, () => Promise.all(this.running().map(async ([id, handle]) => ({ id, usage: (await this.drivers.get(handle.runtime)?.usage(handle, true)) ?? null }))));
+    this.sampler = new MetricsSampler(dir, () => Promise.all(this.running().map(async ([id, handle]) => ({ id, usage: (await this.drivers.get(handle.runtime)?.usage(handle, true)) ?? null, pid: handle.pid ?? null }))));
     this.rotation = setInterval(() => this.rotateLogs(), LOG_ROTATE_CHECK_MS).unref();
   }
 

@@ -3,12 +3,12 @@
  * nvidia-smi answers, disk), what is left for replicas after what the system keeps, runtimes, and
  * the marginal watts of one more busy core.
  */
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import { allocatableOf, type NodeReport } from "../contract/index.js";
 import type { LocalAgent } from "./local-agent.js";
 import { modelFromEnv } from "./metrics/energy.js";
+import { GpuReader } from "./metrics/gpus.js";
 
 
 export const AGENT_VERSION = "0.1.0";
@@ -23,7 +23,7 @@ export interface NodeIdentity {
 
 export async function nodeReport(agent: LocalAgent, identity: NodeIdentity, home: string): Promise<NodeReport> {
   const detected = await detectGpus();
-  const gpus = identity.capacity ? { count: identity.capacity.gpus, model: identity.capacity.gpus > 0 ? detected.model : null } : detected;
+  const gpus = identity.capacity ? { count: identity.capacity.gpus, model: identity.capacity.gpus > 0 ? detected.model : null, memoryBytes: identity.capacity.gpus > 0 ? detected.memoryBytes : null } : detected;
   const cpuMillis = identity.capacity?.cpuMillis ?? os.availableParallelism() * 1000;
   const memoryBytes = identity.capacity?.memoryBytes ?? os.totalmem();
   const model = modelFromEnv();
@@ -35,6 +35,7 @@ export async function nodeReport(agent: LocalAgent, identity: NodeIdentity, home
     capacity: { cpuMillis, memoryBytes, gpus: gpus.count, diskBytes: diskBytes(home) },
     allocatable: allocatableOf({ cpuMillis, memoryBytes, gpus: gpus.count }),
     gpuModel: gpus.model,
+    gpuMemoryBytes: gpus.memoryBytes,
     runtimes: agent.info().runtimes,
     // The model's slope per core; RAPL-measured hosts say so through `source`.
     energy: { source: energy.source, wattsPerCore: model.maxWattsPerCpu - model.minWattsPerCpu, idleWatts: (cpuMillis / 1000) * model.minWattsPerCpu + (memoryBytes / 1e9) * model.wattsPerGb },
@@ -63,12 +64,8 @@ function diskBytes(home: string): number {
   }
 }
 
-function detectGpus(): Promise<{ count: number; model: string | null }> {
-  return new Promise((resolve) => {
-    execFile("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader"], { timeout: 3000 }, (error, stdout) => {
-      if (error) return resolve({ count: 0, model: null });
-      const names = stdout.split("\n").map((l) => l.trim()).filter(Boolean);
-      resolve({ count: names.length, model: names[0] ?? null });
-    });
-  });
+/** GPUs by count, model and memory of the first, where nvidia-smi answers; none otherwise (absent, not zero memory). */
+async function detectGpus(): Promise<{ count: number; model: string | null; memoryBytes: number | null }> {
+  const gpus = (await new GpuReader().read())?.gpus ?? [];
+  return { count: gpus.length, model: gpus[0]?.model ?? null, memoryBytes: gpus[0]?.memoryTotalBytes ?? null };
 }

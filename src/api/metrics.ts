@@ -7,7 +7,7 @@
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { ControlPlane } from "../server/control-plane.js";
 import { histogramSamples, render, type Family, type Labels } from "./prometheus.js";
-import { LATENCY_BUCKETS_MS, type MetricsSnapshot, type NodeView } from "../contract/index.js";
+import { LATENCY_BUCKETS_MS, type GpuSample, type MetricsSnapshot, type NodeView } from "../contract/index.js";
 
 export class DroverMetrics {
   private readonly process = new Registry();
@@ -86,6 +86,9 @@ export class DroverMetrics {
     const netSent = family("drover_replica_network_sent_bytes_total", "counter", "Bytes the replica sent on its network interfaces (containers, which have their own).");
     const replicaWatts = family("drover_replica_power_watts", "gauge", "The replica's share of the host's power over the last interval (source: rapl or model).");
     const replicaJoules = family("drover_replica_energy_joules_total", "counter", "Energy attributed to the replica since drover started (source: rapl or model).");
+    const replicaGpuMemory = family("drover_replica_gpu_memory_bytes", "gauge", "GPU memory held by the replica's processes (nvidia-smi).");
+    const replicaGpuUtilisation = family("drover_replica_gpu_utilisation_ratio", "gauge", "SM utilisation of the replica's processes, summed over its GPUs (nvidia-smi pmon).");
+    const replicaGpuWatts = family("drover_replica_gpu_power_watts", "gauge", "The replica's share of its GPUs' power, by SM utilisation (source: model).");
     const snapshots = new Map(nodes.map((n) => [n.name, agent.liveness(n.name)]));
     for (const r of replicas) {
       if (!r.usage) continue;
@@ -102,6 +105,11 @@ export class DroverMetrics {
       if (energy) {
         replicaWatts.samples.push({ labels: { ...labels, source }, value: energy.watts });
         replicaJoules.samples.push({ labels: { ...labels, source }, value: energy.joulesTotal });
+        if (energy.gpu) {
+          replicaGpuMemory.samples.push({ labels, value: energy.gpu.memoryBytes });
+          if (energy.gpu.utilisation !== null) replicaGpuUtilisation.samples.push({ labels, value: energy.gpu.utilisation });
+          if (energy.gpu.watts !== null) replicaGpuWatts.samples.push({ labels: { ...labels, source: "model" }, value: energy.gpu.watts });
+        }
       }
     }
     const host = mergeFamilies(nodes.flatMap((n) => {
@@ -134,7 +142,7 @@ export class DroverMetrics {
     const counted = await store.countRollouts();
     for (const { service, outcome, count } of counted.ended) rollouts.samples.push({ labels: { ...split(service), outcome }, value: count });
     for (const s of services) active.samples.push({ labels: split(s.name), value: counted.active.includes(s.name) ? 1 : 0 });
-    return [...nodeFamilies(nodes), desired, ready, revision, state, restarts, cpu, memory, memoryLimit, ooms, fds, threads, diskRead, diskWritten, netReceived, netSent, replicaWatts, replicaJoules, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active, ...host];
+    return [...nodeFamilies(nodes), desired, ready, revision, state, restarts, cpu, memory, memoryLimit, ooms, fds, threads, diskRead, diskWritten, netReceived, netSent, replicaWatts, replicaJoules, replicaGpuMemory, replicaGpuUtilisation, replicaGpuWatts, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active, ...host];
   }
 
   private hostFamilies(sample: MetricsSnapshot, node: string): Family[] {
@@ -164,8 +172,29 @@ export class DroverMetrics {
       gauge("drover_host_filesystem_free_bytes", "Free space (for unprivileged users) where DROVER_HOME is.", fs ? [{ labels: { node, path: fs.path }, value: fs.freeBytes }] : []),
       gauge("drover_host_power_watts", "Power of the host over the last interval: measured (rapl) or estimated (model).", [{ labels: { node, source: sample.energy.source }, value: sample.energy.watts }]),
       counter("drover_host_energy_joules_total", "Energy of the host since drover started: measured (rapl) or estimated (model).", [{ labels: { node, source: sample.energy.source }, value: sample.energy.joulesTotal }]),
+      // GPUs only where the node has them (nvidia-smi): absent GPUs have no series, never zeros.
+      ...gpuFamilies(sample.gpus ?? [], node),
     ];
   }
+}
+
+/** drover_node_gpu_*: each GPU of a node as nvidia-smi reports it; a field it does not report has no sample. */
+function gpuFamilies(gpus: GpuSample[], node: string): Family[] {
+  const gauge = (name: string, help: string, value: (g: GpuSample) => number | null): Family => ({
+    name,
+    type: "gauge",
+    help,
+    samples: gpus.flatMap((g) => {
+      const v = value(g);
+      return v === null ? [] : [{ labels: { node, gpu: String(g.index), model: g.model }, value: v }];
+    }),
+  });
+  return [
+    gauge("drover_node_gpu_utilisation_ratio", "Utilisation of each GPU (nvidia-smi).", (g) => g.utilisation),
+    gauge("drover_node_gpu_memory_total_bytes", "Memory of each GPU.", (g) => g.memoryTotalBytes),
+    gauge("drover_node_gpu_memory_used_bytes", "Memory in use on each GPU.", (g) => g.memoryUsedBytes),
+    gauge("drover_node_gpu_power_watts", "Power drawn by each GPU (nvidia-smi).", (g) => g.watts),
+  ];
 }
 
 /** The same family from several nodes, as one family with every node's samples. */

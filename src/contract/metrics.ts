@@ -43,6 +43,25 @@ export interface EnergyModel {
   wattsPerGb: number;
 }
 
+/** One GPU as nvidia-smi reports it; a field the device does not report is null. */
+export interface GpuSample {
+  index: number;
+  uuid: string;
+  model: string;
+  memoryTotalBytes: number;
+  memoryUsedBytes: number;
+  /** 0..1 */
+  utilisation: number | null;
+  watts: number | null;
+}
+
+/** A replica's share of the GPUs: memory its processes hold, SM utilisation, and power attributed by that utilisation. */
+export interface ReplicaGpu {
+  memoryBytes: number;
+  utilisation: number | null;
+  watts: number | null;
+}
+
 export interface ReplicaEnergy {
   /** Share of one core over the last interval (1 = a whole core). */
   cpuCores: number;
@@ -50,6 +69,8 @@ export interface ReplicaEnergy {
   memoryBytes: number;
   watts: number;
   joulesTotal: number;
+  /** Absent (undefined or null) where the node has no GPU or the replica uses none. */
+  gpu?: ReplicaGpu | null;
 }
 
 export interface MetricsSnapshot {
@@ -59,4 +80,6 @@ export interface MetricsSnapshot {
   utilisation: number | null;
   energy: { source: "rapl" | "model"; watts: number; joulesTotal: number; model: EnergyModel | null };
   replicas: Map<string, ReplicaEnergy>;
+  /** The node's GPUs; null where there are none or nvidia-smi is absent (never zeros for absent GPUs). */
+  gpus?: GpuSample[] | null;
 }

@@ -23,6 +23,8 @@ export interface NodeReport {
   /** Capacity less what the machine keeps for itself and drover. */
   allocatable: Resources;
   gpuModel: string | null;
+  /** Memory of one GPU (the first), where the node has GPUs and nvidia-smi says. */
+  gpuMemoryBytes?: number | null;
   runtimes: string[];
   /** Marginal watts of one more busy core: RAPL-measured where readable, else the model's. */
   energy: { source: "rapl" | "model"; wattsPerCore: number; idleWatts: number };

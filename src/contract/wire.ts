@@ -27,6 +27,7 @@ export const nodeReportSchema = z.object({
   capacity: resources.extend({ diskBytes: z.number().min(0) }),
   allocatable: resources,
   gpuModel: z.string().nullable(),
+  gpuMemoryBytes: z.number().nullable().optional(),
   runtimes: z.array(z.string()),
   energy: z.object({ source: z.enum(["rapl", "model"]), wattsPerCore: z.number().min(0), idleWatts: z.number().min(0) }),
   freePorts: count,
@@ -75,7 +76,9 @@ const revisionTraffic = z.object({
 });
 export const serviceTrafficSchema = z.object({ service: z.string(), revisions: z.array(revisionTraffic) });
 
-const replicaEnergy = z.object({ cpuCores: z.number(), memoryBytes: z.number(), watts: z.number(), joulesTotal: z.number() });
+const replicaGpu = z.object({ memoryBytes: z.number(), utilisation: z.number().nullable(), watts: z.number().nullable() });
+const replicaEnergy = z.object({ cpuCores: z.number(), memoryBytes: z.number(), watts: z.number(), joulesTotal: z.number(), gpu: replicaGpu.nullable().optional() });
+const gpuSample = z.object({ index: z.number().int(), uuid: z.string(), model: z.string(), memoryTotalBytes: z.number(), memoryUsedBytes: z.number(), utilisation: z.number().nullable(), watts: z.number().nullable() });
 /** A metrics snapshot as it travels: the replicas' map as entries. */
 const wireMetrics = z.object({
   intervalMs: z.number(),
@@ -84,6 +87,8 @@ const wireMetrics = z.object({
   utilisation: z.number().nullable(),
   energy: z.object({ source: z.enum(["rapl", "model"]), watts: z.number(), joulesTotal: z.number(), model: z.object({ minWattsPerCpu: z.number(), maxWattsPerCpu: z.number(), wattsPerGb: z.number() }).nullable() }),
   replicas: z.array(z.tuple([z.string(), replicaEnergy])),
+  // Optional: agents of this protocol version before GPUs were reported send none.
+  gpus: z.array(gpuSample).nullable().optional(),
 });
 
 export const agentMessageSchema = z.discriminatedUnion("type", [

@@ -5,7 +5,8 @@
  */
 import { modelFromEnv, modelWatts, RaplMeter, raplDomains } from "./energy.js";
 import { cpuUtilisation, readHost } from "./host.js";
-import type { HostSample, MetricsSnapshot, ReplicaEnergy, ResourceUsage } from "../../contract/index.js";
+import type { GpuSample, HostSample, MetricsSnapshot, ReplicaEnergy, ReplicaGpu, ResourceUsage } from "../../contract/index.js";
+import { GpuReader, processGroup, type GpuProcess } from "./gpus.js";
 
 
 export class MetricsSampler {
@@ -19,10 +20,13 @@ export class MetricsSampler {
   private readonly replicaCpu = new Map<string, number>();
   private readonly replicas = new Map<string, ReplicaEnergy>();
   private running = false;
+  private gpus: GpuSample[] | null = null;
+  private readonly gpuReader = new GpuReader();
 
   constructor(
     private readonly statePath: string,
-    private readonly usageOf: () => Promise<Array<{ id: string; usage: ResourceUsage | null }>>,
+    /** Each running replica's usage, and the pid that leads its process group (GPU processes are matched by group). */
+    private readonly usageOf: () => Promise<Array<{ id: string; usage: ResourceUsage | null; pid?: number | null }>>,
     readonly intervalMs = intervalFromEnv(),
   ) {
     const domains = raplDomains();
@@ -46,6 +50,7 @@ export class MetricsSampler {
       utilisation: this.utilisation,
       energy: { source: this.rapl ? "rapl" : "model", watts: this.watts, joulesTotal: this.joules, model: this.rapl ? null : this.model },
       replicas: this.replicas,
+      gpus: this.gpus,
     };
   }
 
@@ -73,8 +78,10 @@ export class MetricsSampler {
         cpuWatts = watts.cpu;
       }
       const hostBusySeconds = this.utilisation * host.cores * seconds;
+      const gpuReading = await this.gpuReader.read();
+      this.gpus = gpuReading?.gpus ?? null;
       const seen = new Set<string>();
-      for (const { id, usage } of await this.usageOf()) {
+      for (const { id, usage, pid } of await this.usageOf()) {
         if (!usage) continue;
         seen.add(id);
         const previous = this.replicaCpu.get(id);
@@ -83,9 +90,10 @@ export class MetricsSampler {
         const cpuSeconds = Math.max(0, usage.cpuSeconds - previous);
         // Scaphandre's attribution: the replica's share of the host's busy CPU time, plus its memory.
         const share = hostBusySeconds > 0 ? Math.min(1, cpuSeconds / hostBusySeconds) : 0;
-        const watts = cpuWatts * share + (usage.memoryBytes / 1e9) * this.model.wattsPerGb;
+        const gpu = gpuReading && pid ? replicaGpu(pid, gpuReading.gpus, gpuReading.processes) : null;
+        const watts = cpuWatts * share + (usage.memoryBytes / 1e9) * this.model.wattsPerGb + (gpu?.watts ?? 0);
         const entry = this.replicas.get(id) ?? { cpuCores: 0, memoryBytes: 0, watts: 0, joulesTotal: 0 };
-        this.replicas.set(id, { cpuCores: cpuSeconds / seconds, memoryBytes: usage.memoryBytes, watts, joulesTotal: entry.joulesTotal + watts * seconds });
+        this.replicas.set(id, { cpuCores: cpuSeconds / seconds, memoryBytes: usage.memoryBytes, watts, joulesTotal: entry.joulesTotal + watts * seconds, gpu });
       }
       for (const id of this.replicas.keys()) if (!seen.has(id)) this.replicas.delete(id);
       for (const id of this.replicaCpu.keys()) if (!seen.has(id)) this.replicaCpu.delete(id);
@@ -93,6 +101,24 @@ export class MetricsSampler {
       this.running = false;
     }
   }
+}
+
+/**
+ * The replica's GPU processes (those in its process group): their memory, their SM utilisation,
+ * and each GPU's power shared by utilisation among the processes on it. Null when it uses none.
+ */
+export function replicaGpu(group: number, gpus: GpuSample[], processes: GpuProcess[], groupOf: (pid: number) => number | null = processGroup): ReplicaGpu | null {
+  const mine = processes.filter((p) => p.pid === group || groupOf(p.pid) === group);
+  if (mine.length === 0) return null;
+  let watts: number | null = null;
+  for (const process of mine) {
+    const gpu = gpus.find((g) => g.uuid === process.gpuUuid);
+    const total = processes.filter((p) => p.gpuUuid === process.gpuUuid).reduce((sum, p) => sum + (p.utilisation ?? 0), 0);
+    if (gpu?.watts === null || gpu?.watts === undefined || process.utilisation === null || total === 0) continue;
+    watts = (watts ?? 0) + gpu.watts * (process.utilisation / total);
+  }
+  const utilisations = mine.map((p) => p.utilisation).filter((u): u is number => u !== null);
+  return { memoryBytes: mine.reduce((sum, p) => sum + p.memoryBytes, 0), utilisation: utilisations.length ? utilisations.reduce((a, b) => a + b, 0) : null, watts };
 }
 
 function intervalFromEnv(): number {
