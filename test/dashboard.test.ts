@@ -21,6 +21,9 @@ before(async () => {
   port = await freePort();
   assert.equal((await drover.run(["up", "-f", drover.write("web.yaml", helloService("web", port, { env: { MESSAGE: "v1" } }))])).code, 0);
   assert.equal((await drover.run(["up", "-f", drover.write("web.yaml", helloService("web", port, { env: { MESSAGE: "v2" } }))])).code, 0);
+  // A node pool: an exec provider here is enough, since this server (no --cluster-listen) refuses to make nodes it could not accept.
+  const pool = `apiVersion: drover/v1\nkind: NodePool\nmetadata: {name: spare}\nspec:\n  provider: exec\n  min: 1\n  max: 2\n  machine: {cpu: 1, memory: 1Gi}\n  exec: {command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(path.join(REPO, "examples/providers/loopback-nodes.mjs"))}]}\n`;
+  assert.equal((await drover.run(["apply", "-f", drover.write("pool.yaml", pool)])).code, 0);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
   fs.mkdirSync(ARTEFACTS, { recursive: true });
 });
@@ -106,6 +109,13 @@ test("a viewer sees no action buttons; the pages work at phone width and in the 
   await page.getByRole("heading", { level: 1, name: "Nodes" }).waitFor();
   await page.locator('[data-testid="node-local"] .status-ready').waitFor();
   assert.equal(await page.getByRole("button", { name: /Drain|Cordon/ }).count(), 0, "node actions are for operators");
+  // A pool this server cannot grow (it accepts no agents): its problem and its failed instance with the steps it went through.
+  const pool = await page.locator('[data-pool="spare"]');
+  await pool.getByRole("alert").filter({ hasText: "this server accepts no agents" }).waitFor({ timeout: 15_000 });
+  const instance = pool.locator('tr[data-testid^="instance-spare-"]').first();
+  await instance.locator(".status-failed").waitFor();
+  await instance.getByText(/\d+ steps/).click();
+  await instance.getByText("→ failed", { exact: false }).waitFor();
   await page.close();
 });
 

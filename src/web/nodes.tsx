@@ -1,8 +1,9 @@
-/** The nodes: state, heartbeat, capacity and use, power, replicas; cordon, uncordon and drain for operators. */
+/** The nodes: state, heartbeat, capacity and use, power, replicas; cordon, uncordon and drain for operators; the node pools below. */
 import { useEffect, useState } from "preact/hooks";
 import type { NodeView } from "../contract/index.js";
 import { api } from "./api.js";
 import { bytes, percent, watts } from "./format.js";
+import { PoolsSection } from "./pools.js";
 
 export function NodesPage(props: { tick: number; canAct: boolean }) {
   const [nodes, setNodes] = useState<NodeView[] | null>(null);
@@ -90,6 +91,7 @@ export function NodesPage(props: { tick: number; canAct: boolean }) {
           </tbody>
         </table>
       </div>
+      <PoolsSection tick={props.tick} />
     </>
   );
 }
