@@ -103,4 +103,16 @@ describe("a local node pool: nodes from nothing, a node for pending replicas, id
     const events = await cluster.drover.json<EventRecord[]>(["events", "-n", "1000", "-o", "json"]);
     assert.ok(events.some((e) => e.type === "NodePoolScaledDown" && e.reason === "Consolidation" && /its 1 replica\(s\) fit on the other nodes \(consolidation\)/.test(e.message)), "the decision says why, with its inputs");
   });
+
+  test("pool rm: with its services gone, every node is drained and terminated, then the pool and its namespaces are gone", async () => {
+    for (const service of ["test/big", "test/spread"]) assert.equal((await cluster.drover.run(["delete", service])).code, 0);
+    const removing = await cluster.drover.run(["pool", "rm", "work"]);
+    assert.equal(removing.code, 0, removing.stderr);
+    assert.match(removing.stdout, /pool work: removing 2 instance\(s\), then the pool/);
+    await waitFor("the pool gone", async () => (await cluster.drover.run(["pool", "describe", "work"])).code !== 0, 60_000, 250);
+    assert.deepEqual(await cluster.drover.json<unknown[]>(["node", "ls", "-o", "json"]), [], "its nodes forgotten");
+    assert.ok(!fs.readdirSync("/run/netns").some((ns) => ns.startsWith("drvp-")) || cluster.poolNamespaces().length === 0, "no namespace of it left");
+    const events = await cluster.drover.json<EventRecord[]>(["events", "-n", "1000", "-o", "json"]);
+    assert.ok(events.some((e) => e.type === "NodePoolDeleted"));
+  });
 });

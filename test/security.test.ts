@@ -81,6 +81,10 @@ const ROUTES: Array<{ method: string; pattern: string; url: string; needs: strin
   { method: "POST", pattern: "/api/v1/nodes/:name/labels", url: "/api/v1/nodes/nope/labels", needs: "operator", body: { labels: {} } },
   { method: "DELETE", pattern: "/api/v1/nodes/:name", url: "/api/v1/nodes/nope", needs: "admin" },
   { method: "POST", pattern: "/api/v1/nodes/join-tokens", url: "/api/v1/nodes/join-tokens", needs: "admin", body: { ttl: "forever" } },
+  { method: "GET", pattern: "/api/v1/pools", url: "/api/v1/pools", needs: "viewer" },
+  { method: "GET", pattern: "/api/v1/pools/:name", url: "/api/v1/pools/nope", needs: "viewer" },
+  { method: "POST", pattern: "/api/v1/pools/:name/scale", url: "/api/v1/pools/nope/scale", needs: "operator", body: { desired: 1 } },
+  { method: "DELETE", pattern: "/api/v1/pools/:name", url: "/api/v1/pools/nope", needs: "operator" },
   // Allowed for an admin it would stop the server: only the refusals are tried (the admin path is `drover down`).
   { method: "POST", pattern: "/api/v1/shutdown", url: "/api/v1/shutdown", needs: "admin" },
 ];

@@ -281,7 +281,11 @@ for (const dialect of [sqlite, postgresDialect]) {
       assert.equal((await store.apply({ services: [], configObjects: [], deletions: [], pools: [{ name: "workers", document, hash: "p1" }], author: "t", message: "" })).events.length, 0, "unchanged");
       await store.apply({ services: [], configObjects: [], deletions: [], pools: [{ name: "workers", document: { ...document, spec: { ...document.spec, max: 4 } }, hash: "p2" }], author: "t", message: "" });
       const pool = (await store.getPool("workers"))!;
-      assert.deepEqual([pool.version, pool.desired, pool.problem, pool.document.spec.max], [2, 2, null, 4], "a change keeps the size and clears the problem");
+      assert.deepEqual([pool.version, pool.desired, pool.problem, pool.deleting, pool.document.spec.max], [2, 2, null, false, 4], "a change keeps the size and clears the problem");
+      await store.updatePool("workers", { deleting: true });
+      assert.equal((await store.getPool("workers"))!.deleting, true);
+      await store.apply({ services: [], configObjects: [], deletions: [], pools: [{ name: "workers", document: { ...document, spec: { ...document.spec, max: 4 } }, hash: "p2" }], author: "t", message: "" });
+      assert.equal((await store.getPool("workers"))!.deleting, false, "applying it again keeps it");
 
       const machine = { name: "small", cpu: 1000, memory: 1024 ** 3, gpus: 0, hourly_cost: 0.01, watts: 10 };
       const instance = { id: "workers-0a1b2c", pool: "workers", machine, state: "provisioning" as const, stateReason: "below min", stateSince: 1000, providerId: null, address: null, createdAt: 1000, updatedAt: 1000 };

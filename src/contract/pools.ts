@@ -11,6 +11,8 @@ export interface PoolRecord {
   desired: number | null;
   /** Why the pool cannot grow (its provider's catalog failed, the machine type is unknown…); null when it can. */
   problem: string | null;
+  /** `drover pool rm`: its instances are drained and terminated, then the pool goes. */
+  deleting: boolean;
   updatedAt: number;
 }
 
@@ -65,6 +67,7 @@ export interface PoolView {
   autoscale: boolean;
   consolidation: boolean;
   problem: string | null;
+  deleting: boolean;
   /** Instances per state, archived ones left out. */
   counts: Partial<Record<InstanceState, number>>;
   instances: InstanceView[];

@@ -121,6 +121,7 @@ export function toPool(row: Row): PoolRecord {
     version: Number(row.version),
     desired: row.desired === null || row.desired === undefined ? null : Number(row.desired),
     problem: row.problem === null || row.problem === undefined ? null : String(row.problem),
+    deleting: Number(row.deleting) === 1,
     updatedAt: Number(row.updated_at),
   };
 }

@@ -139,7 +139,7 @@ export interface Store {
   listPools(): Promise<PoolRecord[]>;
   getPool(name: string): Promise<PoolRecord | undefined>;
   /** The size asked for (`drover pool scale`, the cluster autoscaler) and why the pool cannot grow. */
-  updatePool(name: string, patch: Partial<Pick<PoolRecord, "desired" | "problem">>): Promise<void>;
+  updatePool(name: string, patch: Partial<Pick<PoolRecord, "desired" | "problem" | "deleting">>): Promise<void>;
   /** Removes the pool and its instances' records and history (its instances must be gone). */
   deletePool(name: string): Promise<void>;
   listInstances(pool?: string): Promise<InstanceRecord[]>;

@@ -25,6 +25,7 @@ export function PoolsSection(props: { tick: number }) {
             {pool.min} ≤ <strong data-testid={`pool-${pool.name}-desired`}>{pool.desired}</strong> ≤ {pool.max} nodes ·{" "}
             {pool.autoscale ? `autoscaled by ${pool.optimize}${pool.consolidation ? ", consolidating" : ""}` : "sized by hand"}
           </p>
+          {pool.deleting && <p class="muted">Being removed: its nodes are drained and terminated, then the pool goes.</p>}
           {pool.problem && (
             <p role="alert" class="error">
               {pool.problem}

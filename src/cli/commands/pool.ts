@@ -17,7 +17,7 @@ export function registerPool(program: Command): void {
       const { pools } = await new ApiClient().get<{ pools: PoolView[] }>("/api/v1/pools");
       if (printStructured(flags.output, pools)) return;
       if (pools.length === 0) return void process.stdout.write("no node pools (apply a kind: NodePool descriptor)\n");
-      const rows = pools.map((p) => [p.name, p.provider, p.machineName, `${p.min}/${p.desired}/${p.max}`, instanceCounts(p), p.autoscale ? (p.consolidation ? "yes, consolidating" : "yes") : "no", p.problem ? color.red(p.problem) : ""]);
+      const rows = pools.map((p) => [p.name, p.provider, p.machineName, `${p.min}/${p.desired}/${p.max}`, instanceCounts(p), p.autoscale ? (p.consolidation ? "yes, consolidating" : "yes") : "no", p.deleting ? color.yellow("being removed") : p.problem ? color.red(p.problem) : ""]);
       process.stdout.write(`${table(["NAME", "PROVIDER", "MACHINE", "MIN/DESIRED/MAX", "INSTANCES", "AUTOSCALE", "PROBLEM"], rows)}\n`);
     });
 
@@ -32,6 +32,15 @@ export function registerPool(program: Command): void {
     });
 
   pool
+    .command("rm")
+    .description("remove a pool: its nodes are drained (replicas replaced elsewhere first) and terminated at the provider, then the pool goes")
+    .argument("<name>")
+    .action(async (name: string) => {
+      const { pool: view } = await new ApiClient().delete<{ pool: PoolView }>(path(name));
+      process.stdout.write(`pool ${name}: removing ${live(view)} instance(s), then the pool (watch with drover pool describe ${name})\n`);
+    });
+
+  pool
     .command("scale")
     .description("set how many nodes the pool should have, between its min and max (the cluster autoscaler, where on, may change it later as load asks)")
     .argument("<name>")
@@ -41,6 +50,10 @@ export function registerPool(program: Command): void {
       const { pool: view } = await new ApiClient().post<{ pool: PoolView }>(`${path(name)}/scale`, { desired: Number(nodes) });
       process.stdout.write(`pool ${view.name}: ${view.desired} node(s) asked for; now ${instanceCounts(view)} (watch with drover pool describe ${view.name})\n`);
     });
+}
+
+function live(pool: PoolView): number {
+  return pool.instances.filter((i) => !["terminated", "failed", "archived"].includes(i.state)).length;
 }
 
 function instanceCounts(pool: PoolView): string {
@@ -57,6 +70,7 @@ function describePool(pool: PoolView): string {
     `Size:        min ${pool.min}, desired ${pool.desired}, max ${pool.max}`,
     `Autoscale:   ${pool.autoscale ? `yes, by ${pool.optimize}${pool.consolidation ? ", with consolidation" : ""}` : "no (drover pool scale only)"}`,
     `Problem:     ${pool.problem ? color.red(pool.problem) : "none"}`,
+    ...(pool.deleting ? [`Removing:    yes (drover pool rm): instances are drained and terminated, then the pool goes`] : []),
     "",
   ];
   if (pool.instances.length === 0) return `${lines.join("\n")}No instances.\n`;

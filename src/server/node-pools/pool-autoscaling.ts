@@ -30,7 +30,7 @@ export class PoolAutoscaling {
   ) {}
 
   async evaluate(pools: ActivePool[], nodes: NodeRecord[], replicas: ReplicaRecord[], specOf: (replica: ReplicaRecord) => ServiceSpec | undefined): Promise<void> {
-    const scaling = pools.filter((p) => p.record.document.spec.autoscale);
+    const scaling = pools.filter((p) => p.record.document.spec.autoscale && !p.record.deleting);
     if (scaling.length === 0) return;
     const pending = this.unschedulable(nodes, replicas, specOf);
     if (pending.length > 0) {

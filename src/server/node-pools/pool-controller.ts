@@ -229,7 +229,14 @@ export class PoolController {
     const spec = record.document.spec;
     const instances = await this.store.listInstances(record.name);
     const live = instances.filter((i) => LIVE_INSTANCE_STATES.includes(i.state) && i.state !== "draining");
-    const desired = Math.min(spec.max, Math.max(spec.min, record.desired ?? spec.min));
+    if (record.deleting && instances.every((i) => !LIVE_INSTANCE_STATES.includes(i.state) && i.state !== "terminating")) {
+      // Everything it made is gone: the pool and its history go too.
+      await this.store.deletePool(record.name);
+      this.providers.delete(record.name);
+      await this.options.events.emit({ type: "NodePoolDeleted", service: null, replica: null, reason: "Deleted", message: `pool ${record.name}: every instance terminated; the pool is removed` });
+      return;
+    }
+    const desired = record.deleting ? 0 : Math.min(spec.max, Math.max(spec.min, record.desired ?? spec.min));
     if (live.length < desired) {
       const backoff = this.backoff.get(record.name);
       if (!this.problems.mayCreate(record.name) || (backoff && backoff.until > this.now())) return;
@@ -240,9 +247,11 @@ export class PoolController {
       const count = (i: InstanceRecord) => replicas.filter((r) => r.node === i.id).length;
       // Lost ones first, then the emptiest and newest of the ready.
       const victims = [...live.filter((i) => i.state === "lost"), ...live.filter((i) => i.state === "ready").sort((a, b) => count(a) - count(b) || b.createdAt - a.createdAt)].slice(0, live.length - desired);
+      // Still on their way: a removal waits for them to be ready (or to fail), then takes them too.
       for (const victim of victims) {
-        if (victim.state === "lost") this.run(victim.id, () => this.terminate(pool, victim, `pool ${record.name} scaled to ${desired}`));
-        else await this.drain(victim, `pool ${record.name} scaled to ${desired}`);
+        const why = record.deleting ? `pool ${record.name} is being removed` : `pool ${record.name} scaled to ${desired}`;
+        if (victim.state === "lost") this.run(victim.id, () => this.terminate(pool, victim, why));
+        else await this.drain(victim, why);
       }
     }
   }

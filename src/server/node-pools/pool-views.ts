@@ -34,6 +34,7 @@ export async function poolView(store: Store, pool: PoolRecord, nodes: NodeRecord
     autoscale: spec.autoscale,
     consolidation: spec.consolidation,
     problem: pool.problem,
+    deleting: pool.deleting,
     counts,
     instances,
     updatedAt: pool.updatedAt,

@@ -168,6 +168,7 @@ export const POSTGRES_MIGRATIONS: string[] = [
     version BIGINT NOT NULL,
     desired BIGINT,
     problem TEXT,
+    deleting INTEGER NOT NULL DEFAULT 0,
     updated_at BIGINT NOT NULL
   );
   CREATE TABLE pool_instances (

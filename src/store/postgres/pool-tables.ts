@@ -14,12 +14,16 @@ export class PostgresPoolTables {
 
   /** Within the apply's transaction: a new or changed pool's document; its size and instances stay. */
   async apply(pool: NonNullable<ApplyBatch["pools"]>[number], now: number): Promise<EventInput | null> {
-    const [existing] = await this.query("SELECT version, hash FROM node_pools WHERE name = $1", [pool.name]);
-    if (existing?.hash === pool.hash) return null;
+    const [existing] = await this.query("SELECT version, hash, deleting FROM node_pools WHERE name = $1", [pool.name]);
+    // The same document again stops a removal under way (apply states what should exist).
+    if (existing?.hash === pool.hash) {
+      if (Number(existing.deleting) === 1) await this.query("UPDATE node_pools SET deleting = 0, updated_at = $1 WHERE name = $2", [now, pool.name]);
+      return null;
+    }
     const version = existing ? Number(existing.version) + 1 : 1;
     await this.query(
       `INSERT INTO node_pools (name, document, hash, version, desired, problem, updated_at) VALUES ($1, $2, $3, $4, NULL, NULL, $5)
-       ON CONFLICT (name) DO UPDATE SET document = EXCLUDED.document, hash = EXCLUDED.hash, version = EXCLUDED.version, problem = NULL, updated_at = EXCLUDED.updated_at`,
+       ON CONFLICT (name) DO UPDATE SET document = EXCLUDED.document, hash = EXCLUDED.hash, version = EXCLUDED.version, problem = NULL, deleting = 0, updated_at = EXCLUDED.updated_at`,
       [pool.name, JSON.stringify(pool.document), pool.hash, version, now],
     );
     return { type: "NodePoolApplied", service: null, replica: null, reason: existing ? "Changed" : "Created", message: `node pool ${pool.name} version ${version}` };
@@ -34,7 +38,8 @@ export class PostgresPoolTables {
     return row && toPool(row);
   }
 
-  async update(name: string, patch: Partial<Pick<PoolRecord, "desired" | "problem">>, now: number): Promise<void> {
+  async update(name: string, patch: Partial<Pick<PoolRecord, "desired" | "problem" | "deleting">>, now: number): Promise<void> {
+    if ("deleting" in patch) await this.query("UPDATE node_pools SET deleting = $1, updated_at = $2 WHERE name = $3", [patch.deleting ? 1 : 0, now, name]);
     if ("desired" in patch) await this.query("UPDATE node_pools SET desired = $1, updated_at = $2 WHERE name = $3", [patch.desired ?? null, now, name]);
     if ("problem" in patch) await this.query("UPDATE node_pools SET problem = $1 WHERE name = $2", [patch.problem ?? null, name]);
   }

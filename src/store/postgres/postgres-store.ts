@@ -495,7 +495,7 @@ export class PostgresStore implements Store {
     return this.pools.get(name);
   }
 
-  async updatePool(name: string, patch: Partial<Pick<PoolRecord, "desired" | "problem">>): Promise<void> {
+  async updatePool(name: string, patch: Partial<Pick<PoolRecord, "desired" | "problem" | "deleting">>): Promise<void> {
     await this.pools.update(name, patch, this.now());
   }
 

@@ -187,6 +187,7 @@ export const MIGRATIONS: string[] = [
     version INTEGER NOT NULL,
     desired INTEGER,
     problem TEXT,
+    deleting INTEGER NOT NULL DEFAULT 0,
     updated_at INTEGER NOT NULL
   );
   CREATE TABLE pool_instances (

@@ -12,10 +12,14 @@ export class SqlitePoolTables {
 
   /** Within the apply's transaction: a new or changed pool's document; its size and instances stay. */
   apply(pool: NonNullable<ApplyBatch["pools"]>[number], now: number): EventInput | null {
-    const existing = this.statement("SELECT version, hash FROM node_pools WHERE name = ?").get(pool.name) as Row | undefined;
-    if (existing?.hash === pool.hash) return null;
+    const existing = this.statement("SELECT version, hash, deleting FROM node_pools WHERE name = ?").get(pool.name) as Row | undefined;
+    // The same document again stops a removal under way (apply states what should exist).
+    if (existing?.hash === pool.hash) {
+      if (Number(existing.deleting) === 1) this.statement("UPDATE node_pools SET deleting = 0, updated_at = ? WHERE name = ?").run(now, pool.name);
+      return null;
+    }
     const version = existing ? Number(existing.version) + 1 : 1;
-    if (existing) this.statement("UPDATE node_pools SET document = ?, hash = ?, version = ?, problem = NULL, updated_at = ? WHERE name = ?").run(JSON.stringify(pool.document), pool.hash, version, now, pool.name);
+    if (existing) this.statement("UPDATE node_pools SET document = ?, hash = ?, version = ?, problem = NULL, deleting = 0, updated_at = ? WHERE name = ?").run(JSON.stringify(pool.document), pool.hash, version, now, pool.name);
     else this.statement("INSERT INTO node_pools (name, document, hash, version, desired, problem, updated_at) VALUES (?, ?, ?, ?, NULL, NULL, ?)").run(pool.name, JSON.stringify(pool.document), pool.hash, version, now);
     return { type: "NodePoolApplied", service: null, replica: null, reason: existing ? "Changed" : "Created", message: `node pool ${pool.name} version ${version}` };
   }
@@ -29,7 +33,8 @@ export class SqlitePoolTables {
     return row && toPool(row);
   }
 
-  update(name: string, patch: Partial<Pick<PoolRecord, "desired" | "problem">>, now: number): void {
+  update(name: string, patch: Partial<Pick<PoolRecord, "desired" | "problem" | "deleting">>, now: number): void {
+    if ("deleting" in patch) this.statement("UPDATE node_pools SET deleting = ?, updated_at = ? WHERE name = ?").run(patch.deleting ? 1 : 0, now, name);
     if ("desired" in patch) this.statement("UPDATE node_pools SET desired = ?, updated_at = ? WHERE name = ?").run(patch.desired ?? null, now, name);
     if ("problem" in patch) this.statement("UPDATE node_pools SET problem = ? WHERE name = ?").run(patch.problem ?? null, name);
   }

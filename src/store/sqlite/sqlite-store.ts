@@ -405,7 +405,7 @@ export class SqliteStore implements Store {
     return this.pools.get(name);
   }
 
-  async updatePool(name: string, patch: Partial<Pick<PoolRecord, "desired" | "problem">>): Promise<void> {
+  async updatePool(name: string, patch: Partial<Pick<PoolRecord, "desired" | "problem" | "deleting">>): Promise<void> {
     this.pools.update(name, patch, this.now());
   }
 
