@@ -245,6 +245,31 @@ export function failureSuite(name: "local" | "exec"): void {
     }
 
     if (name === "exec") {
+      test("kill -9 of the server while the provider's create is answering: the machine it made is found by its tag and adopted, nothing leaks", async () => {
+        const { cluster } = harness;
+        const dir = path.join(cluster.drover.home, "exec-provider");
+        fs.writeFileSync(path.join(dir, "inject-create"), "slow");
+        try {
+          assert.equal((await cluster.drover.run(["pool", "scale", "work", "3"])).code, 0);
+          // The provider has made the machine; drover is still waiting for the answer, so has stored only the intent.
+          await waitFor("the provider's create done", () => fs.existsSync(path.join(dir, "create-done")), 30_000, 50);
+          const intent = (await poolOf(cluster)).instances.find((i) => i.state === "provisioning")!;
+          assert.equal(intent.providerId, null);
+          cluster.drover.server!.kill("SIGKILL");
+          await waitFor("the server gone", () => cluster.drover.server!.exitCode !== null || cluster.drover.server!.signalCode !== null, 5_000);
+        } finally {
+          fs.rmSync(path.join(dir, "inject-create"), { force: true });
+          fs.rmSync(path.join(dir, "create-done"), { force: true });
+        }
+        await cluster.startServer(["--node-down-after", "5s"]);
+        await waitFor("three ready instances", async () => (await poolOf(cluster)).instances.filter((i) => i.state === "ready").length === 3, 60_000, 250);
+        const adopted = (await poolOf(cluster)).instances.find((i) => i.history.some((t) => /^adopted: drover stopped while creating it/.test(t.reason)));
+        assert.ok(adopted, "the instance made before the crash was adopted, not made again");
+        assert.equal((await harness.provider.list()).length, 3, "and the provider has exactly the three");
+        assert.equal((await cluster.drover.run(["pool", "scale", "work", "2"])).code, 0);
+        await waitFor("the store and the provider to agree (min 2, all ready)", () => agreed(harness), 60_000, 250);
+      });
+
       test("a provider that prints garbage is refused: the pool is marked failed with the output's first lines, and recovers once it answers right", async () => {
         const { cluster } = harness;
         const inject = path.join(cluster.drover.home, "exec-provider", "inject-create");

@@ -13,7 +13,9 @@ import { clusterService, clusterUnavailable, readyByNode, replicasOf, TestCluste
 import { freePort, waitFor } from "./harness.js";
 import { live, poolOf } from "./pool-harness.js";
 
-const skip = clusterUnavailable() ?? (fs.existsSync("/usr/sbin/sshd") ? null : "needs OpenSSH's sshd (apt-get install openssh-server)");
+const skip = clusterUnavailable() ?? (fs.existsSync("/usr/sbin/sshd") ? null : "needs OpenSSH's sshd (apt-get install openssh-server)") ?? (spawnSync("sh", ["-c", "command -v crontab"]).status === 0 ? null : "needs crontab, for the agent's start at boot (apt-get install cron)");
+/** The root crontab's lines (the hosts share this machine's). */
+const crontab = () => (spawnSync("crontab", ["-l"], { encoding: "utf8" }).stdout ?? "").split("\n").filter(Boolean);
 
 describe("an ssh node pool on two hosts (sshd in network namespaces)", { skip: skip ?? false }, () => {
   let cluster: TestCluster;
@@ -69,6 +71,11 @@ spec:
     await cluster.startServer();
   });
   after(async () => {
+    // The hosts' crontab is this machine's: lines of this test's installs go with it.
+    if (cluster) {
+      const kept = crontab().filter((line) => !line.includes(installDir()));
+      spawnSync("crontab", ["-"], { input: kept.length ? `${kept.join("\n")}\n` : "" });
+    }
     await cluster?.cleanup();
   });
 
@@ -87,6 +94,8 @@ spec:
       assert.ok(fs.existsSync(path.join(installDir(), instance.id, "app", "dist", "src", "cli", "main.js")), "drover installed from its own package");
       assert.equal(fs.statSync(path.join(installDir(), instance.id, "join-token")).mode & 0o777, 0o600, "the join token readable by its owner alone");
       assert.equal(agentProcesses(instance.id).length, 1, "the agent runs, detached from the SSH session that started it");
+      // No systemd here: the agent starts again at boot from an @reboot crontab line.
+      assert.ok(crontab().includes(`@reboot ${installDir()}/${instance.id}/run-agent.sh`), crontab().join("\n"));
     }
 
     const port = await freePort();
@@ -100,6 +109,7 @@ spec:
     await waitFor("the instance terminated", async () => (await poolOf(cluster, "hosts")).instances.find((i) => i.id === victim.id)?.state === "terminated", 60_000, 250);
     assert.deepEqual(agentProcesses(victim.id), [], "no process of it left on the host");
     assert.ok(!fs.existsSync(path.join(installDir(), victim.id)), "no file of it left on the host");
+    assert.ok(!crontab().some((line) => line.includes(victim.id)), "no crontab line of it left");
     await waitFor("both replicas on the remaining host", async () => (readyByNode(await replicasOf(cluster, "test/web"))[pool.instances.find((i) => i.id !== victim.id)!.id] ?? 0) === 2, 30_000, 250);
     assert.equal(live(await poolOf(cluster, "hosts")).length, 1);
   });
