@@ -257,6 +257,8 @@ export function failureSuite(name: "local" | "exec"): void {
           assert.equal(intent.providerId, null);
           cluster.drover.server!.kill("SIGKILL");
           await waitFor("the server gone", () => cluster.drover.server!.exitCode !== null || cluster.drover.server!.signalCode !== null, 5_000);
+          // The provider's call would answer no one now.
+          signalAll([Number(fs.readFileSync(path.join(dir, "create-done"), "utf8"))], "SIGKILL");
         } finally {
           fs.rmSync(path.join(dir, "inject-create"), { force: true });
           fs.rmSync(path.join(dir, "create-done"), { force: true });
