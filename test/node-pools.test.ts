@@ -52,13 +52,17 @@ describe("a local node pool: nodes from nothing, a node for pending replicas, id
     assert.match(up?.message ?? "", /^pool work 2 → 3: 1 pending replica\(s\) of test\/big \(2 nodes: cpu exhausted\); machine small: 1000m CPU, 1024Mi, \$0\.010\/h; chosen by cost$/);
     for (const instance of pool.instances) assert.deepEqual(instance.history.map((t) => t.to), ["provisioning", "booting", "joining", "ready"], `${instance.id}'s lifecycle, each step stored`);
 
-    // Load through the first node (which stays) while the service shrinks and the emptied node is drained and terminated.
-    const oldest = [...readyInstances(pool)].sort((a, b) => a.createdAt - b.createdAt)[0]!;
+    // The load goes: one replica less leaves one node empty. Load through a node that keeps a replica
+    // while the empty one is drained and terminated (a client of the terminated node itself would be
+    // its load balancer's to move).
     const downAt = Date.now();
-    const load = await loadDuring(port, (async () => {
-      assert.equal((await cluster.drover.run(["scale", "test/big", "2"])).code, 0);
-      await waitFor("back to two instances", async () => live(await poolOf(cluster)).length === 2, 40_000, 250);
-    })(), 4, oldest.address!);
+    assert.equal((await cluster.drover.run(["scale", "test/big", "2"])).code, 0);
+    const holding = await waitFor("two ready replicas on two nodes", async () => {
+      const byNode = readyByNode(await replicasOf(cluster, "test/big"));
+      return Object.keys(byNode).length === 2 && (await replicasOf(cluster, "test/big")).length === 2 ? Object.keys(byNode) : undefined;
+    }, 30_000, 250);
+    const stays = pool.instances.find((i) => holding.includes(i.id))!;
+    const load = await loadDuring(port, waitFor("back to two instances", async () => live(await poolOf(cluster)).length === 2, 40_000, 250), 4, stays.address!);
     timings.scaleDownAfterLoadGone = Date.now() - downAt;
     assert.equal(load.failed, 0, `no failed request: ${JSON.stringify(load.statuses)}`);
     assert.ok(load.requests > 50, `requests were sent: ${load.requests}`);
