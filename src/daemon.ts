@@ -168,7 +168,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
   await announce();
   const announcer = setInterval(() => void announce(), (options.lease ?? DEFAULT_LEASE).renewMs).unref();
-  controlPlane.usePools({
+  controlPlane.nodePools.use({
     joinInfo: async () => {
       if (!clusterInfo) return null;
       const servers = (await clusterServers(store, leadership)).all;

@@ -8,10 +8,10 @@ import { parseWith } from "./parse.js";
 const scaleSchema = z.strictObject({ desired: z.number().int({ error: "expected a whole number of nodes" }).min(0, { error: "must be 0 or more" }) });
 
 export function registerPoolRoutes(app: FastifyInstance, controlPlane: ControlPlane): void {
-  app.get<{ Querystring: { archived?: string } }>("/api/v1/pools", async (request) => ({ pools: await controlPlane.pools({ archived: request.query.archived === "1" }) }));
+  app.get<{ Querystring: { archived?: string } }>("/api/v1/pools", async (request) => ({ pools: await controlPlane.nodePools.views({ archived: request.query.archived === "1" }) }));
 
   app.get<{ Params: { name: string } }>("/api/v1/pools/:name", async (request) => {
-    const pool = (await controlPlane.pools({ archived: true, name: request.params.name }))[0];
+    const pool = (await controlPlane.nodePools.views({ archived: true, name: request.params.name }))[0];
     if (!pool) throw new NotFoundError(`no node pool named "${request.params.name}"`);
     return { pool };
   });
@@ -22,7 +22,7 @@ export function registerPoolRoutes(app: FastifyInstance, controlPlane: ControlPl
     await controlPlane.store.updatePool(record.name, { deleting: true });
     request.audit = { object: `pool ${record.name}`, summary: "remove" };
     await controlPlane.events.emit({ type: "NodePoolDeleting", service: null, replica: null, reason: "Removing", message: `pool ${record.name}: its instances are drained and terminated, then the pool goes (by ${request.actor?.name ?? "a user"})` });
-    return { pool: (await controlPlane.pools({ name: record.name }))[0] };
+    return { pool: (await controlPlane.nodePools.views({ name: record.name }))[0] };
   });
 
   app.post<{ Params: { name: string } }>("/api/v1/pools/:name/scale", async (request) => {
@@ -35,6 +35,6 @@ export function registerPoolRoutes(app: FastifyInstance, controlPlane: ControlPl
     await controlPlane.store.updatePool(record.name, { desired });
     request.audit = { object: `pool ${record.name}`, summary: `scale to ${desired}` };
     await controlPlane.events.emit({ type: "NodePoolScaled", service: null, replica: null, reason: "Manual", message: `pool ${record.name} scaled to ${desired} by ${request.actor?.name ?? "a user"}` });
-    return { pool: (await controlPlane.pools({ name: record.name }))[0] };
+    return { pool: (await controlPlane.nodePools.views({ name: record.name }))[0] };
   });
 }

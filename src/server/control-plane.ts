@@ -8,7 +8,7 @@
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
 import type { trustedKeys } from "../security/signatures.js";
 import { closest, type DescriptorFile, type SpecIssue } from "../spec/index.js";
-import type { AppliedService, EventRecord, FieldChange, MetricPoint, NodeAgent, NodeDirectory, NodeView, PlanEntry, PoolView, ReplicaRecord, ReplicaView, RevisionRecord, RolloutStatusView, ServiceRecord, ServiceSummary, ServiceTraffic, TopView } from "../contract/index.js";
+import type { AppliedService, EventRecord, FieldChange, MetricPoint, NodeAgent, NodeDirectory, NodeView, PlanEntry, ReplicaRecord, ReplicaView, RevisionRecord, RolloutStatusView, ServiceRecord, ServiceSummary, ServiceTraffic, TopView } from "../contract/index.js";
 import { downsample, MetricHistory, RETENTION_DAYS } from "./metric-history.js";
 import { recommend, type Recommendations } from "./autoscale/recommend.js";
 import { STRATEGY_ANNOTATION } from "../rollout/controller.js";
@@ -24,8 +24,7 @@ import { Planner } from "./planner.js";
 import { Reconciler } from "./reconciler.js";
 import { RolloutController } from "../rollout/controller.js";
 import { Autoscaler, type AutoscaleStatus } from "./autoscale/autoscaler.js";
-import { PoolController, type PoolControllerOptions } from "./node-pools/pool-controller.js";
-import { clusterId, poolView } from "./node-pools/pool-views.js";
+import { NodePools } from "./node-pools/node-pools.js";
 import { serverLog } from "./server-log.js";
 import { objectKeys, serviceStatus, unschedulableReason, waitsOf } from "./service-status.js";
 import type { ServiceSpec } from "../spec/index.js";
@@ -39,10 +38,6 @@ export interface ApplyOptions {
   /** False for callers below admin: an apply that would change a Policy is refused. */
   mayChangePolicies?: boolean;
 }
-
-
-
-
 
 export class ControlPlane {
   readonly events: EventBus;
@@ -59,6 +54,8 @@ export class ControlPlane {
   private readonly rolloutCommands: RolloutController;
   /** The event stream as controllers write to it (fenced by the lease term). */
   readonly controllerEvents: EventBus;
+  /** Node pools: their controller while this server leads, their views always. */
+  readonly nodePools: NodePools;
   private readonly unsubscribe: Array<() => void> = [];
   private specs = new Map<string, ServiceSpec | undefined>();
 
@@ -76,6 +73,7 @@ export class ControlPlane {
     this.redactor = new SecretRedactor(store);
     this.events = new EventBus(store, (text) => this.redactor.redact(text));
     this.controllerEvents = this.events.writingTo(controllerStore);
+    this.nodePools = new NodePools(store, controllerStore, agent, this.controllerEvents);
     this.configObjects = new ConfigObjects(store, secrets, this.events, this.redactor, () => this.wake());
     this.planner = new Planner(store, this.configObjects, trusted);
     this.rolloutCommands = new RolloutController(store, agent, this.events);
@@ -102,7 +100,7 @@ export class ControlPlane {
     const reconciler = new Reconciler(this.controllerStore, this.agent, this.controllerEvents);
     this.reconciler = reconciler;
     await reconciler.start();
-    this.startPools();
+    this.nodePools.lead();
     this.samples.start(() => this.autoscaler.evaluate().catch((error: Error) => serverLog("error", "autoscaling failed", { error: error.message })));
   }
 
@@ -111,40 +109,12 @@ export class ControlPlane {
     const reconciler = this.reconciler;
     this.reconciler = null;
     this.samples.stop();
-    const pools = this.poolController;
-    this.poolController = null;
-    await pools?.close();
+    await this.nodePools.stepDown();
     await reconciler?.close();
   }
 
   get leading(): boolean {
     return this.reconciler !== null;
-  }
-
-  /** What the node-pool controller needs from the server (where agents dial, providers); null: pools are not run here. */
-  private poolHost: Pick<PoolControllerOptions, "joinInfo" | "openProvider"> | null = null;
-  private poolController: PoolController | null = null;
-
-  /** Node pools are run (while this server leads) with these. */
-  usePools(host: Pick<PoolControllerOptions, "joinInfo" | "openProvider">): void {
-    this.poolHost = host;
-    if (this.leading) this.startPools();
-  }
-
-  private startPools(): void {
-    if (!this.poolHost || this.poolController) return;
-    this.poolController = new PoolController({ ...this.poolHost, store: this.controllerStore, directory: this.agent, events: this.controllerEvents });
-    this.poolController.start();
-  }
-
-  /** Pools with their instances, nodes and history (`name`: that one alone). */
-  async pools(options: { archived?: boolean; name?: string } = {}): Promise<PoolView[]> {
-    const records = (await this.store.listPools()).filter((p) => options.name === undefined || p.name === options.name);
-    if (records.length === 0) return [];
-    const replicas = await this.store.listReplicas();
-    const nodes = await this.store.listNodes();
-    const cluster = await clusterId(this.store);
-    return Promise.all(records.map((record) => poolView(this.store, record, nodes, replicas, cluster, options)));
   }
 
   /** Asks the leader's reconciler for a pass, here or on another server. */
