@@ -79,6 +79,12 @@ spec:
     await cluster?.cleanup();
   });
 
+  /** What a failure needs explained: the pool, the sshd logs and the server's last lines. */
+  const diagnostics = async () => {
+    const tail = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").slice(-1500) : `(no ${file})`);
+    return [(await cluster.drover.run(["pool", "describe", "hosts"])).stdout, tail(path.join(keys, "sshd1.log")), tail(path.join(keys, "sshd2.log")), tail(path.join(cluster.drover.home, "server.log"))].join("\n---\n");
+  };
+
   const agentProcesses = (instance: string) => (spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout ?? "").split("\n").filter((line) => line.includes(`${installDir()}/${instance}/`));
 
   test("two hosts: drover installs itself, the agents join and run replicas; terminate leaves no process and no file on the host", async () => {
@@ -86,7 +92,9 @@ spec:
     assert.equal((await cluster.drover.run(["apply", "-f", cluster.drover.write("ssh.yaml", sshPool("hosts", hosts))])).code, 0);
     const started = Date.now();
     assert.equal((await cluster.drover.run(["pool", "scale", "hosts", "2"])).code, 0);
-    await waitFor("two ready instances", async () => (await poolOf(cluster, "hosts")).instances.filter((i) => i.state === "ready").length === 2, 150_000, 500);
+    await waitFor("two ready instances", async () => (await poolOf(cluster, "hosts")).instances.filter((i) => i.state === "ready").length === 2, 150_000, 500).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await diagnostics()}`);
+    });
     process.stdout.write(`# ssh pool: two hosts installed and ready in ${Date.now() - started} ms\n`);
     const pool = await poolOf(cluster, "hosts");
     assert.deepEqual(pool.instances.map((i) => i.address).sort(), [...hosts].sort());
