@@ -175,14 +175,7 @@ export class TestCluster {
   async cleanup(): Promise<void> {
     this.drover.server?.kill("SIGKILL");
     for (const ns of this.poolNamespaces()) {
-      for (const pid of pidsOf(ns)) {
-        try {
-          process.kill(pid, "SIGCONT");
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // gone already
-        }
-      }
+      killEverything(pidsOf(ns));
       await waitFor(`the processes of ${ns} to end`, () => pidsOf(ns).length === 0, 5000).catch(() => undefined);
     }
     for (const ns of this.namespaces) {
@@ -212,14 +205,7 @@ export class TestCluster {
     this.namespaces = [];
     // Nodes a node pool made on this bridge (their namespaces are named by drover, not here).
     for (const ns of this.poolNamespaces()) {
-      for (const pid of pidsOf(ns)) {
-        try {
-          process.kill(pid, "SIGCONT");
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // gone already
-        }
-      }
+      killEverything(pidsOf(ns));
       quiet("ip", ["netns", "del", ns]);
     }
     // Agents a node pool made keep their homes somewhere under this home too.
@@ -246,15 +232,9 @@ export class TestCluster {
   }
 
   private killAll(i: number): void {
-    for (const pid of this.pids(i)) {
-      try {
-        process.kill(pid, "SIGCONT");
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone already
-      }
-    }
+    killEverything(this.pids(i));
   }
+
 
   private setUp(nodes: number): void {
     sh("ip", ["link", "add", this.bridge, "type", "bridge"]);
@@ -280,6 +260,18 @@ function replicaFolders(dir: string, depth: number): string[] {
     else found.push(...replicaFolders(child, depth - 1));
   }
   return found;
+}
+
+/** SIGCONT (a paused one would not die) then SIGKILL to each. */
+function killEverything(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGCONT");
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
 }
 
 function pidsOf(ns: string): number[] {
