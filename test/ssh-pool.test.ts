@@ -22,7 +22,7 @@ describe("an ssh node pool on two hosts (sshd in network namespaces)", { skip: s
   let keys: string;
   const installDir = () => path.join(cluster.drover.home, "hosts-install");
 
-  function sshPool(name: string, hosts: string[], extra: { knownHosts?: string; min?: number; max?: number; timeout?: string } = {}): string {
+  function sshPool(name: string, hosts: string[], extra: { knownHosts?: string; min?: number; max?: number; timeout?: string; commandTimeout?: string } = {}): string {
     return `apiVersion: drover/v1
 kind: NodePool
 metadata: {name: ${name}}
@@ -42,6 +42,7 @@ spec:
     install_dir: ${installDir()}
     node: ${process.execPath}
     connect_timeout: ${extra.timeout ?? "5s"}
+    command_timeout: ${extra.commandTimeout ?? "60s"}
 `;
   }
 
@@ -55,16 +56,26 @@ spec:
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(keys, "client")]);
     fs.copyFileSync(path.join(keys, "client.pub"), path.join(keys, "authorized_keys"));
     const known: string[] = [];
-    for (const i of [1, 2]) {
-      const hostKey = path.join(keys, `host${i}`);
+    /** An sshd in a node's namespace, with root's home an empty folder of its own (in a mount namespace of the host's own) holding `bashrc` if given — a fresh host, not this machine's shell startup files. */
+    const startHost = (name: string, node: number, port: number, bashrc?: string) => {
+      const hostKey = path.join(keys, `${name}-key`);
       execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
-      known.push(`${cluster.address(i)} ${fs.readFileSync(`${hostKey}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ")}`);
-      const config = path.join(keys, `sshd${i}.conf`);
-      fs.writeFileSync(config, [`Port 22`, `ListenAddress ${cluster.address(i)}`, `HostKey ${hostKey}`, `PidFile ${path.join(keys, `sshd${i}.pid`)}`, `AuthorizedKeysFile ${path.join(keys, "authorized_keys")}`, "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no", "Subsystem sftp internal-sftp", ""].join("\n"));
-      const log = fs.openSync(path.join(keys, `sshd${i}.log`), "a");
-      spawn("nsenter", [`--net=/run/netns/${cluster.namespace(i)}`, "/usr/sbin/sshd", "-D", "-e", "-f", config], { stdio: ["ignore", log, log], detached: true }).unref();
+      const key = fs.readFileSync(`${hostKey}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
+      known.push(`${port === 22 ? cluster.address(node) : `[${cluster.address(node)}]:${port}`} ${key}`);
+      const config = path.join(keys, `${name}.conf`);
+      fs.writeFileSync(config, [`Port ${port}`, `ListenAddress ${cluster.address(node)}`, `HostKey ${hostKey}`, `PidFile ${path.join(keys, `${name}.pid`)}`, `AuthorizedKeysFile ${path.join(keys, "authorized_keys")}`, "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no", "Subsystem sftp internal-sftp", ""].join("\n"));
+      const home = path.join(keys, `${name}-home`);
+      fs.mkdirSync(home, { mode: 0o700 });
+      if (bashrc) fs.writeFileSync(path.join(home, ".bashrc"), bashrc);
+      const log = fs.openSync(path.join(keys, `${name}.log`), "a");
+      const hostShell = 'mount --bind "$0" /root && exec /usr/sbin/sshd -D -e -f "$1"';
+      spawn("nsenter", [`--net=/run/netns/${cluster.namespace(node)}`, "unshare", "--mount", "--propagation", "private", "sh", "-c", hostShell, home, config], { stdio: ["ignore", log, log], detached: true }).unref();
       fs.closeSync(log);
-    }
+    };
+    startHost("sshd1", 1, 22);
+    startHost("sshd2", 2, 22);
+    // A host whose login shell never gets to the command (its ~/.bashrc waits forever).
+    startHost("stuck", 1, 2222, "sleep 600\n");
     fs.writeFileSync(path.join(keys, "known_hosts"), `${known.join("\n")}\n`);
     // Host 1's entry with host 2's key: the wrong key for host 1.
     fs.writeFileSync(path.join(keys, "wrong_known_hosts"), `${cluster.address(1)} ${known[1]!.split(" ").slice(1).join(" ")}\n`);
@@ -142,6 +153,14 @@ spec:
     const at = `root@${gone.replace(/\./g, "\\.")}:22`;
     assert.match(failed.stateReason, new RegExp(`^provisioning failed: no free host answers: (cannot reach ${at} within 2000 ms|ssh ${at}: connect EHOSTUNREACH)`));
     assert.ok(took < 4_000, `failed in ${took} ms, not hung`);
+
+    // A host that takes the connection but whose commands never run: the step fails, named, within command_timeout.
+    assert.equal((await cluster.drover.run(["apply", "-f", cluster.drover.write("stuck.yaml", sshPool("stuck", [`{address: ${cluster.address(1)}, port: 2222}`], { min: 1, commandTimeout: "2s" }))])).code, 0);
+    await waitFor("the stuck host's instance failed", async () => (await poolOf(cluster, "stuck")).instances.some((i) => i.state === "failed"), 20_000, 250);
+    const stuck = (await poolOf(cluster, "stuck")).instances.find((i) => i.state === "failed")!;
+    assert.match(stuck.stateReason, new RegExp(`^provisioning failed: .*on ${cluster.address(1).replace(/\./g, "\\.")} did not finish within 2 s \\(does the login shell's startup, e\\.g\\. ~/\\.bashrc, wait on something\\?\\)`));
+    assert.ok(stuck.history.at(-1)!.at - stuck.history[0]!.at < 6_000, "failed within its command timeout, not hung");
+    assert.ok(!fs.readdirSync(installDir()).some((dir) => dir.startsWith("stuck-")), "nothing installed");
     const events = await cluster.drover.json<EventRecord[]>(["events", "-n", "1000", "-o", "json"]);
     assert.ok(events.some((e) => e.type === "NodePoolFailed" && e.message.startsWith("pool badkey: the host key of")));
   });

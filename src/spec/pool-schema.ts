@@ -52,6 +52,8 @@ const sshSettings = z.strictObject({
   /** The Node.js 20+ binary on the hosts. */
   node: z.string().min(1).default("node"),
   connect_timeout: duration.default(10_000),
+  /** One remote command's limit (each runs through the user's login shell, startup files first). */
+  command_timeout: duration.default(60_000),
   /** Keep the agent's logs on the host after terminate. */
   keep_logs: z.boolean().default(false),
 });

@@ -15,7 +15,12 @@ export interface SshTarget {
   privateKeyFile: string;
   knownHostsFile: string;
   connectTimeoutMs: number;
+  /** One command's limit (not the upload's, which is bounded apart). */
+  commandTimeoutMs: number;
 }
+
+/** The bundle is some 16 MB: minutes even over a slow link. */
+const UPLOAD_TIMEOUT_MS = 600_000;
 
 export class SshSession {
   private constructor(
@@ -63,23 +68,35 @@ export class SshSession {
     });
   }
 
-  /** Runs a shell command; resolves with its exit code and output whatever the code. */
-  exec(command: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  /**
+   * Runs a shell command; resolves with its exit code and output whatever the code. A command that
+   * does not end within its time fails (its channel closed): a host whose commands hang must fail
+   * the install with a reason, not hold the instance in provisioning.
+   */
+  exec(command: string, what = "a command", timeoutMs = this.target.commandTimeoutMs): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (error, stream) => {
         if (error) return reject(new Error(`ssh ${this.target.address}: ${error.message}`));
         let stdout = "";
         let stderr = "";
+        const timer = setTimeout(() => {
+          stream.close();
+          // Every command goes through the user's login shell, whose startup files run first.
+          reject(new Error(`${what} on ${this.target.address} did not finish within ${timeoutMs / 1000} s (does the login shell's startup, e.g. ~/.bashrc, wait on something?)`));
+        }, timeoutMs);
         stream.on("data", (d: Buffer) => (stdout += d.toString()));
         stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        stream.on("close", (code: number | null) => resolve({ code: code ?? -1, stdout, stderr }));
+        stream.on("close", (code: number | null) => {
+          clearTimeout(timer);
+          resolve({ code: code ?? -1, stdout, stderr });
+        });
       });
     });
   }
 
   /** Runs it and fails, with its output, unless it exits 0. */
-  async must(command: string, what: string): Promise<string> {
-    const result = await this.exec(command);
+  async must(command: string, what: string, timeoutMs = this.target.commandTimeoutMs): Promise<string> {
+    const result = await this.exec(command, what, timeoutMs);
     if (result.code !== 0) throw new Error(`${what} on ${this.target.address} failed (exit ${result.code}): ${(result.stderr || result.stdout).trim().split("\n").slice(0, 3).join(" / ")}`);
     return result.stdout;
   }
@@ -88,7 +105,12 @@ export class SshSession {
     return new Promise((resolve, reject) => {
       this.client.sftp((error, sftp) => {
         if (error) return reject(new Error(`sftp ${this.target.address}: ${error.message}`));
+        const timer = setTimeout(() => {
+          sftp.end();
+          reject(new Error(`upload to ${this.target.address}:${remote} did not finish within ${UPLOAD_TIMEOUT_MS / 1000} s`));
+        }, UPLOAD_TIMEOUT_MS);
         sftp.fastPut(local, remote, (putError) => {
+          clearTimeout(timer);
           sftp.end();
           if (putError) reject(new Error(`upload to ${this.target.address}:${remote}: ${putError.message}`));
           else resolve();

@@ -25,6 +25,7 @@ export interface SshSettings {
   install_dir: string;
   node: string;
   connect_timeout: number;
+  command_timeout: number;
   keep_logs: boolean;
 }
 
@@ -109,7 +110,7 @@ export class SshProvider implements Provider {
       await this.writeFile(session, `${dir}/run-agent.sh`, this.runScript(request, host.address), "700");
     } catch (error) {
       // Half an install is no install: what was copied goes.
-      await session.exec(`rm -rf ${q(dir)}`).catch(() => undefined);
+      await session.exec(`rm -rf ${q(dir)}`, "removing a half install").catch(() => undefined);
       throw error;
     } finally {
       session.close();
@@ -123,19 +124,19 @@ export class SshProvider implements Provider {
     const session = await SshSession.connect(this.target(host));
     try {
       const meta = JSON.parse(await session.must(`cat ${q(`${dir}/meta.json`)}`, "reading the instance")) as Meta;
-      if ((await session.exec(`test -f ${q(`${dir}/agent.pid`)} && kill -0 "$(cat ${q(`${dir}/agent.pid`)})"`)).code === 0) return;
-      if (meta.boot === "systemd" && (await session.exec(`systemctl is-active --quiet ${this.unit(instance)}`)).code === 0) return;
+      if ((await session.exec(`test -f ${q(`${dir}/agent.pid`)} && kill -0 "$(cat ${q(`${dir}/agent.pid`)})"`, "checking for a running agent")).code === 0) return;
+      if (meta.boot === "systemd" && (await session.exec(`systemctl is-active --quiet ${this.unit(instance)}`, "checking the agent's unit")).code === 0) return;
       // A fresh token each start: the first one may have expired (the agent keeps its credential once joined).
       await this.writeFile(session, `${dir}/join-token`, request.join.token, "600");
       await this.writeFile(session, `${dir}/run-agent.sh`, this.runScript(request, host.address), "700");
-      if ((await session.exec("test -d /run/systemd/system")).code === 0) {
+      if ((await session.exec("test -d /run/systemd/system", "looking for systemd")).code === 0) {
         await this.writeFile(session, `/etc/systemd/system/${this.unit(instance)}`, this.unitFile(instance));
         await session.must(`systemctl daemon-reload && systemctl enable --now ${this.unit(instance)}`, "starting the agent's unit");
         meta.boot = "systemd";
       } else {
         // Only setsid goes to the background (the shell ends, the SSH channel closes); $! is the agent (setsid and the script exec in place).
         await session.must(`cd / && { setsid nohup ${q(`${dir}/run-agent.sh`)} </dev/null >/dev/null 2>&1 & echo $! > ${q(`${dir}/agent.pid`)}; }`, "starting the agent");
-        const cron = (await session.exec(`command -v crontab >/dev/null && { crontab -l 2>/dev/null | grep -v -F ${q(`${dir}/run-agent.sh`)}; echo ${q(`@reboot ${dir}/run-agent.sh`)}; } | crontab -`)).code === 0;
+        const cron = (await session.exec(`command -v crontab >/dev/null && { crontab -l 2>/dev/null | grep -v -F ${q(`${dir}/run-agent.sh`)}; echo ${q(`@reboot ${dir}/run-agent.sh`)}; } | crontab -`, "adding the agent's @reboot line")).code === 0;
         meta.boot = cron ? "crontab" : "none";
       }
       await this.writeFile(session, `${dir}/meta.json`, JSON.stringify(meta));
@@ -149,14 +150,14 @@ export class SshProvider implements Provider {
     const dir = this.dir(instance);
     const session = await SshSession.connect(this.target(host));
     try {
-      if ((await session.exec(`test -d ${q(dir)}`)).code !== 0) return;
+      if ((await session.exec(`test -d ${q(dir)}`, "looking for the install")).code !== 0) return;
       const unit = this.unit(instance);
-      await session.exec(`if [ -f /etc/systemd/system/${unit} ]; then systemctl disable --now ${unit}; rm -f /etc/systemd/system/${unit}; systemctl daemon-reload; fi`);
-      await session.exec(`command -v crontab >/dev/null && crontab -l 2>/dev/null | grep -q -F ${q(`${dir}/run-agent.sh`)} && crontab -l | grep -v -F ${q(`${dir}/run-agent.sh`)} | crontab -`);
+      await session.exec(`if [ -f /etc/systemd/system/${unit} ]; then systemctl disable --now ${unit}; rm -f /etc/systemd/system/${unit}; systemctl daemon-reload; fi`, "removing the agent's unit");
+      await session.exec(`command -v crontab >/dev/null && crontab -l 2>/dev/null | grep -q -F ${q(`${dir}/run-agent.sh`)} && crontab -l | grep -v -F ${q(`${dir}/run-agent.sh`)} | crontab -`, "removing the agent's @reboot line");
       await session.must(`${q(this.settings.node)} -e ${q(KILL_SCRIPT)} ${q(dir)}`, "stopping the agent and its replicas");
       if (this.settings.keep_logs) {
         const logs = `${this.settings.install_dir}/logs/${instance}`;
-        await session.exec(`mkdir -p ${q(logs)} && cp ${q(`${dir}/agent.log`)} ${q(logs)}/ 2>/dev/null; cp -r ${q(`${dir}/home/agent/replicas`)} ${q(`${logs}/replicas`)} 2>/dev/null; true`);
+        await session.exec(`mkdir -p ${q(logs)} && cp ${q(`${dir}/agent.log`)} ${q(logs)}/ 2>/dev/null; cp -r ${q(`${dir}/home/agent/replicas`)} ${q(`${logs}/replicas`)} 2>/dev/null; true`, "keeping the logs");
       }
       await session.must(`rm -rf ${q(dir)}`, "removing the install");
     } finally {
@@ -172,7 +173,7 @@ export class SshProvider implements Provider {
     const { host, instance } = this.parse(providerId);
     const session = await SshSession.connect(this.target(host));
     try {
-      return (await session.exec(`test -f ${q(`${this.dir(instance)}/meta.json`)}`)).code === 0;
+      return (await session.exec(`test -f ${q(`${this.dir(instance)}/meta.json`)}`, "looking for the instance")).code === 0;
     } finally {
       session.close();
     }
@@ -201,7 +202,7 @@ export class SshProvider implements Provider {
         }
         try {
           const dir = q(this.settings.install_dir);
-          const out = (await session.exec(`for f in ${dir}/*/meta.json; do [ -f "$f" ] || continue; d=$(dirname "$f"); r=0; [ -f "$d/agent.pid" ] && kill -0 "$(cat "$d/agent.pid")" 2>/dev/null && r=1; echo "$r $(cat "$f")"; done`)).stdout;
+          const out = (await session.exec(`for f in ${dir}/*/meta.json; do [ -f "$f" ] || continue; d=$(dirname "$f"); r=0; [ -f "$d/agent.pid" ] && kill -0 "$(cat "$d/agent.pid")" 2>/dev/null && r=1; echo "$r $(cat "$f")"; done`, "listing the installs")).stdout;
           return out
             .split("\n")
             .filter(Boolean)
@@ -251,6 +252,6 @@ export class SshProvider implements Provider {
   }
 
   private target(host: SshSettings["hosts"][number]): SshTarget {
-    return { address: host.address, port: host.port, user: this.settings.user, privateKeyFile: this.settings.private_key_file, knownHostsFile: this.settings.known_hosts_file, connectTimeoutMs: this.settings.connect_timeout };
+    return { address: host.address, port: host.port, user: this.settings.user, privateKeyFile: this.settings.private_key_file, knownHostsFile: this.settings.known_hosts_file, connectTimeoutMs: this.settings.connect_timeout, commandTimeoutMs: this.settings.command_timeout };
   }
 }
