@@ -9,7 +9,7 @@ import type { Driver, DriverHandle } from "./drivers/driver.js";
 import { LaunchError } from "./drivers/driver.js";
 import { removeStagedFiles, stageFiles } from "./mounted-files.js";
 import { followFile, rotateIfLarge, tailLines } from "./log-files.js";
-import { PortAllocator, type PortRange } from "./ports.js";
+import { isFree, PortAllocator, type PortRange } from "./ports.js";
 import { listeningPorts, whenListening } from "./probes/listen-watch.js";
 import { ReplicaHealth } from "./probes/replica-health.js";
 import { KernelTcp } from "./router/kernel-tcp.js";
@@ -104,8 +104,13 @@ export class LocalAgent implements NodeAgent {
     let ports: Record<string, number> = {};
     try {
       if (!driver) throw new LaunchError(`runtime ${launch.runtime} is not available on node ${this.node}`);
-      const numbers = await this.ports.allocate(launch.portNames.length, launch.portNames.map((n) => launch.preferredPorts[n]).filter((p): p is number => p !== undefined));
-      ports = Object.fromEntries(launch.portNames.map((name, i) => [name, numbers[i]!]));
+      const fixed = launch.fixedPorts ?? {};
+      for (const [name, port] of Object.entries(fixed)) {
+        if (!(await isFree(port))) throw new LaunchError(`port ${port} (target_port of ${name}) is in use on node ${this.node}`, 1, "port_in_use");
+      }
+      const chosen = launch.portNames.filter((n) => fixed[n] === undefined);
+      const numbers = await this.ports.allocate(chosen.length, chosen.map((n) => launch.preferredPorts[n]).filter((p): p is number => p !== undefined));
+      ports = Object.fromEntries(launch.portNames.map((name) => [name, fixed[name] ?? numbers[chosen.indexOf(name)]!]));
       fs.mkdirSync(this.replicaDir(launch.id), { recursive: true });
       // A container listens on its declared ports (published on the host ports); a process on the host ports.
       const inside = launch.container ? Object.fromEntries(launch.container.ports.map((p) => [p.name, p.port])) : ports;

@@ -82,6 +82,8 @@ export interface ReplicaLaunch {
   portNames: string[];
   /** Ports the replica had before (a restart keeps them when they are still free). */
   preferredPorts: Record<string, number>;
+  /** Ports the replica binds on its node as they are (a process's target_port), not chosen from the range. */
+  fixedPorts?: Record<string, number>;
   limits: { cpuMillis?: number; memoryBytes?: number };
   user?: { uid?: number; gid?: number };
   /** Probes, with ports as names of this replica's ports (or literal numbers). */

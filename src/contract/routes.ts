@@ -19,6 +19,8 @@ export interface Route {
   algorithm: Algorithm;
   /** Share of new requests per revision (canary, blue-green); null: every ready replica alike. */
   weights: Record<string, number> | null;
+  /** `expose: false`: the router listens on loopback only (the node's own services reach it; the network does not). */
+  loopbackOnly?: boolean;
   /**
    * Ready replicas of the service on other nodes (the routing mesh): every node's router serves
    * every service port and forwards to replicas anywhere. The node's own replicas it knows itself.

@@ -132,6 +132,7 @@ export const replicaLaunchSchema = z.object({
   env: record(z.string()),
   portNames: z.array(z.string()),
   preferredPorts: ports,
+  fixedPorts: ports.optional(),
   limits: quantities,
   user: z.object({ uid: z.number().int().optional(), gid: z.number().int().optional() }).optional(),
   health: z.object({ startup: probeDefinition.optional(), liveness: probeDefinition.optional(), readiness: probeDefinition.optional() }),
@@ -162,6 +163,7 @@ export const routeSchema = z.object({
   protocol: z.enum(["http", "tcp"]),
   algorithm: z.enum(["round_robin", "least_connections"]),
   weights: record(z.number()).nullable(),
+  loopbackOnly: z.boolean().optional(),
   remote: z.array(backendTarget).optional(),
 });
 

@@ -29,6 +29,9 @@ test("feasibility: each filter drops the nodes it should, and the reasons are gr
     { name: "memory", nodes: [node("a", { requested: used(0, 7.5 * Gi) }), node("b")], expect: "b" },
     { name: "runtime", nodes: [node("a", { runtimes: ["process"] }), node("b")], request: request({ runtime: "docker" }), expect: "b" },
     { name: "ports", nodes: [node("a", { freePorts: 0 }), node("b")], expect: "b" },
+    { name: "fixed ports: one replica of the service per node", nodes: [node("a", { replicas: new Map([["default/api", 1]]) }), node("b")], request: request({ fixedPorts: true }), expect: "b" },
+    { name: "fixed ports taken everywhere", nodes: [node("a", { replicas: new Map([["default/api", 1]]) })], request: request({ fixedPorts: true }), expect: "pending: 1 node: its target_port is bound there by another replica of the service" },
+    { name: "other services do not count", nodes: [node("a", { replicas: new Map([["default/web", 1]]) })], request: request({ fixedPorts: true }), expect: "a" },
     {
       name: "gpus",
       nodes: [node("a"), node("b", { allocatable: { cpuMillis: 4000, memoryBytes: 8 * Gi, gpus: 1 } })],

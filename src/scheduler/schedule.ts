@@ -8,6 +8,7 @@
  * sample then holds the fullest); spread walks from `startAt`, which callers rotate.
  */
 import { constraintsMet } from "./feasibility/constraints.js";
+import { fixedPortsFree } from "./feasibility/fixed-ports.js";
 import { portsFree } from "./feasibility/ports.js";
 import { resourcesFit } from "./feasibility/resources.js";
 import { runtimePresent } from "./feasibility/runtime.js";
@@ -20,7 +21,7 @@ import { topologySpread } from "./scores/topology-spread.js";
 import { DEFAULT_SAMPLE_SIZE, DEFAULT_WEIGHTS, type Decision, type Filter, type NodeCandidate, type PlacementRequest, type Score, type ScheduleSettings, type ScoreWeights } from "./types.js";
 
 /** Cheapest and most often decisive first: a node is dropped at its first failing filter. */
-export const FILTERS: readonly Filter[] = [schedulable, resourcesFit, runtimePresent, constraintsMet, portsFree];
+export const FILTERS: readonly Filter[] = [schedulable, resourcesFit, runtimePresent, constraintsMet, portsFree, fixedPortsFree];
 export const SCORES: readonly Score[] = [fit, serviceSpread, topologySpread, affinity, energy];
 
 export const DEFAULT_SETTINGS: ScheduleSettings = { sampleSize: DEFAULT_SAMPLE_SIZE, startAt: 0, weights: DEFAULT_WEIGHTS };

@@ -43,6 +43,8 @@ export interface PlacementRequest {
   requests: Quantities;
   /** How many ports one replica takes from the node's range. */
   ports: number;
+  /** It binds fixed ports on its node (a process's target_port): one replica of the service per node. */
+  fixedPorts?: boolean;
   placement: PlacementSpec;
 }
 

@@ -40,6 +40,9 @@ export function buildLaunch(
     env,
     portNames: spec.networking.ports.map((p) => p.name),
     preferredPorts: replica.ports,
+    ...(!container && spec.networking.ports.some((p) => p.target_port !== undefined)
+      ? { fixedPorts: Object.fromEntries(spec.networking.ports.flatMap((p) => (p.target_port !== undefined ? [[p.name, p.target_port]] : []))) }
+      : {}),
     limits: { cpuMillis: spec.resources.limits.cpu, memoryBytes: spec.resources.limits.memory },
     user: spec.security.run_as_user !== undefined || spec.security.run_as_group !== undefined
       ? { uid: spec.security.run_as_user, gid: spec.security.run_as_group }
@@ -55,7 +58,7 @@ function containerSpec(descriptor: ServiceDescriptor, revision: number): Contain
   const { security, resources } = spec;
   return {
     ...imageOf(descriptor)!,
-    ports: spec.networking.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
+    ports: spec.networking.ports.map((p) => ({ name: p.name, port: p.target_port ?? p.port, protocol: p.protocol })),
     command: spec.command,
     labels: { "dev.drover.service": `${metadata.namespace}/${metadata.name}`, "dev.drover.revision": String(revision) },
     requests: { cpuMillis: resources.requests.cpu, memoryBytes: resources.requests.memory },

@@ -44,7 +44,8 @@ export class PlacementView {
 }
 
 export function placementRequest(service: string, spec: ServiceSpec): PlacementRequest {
-  return { service, runtime: spec.runtime, requests: requestsOf(spec), ports: spec.networking.ports.length, placement: spec.placement ?? DEFAULT_PLACEMENT };
+  const fixed = spec.runtime === "process" ? spec.networking.ports.filter((p) => p.target_port !== undefined).length : 0;
+  return { service, runtime: spec.runtime, requests: requestsOf(spec), ports: spec.networking.ports.length - fixed, ...(fixed ? { fixedPorts: true } : {}), placement: spec.placement ?? DEFAULT_PLACEMENT };
 }
 
 /** What a replica reserves: its requests, or its limits where it asks for nothing (as Kubernetes does). */

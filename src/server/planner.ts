@@ -6,7 +6,7 @@
  */
 import { evaluatePolicies } from "../security/policy.js";
 import { checkSignature, type trustedKeys } from "../security/signatures.js";
-import { loadDescriptors, qualifiedName, SpecError, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
+import { hostPortsOf, loadDescriptors, qualifiedName, SpecError, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
 import type { ApplyBatch, ServiceChange, Store } from "../store/store.js";
 import { contentHash, diffValues, redact, revisionDescriptor } from "./apply-plan.js";
 import { objectKey, withConfigChecksum } from "./config-checksum.js";
@@ -132,7 +132,7 @@ export class Planner {
       const { descriptor } = revision;
       services.set(service.name, {
         dependencies: descriptor.spec.dependencies.map((d) => `${service.namespace}/${d.name}`),
-        ports: descriptor.spec.networking.ports.map((p) => p.port),
+        ports: hostPortsOf(descriptor.spec),
       });
     }
     const objects = await this.store.listConfigObjectHashes();

@@ -428,7 +428,7 @@ export class Reconciler {
       for (const port of spec.networking.ports) {
         // UDP is not proxied: clients reach each replica on its own port.
         if (port.protocol === "udp") continue;
-        routes.push({ service: service.name, portName: port.name, port: port.port, protocol: port.protocol as "http" | "tcp", algorithm: spec.networking.load_balancing, weights: this.weights.get(service.name) ?? null });
+        routes.push({ service: service.name, portName: port.name, port: port.port, protocol: port.protocol as "http" | "tcp", algorithm: spec.networking.load_balancing, weights: this.weights.get(service.name) ?? null, ...(port.expose ? {} : { loopbackOnly: true }) });
       }
     }
     for (const status of await this.agent.setRoutes(routes)) {

@@ -1,4 +1,30 @@
 /**
+ * A process with a target_port binds it on its node, so two of its replicas never share a node:
+ * a rollout has to stop the old replica before it starts the new one, and a UDP port (reached on
+ * each replica's own port) has nothing to translate.
+ */
+function checkFixedPorts({ doc, value }: Located<ServiceDescriptor>): SpecIssue[] {
+  const { spec } = value;
+  const at = spec.networking.ports.findIndex((p) => p.target_port !== undefined);
+  if (at < 0) return [];
+  const path = ["spec", "networking", "ports", at, "target_port"];
+  const udp = spec.networking.ports.findIndex((p) => p.target_port !== undefined && p.protocol === "udp");
+  if (udp >= 0) return [issueAt(doc, ["spec", "networking", "ports", udp, "target_port"], "a udp port is not proxied (clients reach each replica on its own port), so it has no target_port")];
+  if (spec.runtime !== "process") return [];
+  const { strategy, rolling } = spec.deployment;
+  if (strategy !== "rolling") return [issueAt(doc, path, `a process binds its target_port on its node, so old and new replicas cannot run side by side as ${strategy} needs: use strategy rolling with max_surge: 0`)];
+  const surge = rolling.max_surge;
+  if ("count" in surge ? surge.count > 0 : surge.percent > 0) return [issueAt(doc, path, "a process binds its target_port on its node, so a new replica cannot start beside the old one: set deployment.rolling.max_surge: 0 (and max_unavailable: 1)")];
+  return [];
+}
+
+/** The ports a service holds on a node: its service ports, and the fixed ports its processes bind. */
+export function hostPortsOf(spec: ServiceDescriptor["spec"]): number[] {
+  const fixed = spec.runtime === "process" ? spec.networking.ports.flatMap((p) => (p.target_port !== undefined ? [p.target_port] : [])) : [];
+  return [...spec.networking.ports.map((p) => p.port), ...fixed];
+}
+
+/**
  * Checks that look across fields and documents: duplicates, references (ports, dependencies,
  * config maps, secrets), port clashes and dependency cycles. They run on documents that passed
  * the schema, against what the files define plus what already exists.
@@ -93,7 +119,8 @@ function checkRuntime({ doc, value }: Located<ServiceDescriptor>): SpecIssue[] {
   return [];
 }
 
-function checkPorts({ doc, value }: Located<ServiceDescriptor>): SpecIssue[] {
+function checkPorts(located: Located<ServiceDescriptor>): SpecIssue[] {
+  const { doc, value } = located;
   const issues: SpecIssue[] = [];
   const ports = value.spec.networking.ports;
   const byName = new Map<string, number>();
@@ -104,6 +131,7 @@ function checkPorts({ doc, value }: Located<ServiceDescriptor>): SpecIssue[] {
     byName.set(port.name, index);
     byNumber.set(port.port, index);
   });
+  issues.push(...checkFixedPorts(located));
   const probes = value.spec.health_checks;
   for (const probeName of ["startup_probe", "liveness_probe", "readiness_probe"] as const) {
     const probe = probes[probeName];
@@ -184,11 +212,17 @@ function checkPortClashes(services: Located<ServiceDescriptor>[], known: KnownOb
   for (const [name, { ports }] of known.services) if (!inSet.has(name)) for (const port of ports) owners.set(port, name);
   for (const { doc, value } of services) {
     const name = qualifiedName(value.metadata);
-    value.spec.networking.ports.forEach((port, index) => {
-      const owner = owners.get(port.port);
-      if (owner && owner !== name) issues.push(issueAt(doc, ["spec", "networking", "ports", index, "port"], `port ${port.port} is already used by service "${owner}"`));
-      else owners.set(port.port, name);
-    });
+    const claim = (port: number, path: Array<string | number>) => {
+      const owner = owners.get(port);
+      if (owner && owner !== name) issues.push(issueAt(doc, path, `port ${port} is already used by service "${owner}"`));
+      else owners.set(port, name);
+    };
+    value.spec.networking.ports.forEach((port, index) => claim(port.port, ["spec", "networking", "ports", index, "port"]));
+    if (value.spec.runtime === "process") {
+      value.spec.networking.ports.forEach((port, index) => {
+        if (port.target_port !== undefined && port.target_port !== port.port) claim(port.target_port, ["spec", "networking", "ports", index, "target_port"]);
+      });
+    }
   }
   return issues;
 }

@@ -1,5 +1,5 @@
 export { loadDescriptors, API_VERSIONS, type DescriptorFile, type LoadOptions } from "./load.js";
-export type { KnownObjects } from "./checks.js";
+export { hostPortsOf, type KnownObjects } from "./checks.js";
 export { SpecError, formatIssue, type SpecIssue } from "./errors.js";
 export { descriptorJsonSchema } from "./json-schema.js";
 export * from "./types.js";

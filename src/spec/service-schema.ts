@@ -58,9 +58,20 @@ const probe = z
     }
   });
 
+const portNumber = z.number({ error: (issue) => `expected a port number, got ${describeInput(issue.input)}` }).int().min(1, { error: "must be 1-65535" }).max(65535, { error: "must be 1-65535" });
+
 const port = z.strictObject({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: "must be lowercase letters, digits and '-'" }).max(15).optional(),
-  port: z.number({ error: (issue) => `expected a port number, got ${describeInput(issue.input)}` }).int().min(1, { error: "must be 1-65535" }).max(65535, { error: "must be 1-65535" }),
+  /** Where drover's router listens. */
+  port: portNumber,
+  /**
+   * Where the replica listens: a container's own port (nginx's 80), or a fixed port for a process
+   * (which then binds it on its node: one replica per node). Default: the container listens on
+   * `port`; a process on a port drover picks (PORT).
+   */
+  target_port: portNumber.optional(),
+  /** false: the router listens on loopback only, for the node's other services, not on the node's addresses. */
+  expose: z.boolean().default(true),
   protocol: z
     .string()
     .transform((p) => p.toLowerCase())

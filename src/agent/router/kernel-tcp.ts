@@ -12,6 +12,8 @@ import crypto from "node:crypto";
 
 export interface KernelRoute {
   port: number;
+  /** Only connections to 127.0.0.1 (`expose: false`), whatever the router's own address. */
+  loopbackOnly?: boolean;
   backends: Array<{ port: number; share: number }>;
 }
 
@@ -112,7 +114,7 @@ export class KernelTcp {
       if (backends.length === 0) continue; // no rule: the Node listener answers (and refuses)
       const chain = `${this.chain}-${route.port}`;
       wanted.add(chain);
-      rules.push(`-A ${this.chain} -p tcp ${destination.join(" ")} --dport ${route.port} -j ${chain}`);
+      rules.push(`-A ${this.chain} -p tcp ${(route.loopbackOnly ? ["-d", "127.0.0.1"] : destination).join(" ")} --dport ${route.port} -j ${chain}`);
       // Sequential random picks: each rule takes its share of what the rules before it left.
       let left = backends.reduce((sum, b) => sum + b.share, 0);
       backends.forEach((backend, i) => {

@@ -54,7 +54,7 @@ export class Router {
     const wanted = new Map(routes.map((r) => [r.port, r]));
     for (const [port, listener] of this.listeners) {
       const route = wanted.get(port);
-      const same = route && route.service === listener.route.service && route.portName === listener.route.portName && route.protocol === listener.route.protocol && route.algorithm === listener.route.algorithm;
+      const same = route && route.service === listener.route.service && route.portName === listener.route.portName && route.protocol === listener.route.protocol && route.algorithm === listener.route.algorithm && Boolean(route.loopbackOnly) === Boolean(listener.route.loopbackOnly);
       // A listener that failed to open is retried on every sync: the port may be free by now.
       if (listener.error || !same) {
         closeListener(listener);
@@ -98,7 +98,7 @@ export class Router {
       for (const t of targets) perRevision.set(t.revision, (perRevision.get(t.revision) ?? 0) + 1);
       let backends = targets.map((t) => ({ port: t.hostPort, share: weights ? (weights[t.revision] ?? 0) / perRevision.get(t.revision)! : 1 }));
       if (backends.every((b) => b.share === 0)) backends = backends.map((b) => ({ ...b, share: 1 }));
-      routes.push({ port: listener.route.port, backends });
+      routes.push({ port: listener.route.port, backends, loopbackOnly: Boolean(listener.route.loopbackOnly) });
     }
     return routes;
   }
@@ -147,7 +147,7 @@ export class Router {
         listener.error = error.code === "EADDRINUSE" ? `port ${route.port} is already in use by another program` : error.message;
         resolve();
       });
-      listener.server.listen(route.port, this.host, () => resolve());
+      listener.server.listen(route.port, route.loopbackOnly ? "127.0.0.1" : this.host, () => resolve());
     });
   }
 }
