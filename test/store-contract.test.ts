@@ -14,7 +14,7 @@ import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import { fencedStore } from "../src/store/fenced-store.js";
 import { StaleLeaderError, type Store } from "../src/store/store.js";
-import type { ReplicaRecord } from "../src/contract/index.js";
+import { EMPTY_JOB_STATUS, type ReplicaRecord } from "../src/contract/index.js";
 import { TestPostgres } from "./postgres-harness.js";
 import { waitFor } from "./harness.js";
 
@@ -301,6 +301,38 @@ for (const dialect of [sqlite, postgresDialect]) {
       assert.equal(dump.tables.pool_transitions!.length, 2, "pools are dumped");
       await store.deletePool("workers");
       assert.deepEqual([await store.getPool("workers"), await store.listInstances(), await store.listTransitions("workers")], [undefined, [], []]);
+      await store.close();
+    });
+
+    test("jobs: applied with a version per change; runs numbered once each, newest first, replaced whole; removal takes the runs", async () => {
+      const store = await dialect.open(await dialect.location());
+      const text = "apiVersion: drover/v1\nkind: CronJob\nmetadata: {name: nightly, namespace: ops}\nspec:\n  schedule: '0 3 * * *'\n  job: {command: [sh, -c, 'true']}\n";
+      const descriptor = loadDescriptors([{ file: "j.yaml", text, baseDir: "/" }]).jobs[0]!;
+      const apply = (hash: string) => store.apply({ services: [], configObjects: [], deletions: [], jobs: [{ name: "ops/nightly", descriptor, hash }], author: "t", message: "" });
+      assert.deepEqual((await apply("j1")).events.map((e) => [e.type, e.service, e.message]), [["JobApplied", "ops/nightly", "CronJob ops/nightly version 1"]]);
+      assert.equal((await apply("j1")).events.length, 0, "unchanged");
+      await apply("j2");
+      const job = (await store.getJob("ops/nightly"))!;
+      assert.deepEqual([job.kind, job.namespace, job.version, job.deleting, job.status, job.descriptor.spec.cron?.schedule], ["CronJob", "ops", 2, false, EMPTY_JOB_STATUS, "0 3 * * *"]);
+      await store.updateJob("ops/nightly", { status: { ...EMPTY_JOB_STATUS, skipped: 2, nextRun: 3 }, deleting: true });
+      assert.deepEqual([(await store.getJob("ops/nightly"))!.status.skipped, (await store.listJobs())[0]!.deleting], [2, true]);
+      await apply("j2");
+      assert.equal((await store.getJob("ops/nightly"))!.deleting, false, "applying it again keeps it");
+
+      const run = { job: "ops/nightly", number: 1, version: 2, trigger: "schedule" as const, scheduledAt: 1000, createdAt: 1000, startedAt: null, finishedAt: null, state: "pending" as const, reason: "", succeeded: 0, failed: 0, covers: 0, nextAttemptAt: null, attempts: [] };
+      assert.equal(await store.insertRun(run), true);
+      assert.equal(await store.insertRun({ ...run, trigger: "manual" }), false, "a number is given once");
+      assert.equal(await store.insertRun({ ...run, number: 2 }), true);
+      const attempt = { id: "job.ops.nightly.1-1", node: "local", startedAt: 1100, finishedAt: 1200, state: "succeeded" as const, exit: { code: 0, signal: null }, message: "exited 0", log: ["done"] };
+      await store.putRun({ ...run, state: "succeeded", startedAt: 1100, finishedAt: 1200, succeeded: 1, attempts: [attempt] });
+      assert.deepEqual(await store.getRun("ops/nightly", 1), { ...run, state: "succeeded", startedAt: 1100, finishedAt: 1200, succeeded: 1, attempts: [attempt] });
+      assert.deepEqual((await store.listRuns("ops/nightly")).map((r) => r.number), [2, 1]);
+      assert.deepEqual((await store.listRuns("ops/nightly", 1)).map((r) => r.number), [2]);
+      assert.equal((await store.dump()).tables.job_runs!.length, 2, "runs are dumped");
+      await store.deleteRun("ops/nightly", 2);
+      assert.deepEqual((await store.listRuns("ops/nightly")).map((r) => r.number), [1]);
+      await store.deleteJob("ops/nightly");
+      assert.deepEqual([await store.getJob("ops/nightly"), await store.listRuns("ops/nightly")], [undefined, []]);
       await store.close();
     });
 

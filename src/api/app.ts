@@ -18,6 +18,7 @@ import { parseDuration, SpecError } from "../spec/index.js";
 import { registerLogRoutes } from "./logs-routes.js";
 import { registerEventRoutes } from "./events-routes.js";
 import { registerNodeRoutes, type ClusterAccess } from "./node-routes.js";
+import { registerJobRoutes } from "./job-routes.js";
 import { registerPoolRoutes } from "./pool-routes.js";
 import { parseWith } from "./parse.js";
 import { VERSION } from "../version.js";
@@ -230,6 +231,7 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   registerEventRoutes(app, controlPlane);
   registerNodeRoutes(app, controlPlane, options.cluster ?? { info: () => null });
   registerPoolRoutes(app, controlPlane);
+  registerJobRoutes(app, controlPlane);
   return app;
 }
 

@@ -15,7 +15,8 @@ const querySchema = z.object({
 export function registerEventRoutes(app: FastifyInstance, controlPlane: ControlPlane): void {
   app.get("/api/v1/events", async (request, reply) => {
     const query = parseWith(querySchema, request.query);
-    const service = query.service ? await controlPlane.resolveName(query.service) : undefined;
+    // Events name a service or a job (jobs' events carry the job's name).
+    const service = query.service ? ((await controlPlane.jobs.find(query.service))?.name ?? (await controlPlane.resolveName(query.service))) : undefined;
     const past = await controlPlane.store.listEvents({ afterId: query.after, service, limit: query.limit });
     if (!query.follow) return { events: past };
 

@@ -6,6 +6,7 @@
  */
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { ControlPlane } from "../server/control-plane.js";
+import { jobFamilies } from "./job-metrics.js";
 import { histogramSamples, render, type Family, type Labels } from "./prometheus.js";
 import { LATENCY_BUCKETS_MS, type GpuSample, type MetricsSnapshot, type NodeView } from "../contract/index.js";
 
@@ -142,7 +143,13 @@ export class DroverMetrics {
     const counted = await store.countRollouts();
     for (const { service, outcome, count } of counted.ended) rollouts.samples.push({ labels: { ...split(service), outcome }, value: count });
     for (const s of services) active.samples.push({ labels: split(s.name), value: counted.active.includes(s.name) ? 1 : 0 });
-    return [...nodeFamilies(nodes), desired, ready, revision, state, restarts, cpu, memory, memoryLimit, ooms, fds, threads, diskRead, diskWritten, netReceived, netSent, replicaWatts, replicaJoules, replicaGpuMemory, replicaGpuUtilisation, replicaGpuWatts, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active, ...host];
+    const jobs = await this.controlPlane.jobs.views();
+    const runCounts = new Map<string, { succeeded: number; failed: number }>();
+    for (const job of jobs) {
+      const kept = await store.listRuns(job.name);
+      runCounts.set(job.name, { succeeded: kept.filter((r) => r.state === "succeeded").length, failed: kept.filter((r) => r.state === "failed").length });
+    }
+    return [...nodeFamilies(nodes), ...jobFamilies(jobs, runCounts), desired, ready, revision, state, restarts, cpu, memory, memoryLimit, ooms, fds, threads, diskRead, diskWritten, netReceived, netSent, replicaWatts, replicaJoules, replicaGpuMemory, replicaGpuUtilisation, replicaGpuWatts, probeUp, probeLatency, requests, proxyErrors, duration, received, sent, connections, rollouts, active, ...host];
   }
 
   private hostFamilies(sample: MetricsSnapshot, node: string): Family[] {

@@ -14,3 +14,4 @@ export * from "./nodes.js";
 export * from "./records.js";
 export * from "./views.js";
 export * from "./pools.js";
+export * from "./jobs.js";

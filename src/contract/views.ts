@@ -65,7 +65,7 @@ export interface FieldChange {
 }
 
 export interface PlanEntry {
-  kind: "Service" | "ConfigMap" | "Secret" | "Policy" | "NodePool";
+  kind: "Service" | "ConfigMap" | "Secret" | "Policy" | "NodePool" | "Job" | "CronJob";
   name: string;
   action: "create" | "change" | "unchanged" | "delete";
   changes: FieldChange[];

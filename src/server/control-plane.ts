@@ -21,6 +21,7 @@ import { EventBus } from "./event-bus.js";
 import { SecretRedactor } from "./secret-redactor.js";
 import { ConfigObjects } from "./config-objects.js";
 import { Planner } from "./planner.js";
+import { Jobs } from "./jobs/jobs.js";
 import { Reconciler } from "./reconciler.js";
 import { RolloutController } from "../rollout/controller.js";
 import { Autoscaler, type AutoscaleStatus } from "./autoscale/autoscaler.js";
@@ -56,6 +57,8 @@ export class ControlPlane {
   readonly controllerEvents: EventBus;
   /** Node pools: their controller while this server leads, their views always. */
   readonly nodePools: NodePools;
+  /** Jobs and cron jobs: their controller while this server leads, their views always. */
+  readonly jobs: Jobs;
   private readonly unsubscribe: Array<() => void> = [];
   private specs = new Map<string, ServiceSpec | undefined>();
 
@@ -74,6 +77,7 @@ export class ControlPlane {
     this.events = new EventBus(store, (text) => this.redactor.redact(text));
     this.controllerEvents = this.events.writingTo(controllerStore);
     this.nodePools = new NodePools(store, controllerStore, agent, this.controllerEvents);
+    this.jobs = new Jobs(store, controllerStore, agent, this.events, this.controllerEvents);
     this.configObjects = new ConfigObjects(store, secrets, this.events, this.redactor, () => this.wake());
     this.planner = new Planner(store, this.configObjects, trusted);
     this.rolloutCommands = new RolloutController(store, agent, this.events);
@@ -85,7 +89,10 @@ export class ControlPlane {
   async start(): Promise<void> {
     await this.redactor.refresh();
     this.unsubscribe.push(
-      this.store.changes.onWake(() => this.reconciler?.wake()),
+      this.store.changes.onWake(() => {
+        this.reconciler?.wake();
+        this.jobs.wake();
+      }),
       this.store.changes.onEvent((event) => {
         this.events.publish([event]);
         // A secret changed through another server: its values are hidden from now on here too.
@@ -101,6 +108,7 @@ export class ControlPlane {
     this.reconciler = reconciler;
     await reconciler.start();
     this.nodePools.lead();
+    this.jobs.lead();
     this.samples.start(() => this.autoscaler.evaluate().catch((error: Error) => serverLog("error", "autoscaling failed", { error: error.message })));
   }
 
@@ -110,6 +118,7 @@ export class ControlPlane {
     this.reconciler = null;
     this.samples.stop();
     await this.nodePools.stepDown();
+    await this.jobs.stepDown();
     await reconciler?.close();
   }
 

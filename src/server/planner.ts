@@ -42,6 +42,14 @@ export class Planner {
       pools.push({ name, document, hash });
       entries.push({ kind: "NodePool", name, action: !existing ? "create" : existing.hash !== hash ? "change" : "unchanged", changes: existing ? diffValues(existing.document, document) : [] });
     }
+    const jobs: NonNullable<ApplyBatch["jobs"]> = [];
+    for (const descriptor of set.jobs) {
+      const name = qualifiedName(descriptor.metadata);
+      const hash = contentHash(descriptor);
+      const existing = await this.store.getJob(name);
+      jobs.push({ name, descriptor, hash });
+      entries.push({ kind: descriptor.kind, name, action: !existing ? "create" : existing.hash !== hash ? "change" : "unchanged", changes: existing ? diffValues(existing.descriptor, descriptor) : [] });
+    }
     const hashes = await this.configObjects.hashes();
     const configObjects: ApplyBatch["configObjects"] = [];
     const changedObjects = new Set<string>();
@@ -89,7 +97,7 @@ export class Planner {
         }
       }
     }
-    return { entries, warnings: set.warnings, deletions, batch: { services, configObjects, deletions, policies, pools } };
+    return { entries, warnings: set.warnings, deletions, batch: { services, configObjects, deletions, policies, pools, jobs } };
   }
 
   /**

@@ -4,10 +4,11 @@
  * changes, and on a timer, so a missed wake-up never leaves a service stuck. Every action is safe
  * to repeat, and the loop can be killed at any point and resume from the store.
  */
-import type { ConfigObjectRecord, NodeAgent, NodeDirectory, PendingHealing, ProbeReport, ReplicaRecord, ReplicaStatus, RevisionRecord, Route, ServiceRecord } from "../contract/index.js";
+import { isJobAttempt, type ConfigObjectRecord, type NodeAgent, type NodeDirectory, type PendingHealing, type ProbeReport, type ReplicaRecord, type ReplicaStatus, type RevisionRecord, type Route, type ServiceRecord } from "../contract/index.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./event-bus.js";
 import { buildLaunch, imageOf, referencedObjects } from "./launch.js";
+import { SerialPasses } from "./serial-passes.js";
 import { Preparations } from "./preparations.js";
 import { RolloutController } from "../rollout/controller.js";
 import { Healer } from "./healer.js";
@@ -23,8 +24,7 @@ const RESYNC_MS = 5_000;
 const UNREACHABLE_RETRY_MS = 1_000;
 
 export class Reconciler {
-  private running = false;
-  private again = false;
+  private readonly passes = new SerialPasses(() => this.pass(), (error) => this.fail(error));
   private closed = false;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeTimerAt = Infinity;
@@ -39,7 +39,6 @@ export class Reconciler {
   /** Observations are applied one at a time, in the order the agent made them. */
   private observing: Promise<void> = Promise.resolve();
   private readonly routeErrors = new Set<string>();
-  private idle: Promise<void> = Promise.resolve();
   /** The probe verdicts last seen per replica, so an event marks each change (not each run). */
   private readonly probeStates = new Map<string, Partial<Record<ProbeReport["kind"], ProbeReport["state"]>>>();
   /** Per service: each revision's share of new requests while a rollout splits traffic. */
@@ -98,27 +97,7 @@ export class Reconciler {
 
   /** Asks for a pass soon; passes never overlap, and wake-ups during one coalesce into one more. */
   wake(): void {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    this.idle = new Promise((resolve) => {
-      setImmediate(async () => {
-        try {
-          do {
-            this.again = false;
-            await this.pass();
-          } while (this.again && !this.closed);
-        } catch (error) {
-          this.fail(error);
-        } finally {
-          this.running = false;
-          resolve();
-        }
-      });
-    });
+    if (!this.closed) this.passes.wake();
   }
 
   async close(): Promise<void> {
@@ -127,7 +106,7 @@ export class Reconciler {
     this.unwatchNodes?.();
     clearInterval(this.resync);
     clearTimeout(this.wakeTimer);
-    await this.idle;
+    await this.passes.close();
     await this.observing;
   }
 
@@ -164,7 +143,7 @@ export class Reconciler {
       const unprepared = preparation !== null && preparation.state !== "ready";
       const rollout = await this.rollouts.plan(service, descriptor, own, preparation?.state === "failed" ? preparation.message! : null);
       if (rollout.reverted) {
-        this.again = true;
+        this.passes.wake();
         this.weights.set(service.name, rollout.weights!);
         continue;
       }
@@ -296,6 +275,8 @@ export class Reconciler {
 
   /** Brings one observation from the agent into the store. */
   private async observe(status: ReplicaStatus, adopting: boolean): Promise<void> {
+    // A job's attempt: the job controller's to watch and remove.
+    if (isJobAttempt(status.id)) return;
     const record = await this.store.getReplica(status.id);
     // The first word of a replica this reconciler did not start (an agent reconnecting to a new
     // leader): it is adopted, as at start, and said so.

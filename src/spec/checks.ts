@@ -31,7 +31,7 @@ export function hostPortsOf(spec: ServiceDescriptor["spec"]): number[] {
  */
 import { didYouMean } from "./did-you-mean.js";
 import type { SpecIssue } from "./errors.js";
-import type { ConfigMapDescriptor, SecretDescriptor, ServiceDescriptor } from "./types.js";
+import type { ConfigMapDescriptor, JobDescriptor, SecretDescriptor, ServiceDescriptor } from "./types.js";
 import type { PolicyDocument } from "./config-schema.js";
 import { POOL_NAME_MAX, type NodePoolDocument } from "./pool-schema.js";
 import { qualifiedName } from "./types.js";
@@ -50,6 +50,7 @@ export interface LocatedDescriptors {
   secrets: Located<SecretDescriptor>[];
   policies: Located<PolicyDocument>[];
   pools: Located<NodePoolDocument>[];
+  jobs: Located<JobDescriptor>[];
 }
 
 /** What exists already, keyed by `namespace/name`. */
@@ -72,6 +73,7 @@ export function checkDescriptors(
     issues.push(...duplicates(group));
   }
   issues.push(...checkPools(set.pools));
+  issues.push(...checkJobs(set.jobs));
   const names = {
     services: new Set([...known.services.keys(), ...set.services.map((s) => qualifiedName(s.value.metadata))]),
     configMaps: new Set([...known.configMaps, ...set.configMaps.map((c) => qualifiedName(c.value.metadata))]),
@@ -86,6 +88,22 @@ export function checkDescriptors(
 }
 
 /** Pools are cluster-wide: one name, whatever the namespace; node names add seven characters to it. */
+/** A Job and a CronJob share one name space (runs, logs and metrics are by name); the workload needs its command or image. */
+function checkJobs(jobs: Located<JobDescriptor>[]): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const seen = new Set<string>();
+  for (const { doc, value } of jobs) {
+    const name = qualifiedName(value.metadata);
+    if (seen.has(name)) issues.push(issueAt(doc, ["metadata", "name"], `duplicate job "${name}" (a Job and a CronJob share names)`));
+    seen.add(name);
+    const base = value.kind === "CronJob" ? ["spec", "job"] : ["spec"];
+    const { workload } = value.spec;
+    if (workload.runtime === "process" && !workload.command) issues.push(issueAt(doc, [...base, "command"], "required for runtime process (the program and its arguments)"));
+    if (workload.runtime === "docker" && !workload.image) issues.push(issueAt(doc, [...base, "image"], "required for runtime docker"));
+  }
+  return issues;
+}
+
 function checkPools(pools: Located<NodePoolDocument>[]): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const seen = new Map<string, Located<NodePoolDocument>>();

@@ -10,13 +10,14 @@ import { didYouMean } from "./did-you-mean.js";
 import { SpecError, type SpecIssue } from "./errors.js";
 import { describeInput } from "./fields.js";
 import { knownKeysAt } from "./schema-keys.js";
+import { cronJobDocumentSchema, jobDocumentSchema, type CronJobDocumentParsed, type JobDocumentParsed, type JobSpecParsed } from "./job-schema.js";
 import { nodePoolDocumentSchema, type NodePoolDocument } from "./pool-schema.js";
-import { serviceDocumentSchema, type ServiceDocumentParsed } from "./service-schema.js";
-import type { DescriptorSet, NamedPort, ServiceDescriptor } from "./types.js";
+import { serviceDocumentSchema, serviceSpecSchema, type ServiceDocumentParsed } from "./service-schema.js";
+import { WORKLOAD_KEYS, type DescriptorSet, type JobDescriptor, type NamedPort, type ServiceDescriptor, type WorkloadKey } from "./types.js";
 import { issueAt, parseYamlFile, type SourceDocument } from "./yaml-source.js";
 
 export const API_VERSIONS = ["drover/v1", "mohhos.io/v1"];
-const SCHEMAS = { Service: serviceDocumentSchema, ConfigMap: configMapDocumentSchema, Secret: secretDocumentSchema, Policy: policyDocumentSchema, NodePool: nodePoolDocumentSchema };
+const SCHEMAS = { Service: serviceDocumentSchema, ConfigMap: configMapDocumentSchema, Secret: secretDocumentSchema, Policy: policyDocumentSchema, NodePool: nodePoolDocumentSchema, Job: jobDocumentSchema, CronJob: cronJobDocumentSchema };
 type Kind = keyof typeof SCHEMAS;
 
 export interface DescriptorFile {
@@ -49,7 +50,7 @@ export interface LoadOptions {
 /** @throws SpecError when anything is invalid; warnings are returned in the set. */
 export function loadDescriptors(files: DescriptorFile[], options: LoadOptions = {}): DescriptorSet {
   const issues: SpecIssue[] = [];
-  const located: LocatedDescriptors = { services: [], configMaps: [], secrets: [], policies: [], pools: [] };
+  const located: LocatedDescriptors = { services: [], configMaps: [], secrets: [], policies: [], pools: [], jobs: [] };
   for (const { file, text, baseDir } of files) {
     const parsed = parseYamlFile(file, text);
     issues.push(...parsed.issues);
@@ -74,6 +75,7 @@ export function loadDescriptors(files: DescriptorFile[], options: LoadOptions = 
     secrets: located.secrets.map((s) => s.value),
     policies: located.policies.map((p) => p.value),
     pools: located.pools.map((p) => p.value),
+    jobs: located.jobs.map((j) => j.value),
     warnings: sortIssues(issues),
   };
 }
@@ -93,7 +95,7 @@ function parseDocument(doc: SourceDocument, baseDir: string, into: LocatedDescri
   const kind = record.kind;
   if (typeof kind !== "string" || !Object.hasOwn(SCHEMAS, kind)) {
     const message = kind === undefined ? "required" : `unknown kind ${JSON.stringify(kind)}`;
-    issues.push(issueAt(doc, ["kind"], `${message} (use Service, ConfigMap, Secret, Policy or NodePool)${typeof kind === "string" ? didYouMean(kind, Object.keys(SCHEMAS)) : ""}`));
+    issues.push(issueAt(doc, ["kind"], `${message} (use Service, ConfigMap, Secret, Policy, NodePool, Job or CronJob)${typeof kind === "string" ? didYouMean(kind, Object.keys(SCHEMAS)) : ""}`));
     return;
   }
   const schema = SCHEMAS[kind as Kind];
@@ -107,7 +109,15 @@ function parseDocument(doc: SourceDocument, baseDir: string, into: LocatedDescri
   else if (kind === "ConfigMap") into.configMaps.push({ ...at, value: result.data as z.output<typeof configMapDocumentSchema> });
   else if (kind === "Secret") into.secrets.push({ ...at, value: result.data as z.output<typeof secretDocumentSchema> });
   else if (kind === "Policy") into.policies.push({ ...at, value: result.data as PolicyDocument });
-  else into.pools.push({ ...at, value: result.data as NodePoolDocument });
+  else if (kind === "NodePool") into.pools.push({ ...at, value: result.data as NodePoolDocument });
+  else if (kind === "Job") {
+    const job = result.data as JobDocumentParsed;
+    into.jobs.push({ ...at, value: normaliseJobDocument(job, job.spec, baseDir) });
+  } else {
+    const { spec, ...cronJob } = result.data as CronJobDocumentParsed;
+    const { job, ...cron } = spec;
+    into.jobs.push({ ...at, value: normaliseJobDocument(cronJob, job, baseDir, cron) });
+  }
 }
 
 function toSpecIssues(doc: SourceDocument, schema: z.ZodType, issue: z.core.$ZodIssue): SpecIssue[] {
@@ -144,6 +154,14 @@ function normaliseService(parsed: ServiceDocumentParsed, baseDir: string): Servi
       networking: { ports, load_balancing: spec.networking.load_balancing },
     },
   };
+}
+
+function normaliseJobDocument(parsed: { apiVersion: string; kind: "Job" | "CronJob"; metadata: JobDocumentParsed["metadata"] }, job: JobSpecParsed, baseDir: string, cron?: JobDescriptor["spec"]["cron"]): JobDescriptor {
+  const fields = Object.fromEntries(WORKLOAD_KEYS.map((key) => [key, job[key]]));
+  const rest = Object.fromEntries(Object.entries(job).filter(([key]) => !(WORKLOAD_KEYS as readonly string[]).includes(key))) as Omit<JobSpecParsed, WorkloadKey>;
+  // The workload as a service of one replica without ports: the launch, limits and placement are the service's own.
+  const workload = normaliseService({ apiVersion: parsed.apiVersion, kind: "Service", metadata: parsed.metadata, spec: { ...serviceSpecSchema.parse({}), ...fields, replicas: 1 } }, baseDir).spec;
+  return { apiVersion: parsed.apiVersion, kind: parsed.kind, metadata: parsed.metadata, spec: { ...rest, workload, ...(cron ? { cron } : {}) } };
 }
 
 function sortIssues(issues: SpecIssue[]): SpecIssue[] {

@@ -125,7 +125,8 @@ const placement = z
 
 const signals = ["SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGKILL"] as const;
 
-export const serviceSpecSchema = z
+/** The service's fields, for kinds that run the same workload (jobs) to pick from. */
+export const serviceFields = z
   .strictObject({
     runtime: z.enum(["process", "docker"]).optional(),
     command: z.array(z.string(), { error: (issue) => `expected a list of arguments, got ${describeInput(issue.input)}` }).min(1, { error: "must name a program" }).optional(),
@@ -259,8 +260,9 @@ export const serviceSpecSchema = z
           .optional(),
       })
       .optional(),
-  })
-  .prefault({});
+  });
+
+export const serviceSpecSchema = serviceFields.prefault({});
 
 export const metadataSchema = z.strictObject({
   name: dnsName,

@@ -3,6 +3,7 @@
  * millicores, memory in bytes), every name resolved. This is what is stored in a revision.
  */
 import type { ConfigMapDocument, SecretDocument } from "./config-schema.js";
+import type { CronJobSpecParsed, JobSpecParsed } from "./job-schema.js";
 import type { PortSpec, ServiceDocumentParsed, ServiceSpecParsed } from "./service-schema.js";
 
 export type NamedPort = PortSpec & { name: string };
@@ -24,6 +25,22 @@ export interface ServiceDescriptor {
   spec: ServiceSpec;
 }
 
+/** A Job or a CronJob: its workload as a one-replica service without ports would run it, and how runs go. */
+export interface JobDescriptor {
+  apiVersion: string;
+  kind: "Job" | "CronJob";
+  metadata: Metadata;
+  spec: Omit<JobSpecParsed, WorkloadKey> & {
+    workload: ServiceSpec;
+    /** CronJob only: when runs start. */
+    cron?: Omit<CronJobSpecParsed, "job">;
+  };
+}
+
+/** The fields a job shares with a service. */
+export const WORKLOAD_KEYS = ["runtime", "command", "working_dir", "image", "placement", "resources", "stop", "configuration", "security"] as const;
+export type WorkloadKey = (typeof WORKLOAD_KEYS)[number];
+
 export type ConfigMapDescriptor = ConfigMapDocument;
 export type SecretDescriptor = SecretDocument;
 
@@ -33,6 +50,7 @@ export interface DescriptorSet {
   secrets: SecretDescriptor[];
   policies: import("./config-schema.js").PolicyDocument[];
   pools: import("./pool-schema.js").NodePoolDocument[];
+  jobs: JobDescriptor[];
   /** Things that are not wrong in themselves but need attention, e.g. references outside the file. */
   warnings: import("./errors.js").SpecIssue[];
 }

@@ -1,5 +1,6 @@
 /** Rows of either store (SQLite, or PostgreSQL with its 64-bit integers read as numbers) as records: columns to fields, JSON columns parsed, NULLs kept. */
-import type { AuditRecord, ConfigObjectRecord, EventRecord, InstanceRecord, InstanceState, InstanceTransition, MetricPoint, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
+import type { AuditRecord, ConfigObjectRecord, EventRecord, InstanceRecord, InstanceState, InstanceTransition, JobRecord, JobRun, JobStatus, MetricPoint, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
+import type { JobDescriptor } from "../spec/index.js";
 
 export type Row = Record<string, unknown>;
 
@@ -124,6 +125,26 @@ export function toPool(row: Row): PoolRecord {
     deleting: Number(row.deleting) === 1,
     updatedAt: Number(row.updated_at),
   };
+}
+
+export function toJob(row: Row): JobRecord {
+  const descriptor = JSON.parse(String(row.document)) as JobDescriptor;
+  return {
+    name: String(row.name),
+    namespace: descriptor.metadata.namespace,
+    kind: String(row.kind) as JobRecord["kind"],
+    descriptor,
+    hash: String(row.hash),
+    version: Number(row.version),
+    status: JSON.parse(String(row.status)) as JobStatus,
+    deleting: Number(row.deleting) === 1,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export function toRun(row: Row): JobRun {
+  return JSON.parse(String(row.document)) as JobRun;
 }
 
 export function toInstance(row: Row): InstanceRecord {

@@ -3,8 +3,8 @@
  * one transaction. Methods are async so a networked store (PostgreSQL) fits the same interface.
  */
 import type { LeaderFence, Lease, ServerRecord } from "../contract/index.js";
-import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, MetricPoint, NodeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
-import type { NodePoolDocument, PolicyDocument, ServiceDescriptor } from "../spec/index.js";
+import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, JobRecord, JobRun, JobStatus, MetricPoint, NodeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
+import type { JobDescriptor, NodePoolDocument, PolicyDocument, ServiceDescriptor } from "../spec/index.js";
 
 /** One service in an apply: new revision only when `hash` differs from the current one. */
 export interface ServiceChange {
@@ -21,6 +21,8 @@ export interface ApplyBatch {
   policies?: Array<{ name: string; document: PolicyDocument; hash: string }>;
   /** Node pools (kind: NodePool), by name; an applied pool keeps its size and instances. */
   pools?: Array<{ name: string; document: NodePoolDocument; hash: string }>;
+  /** Jobs and cron jobs, by `namespace/name`: a changed one gets a new version (a Job runs once per version). */
+  jobs?: Array<{ name: string; descriptor: JobDescriptor; hash: string }>;
   /** Services to delete (`--prune`). */
   deletions: string[];
   author: string;
@@ -148,6 +150,20 @@ export interface Store {
   putInstance(instance: InstanceRecord): Promise<void>;
   /** A pool's lifecycle transitions, oldest first. */
   listTransitions(pool: string): Promise<InstanceTransition[]>;
+
+  listJobs(): Promise<JobRecord[]>;
+  getJob(name: string): Promise<JobRecord | undefined>;
+  updateJob(name: string, patch: { status?: JobStatus; deleting?: boolean }): Promise<void>;
+  /** Removes the job and every run of it. */
+  deleteJob(name: string): Promise<void>;
+  /** A job's runs, newest first. */
+  listRuns(job: string, limit?: number): Promise<JobRun[]>;
+  getRun(job: string, number: number): Promise<JobRun | undefined>;
+  /** Inserts a new run; false when its number is taken already (another server numbered one first). */
+  insertRun(run: JobRun): Promise<boolean>;
+  /** Replaces the run. */
+  putRun(run: JobRun): Promise<void>;
+  deleteRun(job: string, number: number): Promise<void>;
 
   /** A consistent copy of the whole store at `file`, taken while it is in use. */
   snapshot(file: string): Promise<void>;

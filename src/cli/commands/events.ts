@@ -8,7 +8,7 @@ export function registerEvents(program: Command): void {
     .command("events")
     .description("print what happened: every replica transition and every change, with its reason")
     .option("-f, --follow", "keep printing new events as they happen")
-    .option("-s, --service <service>", "only events of this service")
+    .option("-s, --service <service>", "only events of this service or job")
     .option("-n, --limit <count>", "how many past events", "50")
     .option("-o, --output <format>", "text, json or yaml (with -f, json prints one object per line)", "text")
     .action(async (flags: { follow?: boolean; service?: string; limit: string; output: string }) => {

@@ -190,4 +190,25 @@ export const POSTGRES_MIGRATIONS: string[] = [
   );
   CREATE INDEX pool_transitions_by_pool ON pool_transitions (pool, id);
   `,
+  // 3: jobs and cron jobs, and their runs (each with its attempts)
+  `
+  CREATE TABLE jobs (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    document TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    deleting INTEGER NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE TABLE job_runs (
+    job TEXT NOT NULL,
+    number BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY (job, number)
+  );
+  `,
 ];

@@ -8,13 +8,14 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import crypto from "node:crypto";
 import pg from "pg";
-import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, MetricPoint, NodeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
+import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, JobRecord, JobRun, JobStatus, MetricPoint, NodeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
 import type { PolicyDocument } from "../../spec/index.js";
 import { auditHash, GENESIS } from "../../security/audit-chain.js";
 import { checkColumns, DUMPED_TABLES } from "../dump.js";
 import { Sealing } from "../sealing.js";
 import { toAudit, toEvent, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, patchColumns, type Row } from "../rows.js";
 import { StaleLeaderError, type ApplyBatch, type EventQuery, type LeaderFence, type Lease, type ServerRecord, type Store, type StoreDump, type ValueCipher } from "../store.js";
+import { PostgresJobTables } from "./job-tables.js";
 import { PostgresPoolTables } from "./pool-tables.js";
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
 import { EVENT_CHANNEL, NotifyFeed } from "./notify-feed.js";
@@ -36,6 +37,7 @@ export class PostgresStore implements Store {
   private eventsSincePrune = 0;
   private readonly sealing: Sealing;
   private readonly pools = new PostgresPoolTables((sql, params) => this.query(sql, params), (work) => this.tx(work));
+  private readonly jobs = new PostgresJobTables((sql, params) => this.query(sql, params), (work) => this.tx(work));
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -150,6 +152,10 @@ export class PostgresStore implements Store {
       }
       for (const pool of batch.pools ?? []) {
         const event = await this.pools.apply(pool, now);
+        if (event) pending.push(event);
+      }
+      for (const job of batch.jobs ?? []) {
+        const event = await this.jobs.apply(job, now);
         if (event) pending.push(event);
       }
       const services = await this.applyServices(batch, now, pending);
@@ -518,6 +524,42 @@ export class PostgresStore implements Store {
   async listTransitions(pool: string): Promise<InstanceTransition[]> {
     return this.pools.listTransitions(pool);
   }
+  async listJobs(): Promise<JobRecord[]> {
+    return this.jobs.list();
+  }
+
+  async getJob(name: string): Promise<JobRecord | undefined> {
+    return this.jobs.get(name);
+  }
+
+  async updateJob(name: string, patch: { status?: JobStatus; deleting?: boolean }): Promise<void> {
+    await this.jobs.update(name, patch);
+  }
+
+  async deleteJob(name: string): Promise<void> {
+    await this.jobs.delete(name);
+  }
+
+  async listRuns(job: string, limit?: number): Promise<JobRun[]> {
+    return this.jobs.listRuns(job, limit);
+  }
+
+  async getRun(job: string, number: number): Promise<JobRun | undefined> {
+    return this.jobs.getRun(job, number);
+  }
+
+  async insertRun(run: JobRun): Promise<boolean> {
+    return this.jobs.insertRun(run);
+  }
+
+  async putRun(run: JobRun): Promise<void> {
+    await this.jobs.putRun(run);
+  }
+
+  async deleteRun(job: string, number: number): Promise<void> {
+    await this.jobs.deleteRun(job, number);
+  }
+
 
   async dump(): Promise<StoreDump> {
     return this.tx(async () => {

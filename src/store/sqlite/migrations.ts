@@ -209,4 +209,25 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX pool_transitions_by_pool ON pool_transitions (pool, id);
   `,
+  // 11: jobs and cron jobs, and their runs (each with its attempts)
+  `
+  CREATE TABLE jobs (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    document TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    deleting INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE job_runs (
+    job TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY (job, number)
+  );
+  `,
 ];

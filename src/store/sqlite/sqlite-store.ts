@@ -1,12 +1,13 @@
 /** {@link Store} on one SQLite file through better-sqlite3, in WAL mode. */
 import Database from "better-sqlite3";
-import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, MetricPoint, NodeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
+import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, JobRecord, JobRun, JobStatus, MetricPoint, NodeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
 import { auditHash, GENESIS } from "../../security/audit-chain.js";
 import { StaleLeaderError, type ApplyBatch, type EventQuery, type LeaderFence, type Lease, type ServerRecord, type Store, type StoreDump, type ValueCipher } from "../store.js";
 import { checkColumns, DUMPED_TABLES } from "../dump.js";
 import { Sealing } from "../sealing.js";
 import { LocalChangeFeed } from "../local-change-feed.js";
 import { MIGRATIONS } from "./migrations.js";
+import { SqliteJobTables } from "./job-tables.js";
 import { SqlitePoolTables } from "./pool-tables.js";
 import type { PolicyDocument } from "../../spec/index.js";
 
@@ -23,6 +24,7 @@ export class SqliteStore implements Store {
   private eventsSincePrune = 0;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly pools: SqlitePoolTables;
+  private readonly jobs: SqliteJobTables;
 
   /** `cipher`: secrets' data is sealed with it; without one they are stored as given (tests of other things). */
   constructor(
@@ -38,6 +40,7 @@ export class SqliteStore implements Store {
     this.db.pragma("foreign_keys = ON");
     this.migrate();
     this.pools = new SqlitePoolTables(this.db, (sql) => this.statement(sql));
+    this.jobs = new SqliteJobTables(this.db, (sql) => this.statement(sql));
     this.sealStoredSecrets();
     this.description = { dialect: "sqlite", location: file, schema: MIGRATIONS.length };
   }
@@ -86,6 +89,10 @@ export class SqliteStore implements Store {
       }
       for (const pool of batch.pools ?? []) {
         const event = this.pools.apply(pool, now);
+        if (event) events.push(this.insertEvent(event));
+      }
+      for (const job of batch.jobs ?? []) {
+        const event = this.jobs.apply(job, now);
         if (event) events.push(this.insertEvent(event));
       }
       for (const change of batch.services) {
@@ -427,6 +434,42 @@ export class SqliteStore implements Store {
 
   async listTransitions(pool: string): Promise<InstanceTransition[]> {
     return this.pools.listTransitions(pool);
+  }
+
+  async listJobs(): Promise<JobRecord[]> {
+    return this.jobs.list();
+  }
+
+  async getJob(name: string): Promise<JobRecord | undefined> {
+    return this.jobs.get(name);
+  }
+
+  async updateJob(name: string, patch: { status?: JobStatus; deleting?: boolean }): Promise<void> {
+    this.jobs.update(name, patch);
+  }
+
+  async deleteJob(name: string): Promise<void> {
+    this.jobs.delete(name);
+  }
+
+  async listRuns(job: string, limit?: number): Promise<JobRun[]> {
+    return this.jobs.listRuns(job, limit);
+  }
+
+  async getRun(job: string, number: number): Promise<JobRun | undefined> {
+    return this.jobs.getRun(job, number);
+  }
+
+  async insertRun(run: JobRun): Promise<boolean> {
+    return this.jobs.insertRun(run);
+  }
+
+  async putRun(run: JobRun): Promise<void> {
+    this.jobs.putRun(run);
+  }
+
+  async deleteRun(job: string, number: number): Promise<void> {
+    this.jobs.deleteRun(job, number);
   }
 
   async dump(): Promise<StoreDump> {
