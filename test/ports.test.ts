@@ -99,8 +99,8 @@ spec:
 ${deployment}`;
   const result = await drover.run(["apply", "-f", drover.write("surge.yaml", service(`{name: http, port: ${port}, target_port: 9999}`))]);
   assert.equal(result.code, 2);
-  assert.match(result.stderr, /surge\.yaml:7:\d+ spec\.networking\.ports\[0\]\.target_port: a process binds its target_port on its node, so a new replica cannot start beside the old one: set deployment\.rolling\.max_surge: 0/);
-  const udp = service(`{name: dns, port: ${port}, target_port: 9999, protocol: UDP}`, "  deployment: {rolling: {max_surge: 0}}\n");
+  assert.match(result.stderr, /surge\.yaml:7:\d+ spec\.networking\.ports\[0\]\.target_port: a process binds its target_port on its node, so a new replica cannot start beside the old one: set deployment\.rolling\.max_surge: 0 and max_unavailable: 1/);
+  const udp = service(`{name: dns, port: ${port}, target_port: 9999, protocol: UDP}`, "  deployment: {rolling: {max_surge: 0, max_unavailable: 1}}\n");
   const refused = await drover.run(["apply", "-f", drover.write("udp.yaml", udp)]);
   assert.equal(refused.code, 2, refused.stdout + refused.stderr);
   assert.match(refused.stderr, /spec\.networking\.ports\[0\]\.target_port: a udp port is not proxied/);

@@ -336,6 +336,20 @@ for (const dialect of [sqlite, postgresDialect]) {
       await store.close();
     });
 
+    test("volumes: the first node to claim one keeps it; listed by service; removed alone", async () => {
+      const store = await dialect.open(await dialect.location());
+      const volume = { key: "shop/db/data-0", service: "shop/db", name: "data", ordinal: 0, node: "n1", size: 1024, createdAt: 5 };
+      assert.deepEqual(await store.claimVolume(volume), volume);
+      assert.deepEqual(await store.claimVolume({ ...volume, node: "n2", createdAt: 9 }), volume, "claimed already: stays on n1");
+      await store.claimVolume({ ...volume, key: "shop/web/cache", service: "shop/web", name: "cache", ordinal: null, size: null });
+      assert.deepEqual((await store.listVolumes("shop/db")).map((v) => v.key), ["shop/db/data-0"]);
+      assert.deepEqual((await store.listVolumes()).map((v) => [v.key, v.ordinal, v.size]), [["shop/db/data-0", 0, 1024], ["shop/web/cache", null, null]]);
+      assert.equal((await store.dump()).tables.volumes!.length, 2, "volumes are dumped");
+      await store.deleteVolume("shop/db/data-0");
+      assert.equal(await store.getVolume("shop/db/data-0"), undefined);
+      await store.close();
+    });
+
     test("settings: the first writer wins, sealed when asked; a newer schema is refused with both versions", async () => {
       const location = await dialect.location();
       const cipher = box();

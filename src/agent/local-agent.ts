@@ -10,6 +10,7 @@ import { LaunchError } from "./drivers/driver.js";
 import { removeStagedFiles, stageFiles } from "./mounted-files.js";
 import { followFile, rotateIfLarge, tailLines } from "./log-files.js";
 import { isFree, PortAllocator, type PortRange } from "./ports.js";
+import { ensureVolume, removeVolume, volumeBytes, volumeEnv } from "./volumes.js";
 import { listeningPorts, whenListening } from "./probes/listen-watch.js";
 import { ReplicaHealth } from "./probes/replica-health.js";
 import { KernelTcp } from "./router/kernel-tcp.js";
@@ -118,18 +119,22 @@ export class LocalAgent implements NodeAgent {
       const files = launch.files.map((f, i) => ({ ...f, folder: folders[i]! }));
       // A container sees the folders at their mount paths; a process is told where they are.
       const mountEnv = launch.container ? {} : Object.fromEntries(files.map((f) => [`DROVER_MOUNT_${f.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`, f.folder]));
+      const volumes = (launch.volumes ?? []).map((v) => ({ ...v, folder: ensureVolume(this.dir, v.key, launch.user) }));
+      // A process finds its volumes' folders in DROVER_VOLUME_<NAME>; a container at their mount paths.
+      const volumeVars = volumeEnv(volumes.map((v) => ({ name: v.name, where: launch.container ? (v.mountPath ?? v.folder) : v.folder })));
       // A process listens where the node's router and other nodes reach it; a container on all of its own addresses.
       const hostEnv: Record<string, string> = launch.container ? {} : { HOST: this.replicaHost };
       const running = await driver.start({
         replicaId: launch.id,
         command: launch.command,
         workingDir: launch.workingDir,
-        env: { ...hostEnv, ...launch.env, ...mountEnv, ...portEnv(inside, launch.portNames) },
+        env: { ...hostEnv, ...launch.env, ...mountEnv, ...volumeVars, ...portEnv(inside, launch.portNames) },
         logFile: this.logFile(launch.id),
         limits: launch.limits,
         user: launch.user,
         container: launch.container,
         files,
+        volumes: volumes.map((v) => ({ folder: v.folder, mountPath: v.mountPath })),
         hostPorts: ports,
         publishHost: this.replicaHost,
       });
@@ -169,6 +174,14 @@ export class LocalAgent implements NodeAgent {
     this.entries.delete(id);
     removeStagedFiles(this.dir, id);
     fs.rmSync(this.replicaDir(id), { recursive: true, force: true });
+  }
+
+  async removeVolume(key: string): Promise<void> {
+    removeVolume(this.dir, key);
+  }
+
+  async volumeUsage(keys: string[]): Promise<Record<string, number>> {
+    return Object.fromEntries(keys.map((key) => [key, volumeBytes(this.dir, key)]));
   }
 
   async prepare(runtime: string, image: ImageRef): Promise<{ reason: string; message: string } | null> {

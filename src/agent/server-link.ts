@@ -218,6 +218,10 @@ export class ServerLink {
         return agent.stop(p[0] as string, p[1] as NodeJS.Signals, p[2] as number);
       case "remove":
         return agent.remove(p[0] as string);
+      case "removeVolume":
+        return agent.removeVolume(p[0] as string);
+      case "volumeUsage":
+        return agent.volumeUsage(p[0] as string[]);
       case "prepare":
         return agent.prepare(p[0] as string, p[1] as Parameters<LocalAgent["prepare"]>[1]);
       case "usage":

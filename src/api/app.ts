@@ -20,6 +20,7 @@ import { registerEventRoutes } from "./events-routes.js";
 import { registerNodeRoutes, type ClusterAccess } from "./node-routes.js";
 import { registerJobRoutes } from "./job-routes.js";
 import { registerPoolRoutes } from "./pool-routes.js";
+import { registerVolumeRoutes } from "./volume-routes.js";
 import { parseWith } from "./parse.js";
 import { VERSION } from "../version.js";
 import type { DroverMetrics } from "./metrics.js";
@@ -232,6 +233,7 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   registerNodeRoutes(app, controlPlane, options.cluster ?? { info: () => null });
   registerPoolRoutes(app, controlPlane);
   registerJobRoutes(app, controlPlane);
+  registerVolumeRoutes(app, controlPlane);
   return app;
 }
 

@@ -26,6 +26,7 @@ import { registerValidate } from "./commands/validate.js";
 import { registerAgent } from "./commands/agent.js";
 import { registerNode } from "./commands/node.js";
 import { registerJob } from "./commands/job.js";
+import { registerVolume } from "./commands/volume.js";
 import { registerPool } from "./commands/pool.js";
 import { color } from "./output.js";
 import { printIssues } from "./plan-output.js";
@@ -62,7 +63,7 @@ Environment:
 Exit codes: 0 ok, 1 failure, 2 bad input (descriptor, arguments, unknown service).`,
   );
 
-for (const register of [registerUp, registerServer, registerApply, registerValidate, registerGet, registerDescribe, registerLogs, registerScale, registerLifecycle, registerHistory, registerRollout, registerAutoscale, registerEvents, registerTop, registerSecurity, registerPolicy, registerDashboard, registerNode, registerPool, registerJob, registerAgent, registerStore, registerDown, registerDoctor]) {
+for (const register of [registerUp, registerServer, registerApply, registerValidate, registerGet, registerDescribe, registerLogs, registerScale, registerLifecycle, registerHistory, registerRollout, registerAutoscale, registerEvents, registerTop, registerSecurity, registerPolicy, registerDashboard, registerNode, registerPool, registerJob, registerVolume, registerAgent, registerStore, registerDown, registerDoctor]) {
   register(program);
 }
 for (const command of program.commands) command.exitOverride();

@@ -261,6 +261,16 @@ export class Fleet implements NodeAgent, NodeDirectory {
     }
   }
 
+  async removeVolume(key: string, node: string): Promise<void> {
+    const agent = this.members.get(node)?.agent;
+    if (!agent) throw new Error(`node ${node}, which holds volume ${key}, is not connected: try again once it is`);
+    await agent.removeVolume(key, node);
+  }
+
+  async volumeUsage(keys: string[], node: string): Promise<Record<string, number>> {
+    return (await this.members.get(node)?.agent.volumeUsage(keys, node).catch(() => ({}))) ?? {};
+  }
+
   async remove(id: string): Promise<void> {
     const agent = this.agentFor(id);
     try {

@@ -83,6 +83,14 @@ export class RemoteAgent implements NodeAgent {
     await this.call("stop", [id, signal, gracePeriodMs], gracePeriodMs + CALL_TIMEOUT_MS);
   }
 
+  async removeVolume(key: string): Promise<void> {
+    await this.call("removeVolume", [key]);
+  }
+
+  async volumeUsage(keys: string[]): Promise<Record<string, number>> {
+    return (await this.call("volumeUsage", [keys])) as Record<string, number>;
+  }
+
   async remove(id: string): Promise<void> {
     await this.call("remove", [id]);
     this.statuses.delete(id);

@@ -15,3 +15,4 @@ export * from "./records.js";
 export * from "./views.js";
 export * from "./pools.js";
 export * from "./jobs.js";
+export * from "./volumes.js";

@@ -25,6 +25,10 @@ export interface NodeAgent {
   stop(id: string, signal: NodeJS.Signals, gracePeriodMs: number): Promise<void>;
   /** Forgets an ended replica: its state, its log files, its cgroup. */
   remove(id: string): Promise<void>;
+  /** Deletes a volume's folder on `node` (no replica may be using it: the server checks). */
+  removeVolume(key: string, node: string): Promise<void>;
+  /** Bytes each volume holds on `node`, by key (absent: the node cannot be asked now). */
+  volumeUsage(keys: string[], node: string): Promise<Record<string, number>>;
   /**
    * Makes what replicas of a runtime need available before they start (pulls a container image
    * per its pull policy); resolves with why it cannot be had, or null when it can.

@@ -92,6 +92,8 @@ export interface ReplicaLaunch {
   container?: ContainerSpec;
   /** Config maps and secrets referenced with a mount_path, as files. */
   files: MountedFiles[];
+  /** Node-local volumes by key (`namespace/service/name[-ordinal]`): kept on the node after the replica. */
+  volumes?: Array<{ name: string; key: string; mountPath?: string }>;
 }
 
 /** What the agent sees of a replica. */

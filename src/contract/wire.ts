@@ -153,6 +153,7 @@ export const replicaLaunchSchema = z.object({
     })
     .optional(),
   files: z.array(z.object({ name: z.string(), mountPath: z.string(), files: record(z.string()), secret: z.boolean() })),
+  volumes: z.array(z.object({ name: z.string(), key: z.string(), mountPath: z.string().optional() })).optional(),
 });
 
 const backendTarget = z.object({ replica: z.string(), revision: z.number().int(), host: z.string(), port: z.number().int(), hostPort: z.number().int() });
@@ -174,6 +175,8 @@ export const CALL_PARAMS = {
   start: z.tuple([replicaLaunchSchema]),
   stop: z.tuple([replicaId, signal, z.number().min(0)]),
   remove: z.tuple([replicaId]),
+  removeVolume: z.tuple([z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+\/[a-z0-9-]+$/, { error: "a volume key is namespace/service/name" })]),
+  volumeUsage: z.tuple([z.array(z.string())]),
   prepare: z.tuple([z.string(), z.object({ image: z.string(), pullPolicy: z.enum(["Always", "IfNotPresent", "Never"]) })]),
   usage: z.tuple([replicaId]),
   setRoutes: z.tuple([z.array(routeSchema)]),

@@ -9,6 +9,7 @@
  */
 import { constraintsMet } from "./feasibility/constraints.js";
 import { fixedPortsFree } from "./feasibility/fixed-ports.js";
+import { volumeHere } from "./feasibility/volume-node.js";
 import { portsFree } from "./feasibility/ports.js";
 import { resourcesFit } from "./feasibility/resources.js";
 import { runtimePresent } from "./feasibility/runtime.js";
@@ -21,7 +22,7 @@ import { topologySpread } from "./scores/topology-spread.js";
 import { DEFAULT_SAMPLE_SIZE, DEFAULT_WEIGHTS, type Decision, type Filter, type NodeCandidate, type PlacementRequest, type Score, type ScheduleSettings, type ScoreWeights } from "./types.js";
 
 /** Cheapest and most often decisive first: a node is dropped at its first failing filter. */
-export const FILTERS: readonly Filter[] = [schedulable, resourcesFit, runtimePresent, constraintsMet, portsFree, fixedPortsFree];
+export const FILTERS: readonly Filter[] = [schedulable, resourcesFit, runtimePresent, constraintsMet, portsFree, fixedPortsFree, volumeHere];
 export const SCORES: readonly Score[] = [fit, serviceSpread, topologySpread, affinity, energy];
 
 export const DEFAULT_SETTINGS: ScheduleSettings = { sampleSize: DEFAULT_SAMPLE_SIZE, startAt: 0, weights: DEFAULT_WEIGHTS };

@@ -45,6 +45,8 @@ export interface PlacementRequest {
   ports: number;
   /** It binds fixed ports on its node (a process's target_port): one replica of the service per node. */
   fixedPorts?: boolean;
+  /** The only node it may go to: where its volumes are. */
+  node?: string;
   placement: PlacementSpec;
 }
 

@@ -22,6 +22,7 @@ import { SecretRedactor } from "./secret-redactor.js";
 import { ConfigObjects } from "./config-objects.js";
 import { Planner } from "./planner.js";
 import { Jobs } from "./jobs/jobs.js";
+import { Volumes } from "./volumes.js";
 import { Reconciler } from "./reconciler.js";
 import { RolloutController } from "../rollout/controller.js";
 import { Autoscaler, type AutoscaleStatus } from "./autoscale/autoscaler.js";
@@ -59,6 +60,7 @@ export class ControlPlane {
   readonly nodePools: NodePools;
   /** Jobs and cron jobs: their controller while this server leads, their views always. */
   readonly jobs: Jobs;
+  readonly volumes: Volumes;
   private readonly unsubscribe: Array<() => void> = [];
   private specs = new Map<string, ServiceSpec | undefined>();
 
@@ -78,6 +80,7 @@ export class ControlPlane {
     this.controllerEvents = this.events.writingTo(controllerStore);
     this.nodePools = new NodePools(store, controllerStore, agent, this.controllerEvents);
     this.jobs = new Jobs(store, controllerStore, agent, this.events, this.controllerEvents);
+    this.volumes = new Volumes(store, agent, this.events);
     this.configObjects = new ConfigObjects(store, secrets, this.events, this.redactor, () => this.wake());
     this.planner = new Planner(store, this.configObjects, trusted);
     this.rolloutCommands = new RolloutController(store, agent, this.events);

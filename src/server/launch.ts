@@ -1,5 +1,6 @@
 /** Turns a stored revision into what the agent needs to start one replica of it. */
 import type { ProbeSpec, ServiceDescriptor, ServiceSpec } from "../spec/index.js";
+import { replicaVolumes } from "./stateful.js";
 import type { ConfigObjectRecord, ContainerSpec, HealthDefinition, ImageRef, ProbeAction, ProbeDefinition, ReplicaLaunch, ReplicaRecord } from "../contract/index.js";
 
 /** Variables passed through from drover's own environment: what programs need to run at all. */
@@ -50,6 +51,7 @@ export function buildLaunch(
     health: healthDefinition(spec),
     ...(container ? { container: containerSpec(descriptor, replica.revision) } : {}),
     files: mounted.map(({ object, mountPath }) => ({ name: object.name.slice(object.name.indexOf("/") + 1), mountPath, files: object.data, secret: object.kind === "Secret" })),
+    ...(spec.volumes?.length ? { volumes: replicaVolumes(replica.service, spec, replica.id).map(({ name, key, mountPath }) => ({ name, key, ...(mountPath ? { mountPath } : {}) })) } : {}),
   };
 }
 

@@ -30,8 +30,9 @@ export class PlacementView {
   }
 
   /** Picks a node for one more replica of `service` and counts it there at once. */
-  place(service: string, spec: ServiceSpec): Decision {
-    const request = placementRequest(service, spec);
+  /** `pinned`: the node it must go to (its volumes are there). */
+  place(service: string, spec: ServiceSpec, pinned?: string): Decision {
+    const request = { ...placementRequest(service, spec), ...(pinned ? { node: pinned } : {}) };
     // Equal nodes take turns: the walk starts one further each time.
     const decision = schedule(request, this.candidates, { startAt: this.rotation++ });
     if (decision.node !== null) {

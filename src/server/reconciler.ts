@@ -9,6 +9,7 @@ import type { Store } from "../store/store.js";
 import type { EventBus } from "./event-bus.js";
 import { buildLaunch, imageOf, referencedObjects } from "./launch.js";
 import { SerialPasses } from "./serial-passes.js";
+import { claimVolumes, freeOrdinal, orderedActions, orderedByOrdinal, statefulId, volumeNode } from "./stateful.js";
 import { Preparations } from "./preparations.js";
 import { RolloutController } from "../rollout/controller.js";
 import { Healer } from "./healer.js";
@@ -141,7 +142,9 @@ export class Reconciler {
       const preparation = service.enabled && !service.deleting ? this.preparations.check(service.name, service.revision, descriptor.spec.runtime, imageOf(descriptor)) : null;
       if (preparation?.retryAt !== undefined) wakeAt = Math.min(wakeAt, preparation.retryAt);
       const unprepared = preparation !== null && preparation.state !== "ready";
-      const rollout = await this.rollouts.plan(service, descriptor, own, preparation?.state === "failed" ? preparation.message! : null);
+      // A stateful service's replicas go and come in ordinal order (its ordinal stands as a replica's age).
+      const planned = descriptor.spec.stateful ? orderedByOrdinal(own) : own;
+      const rollout = await this.rollouts.plan(service, descriptor, planned, preparation?.state === "failed" ? preparation.message! : null);
       if (rollout.reverted) {
         this.passes.wake();
         this.weights.set(service.name, rollout.weights!);
@@ -151,9 +154,9 @@ export class Reconciler {
       else this.weights.delete(service.name);
       if (rollout.wakeAt !== null) wakeAt = Math.min(wakeAt, rollout.wakeAt);
       const moving = new Set(own.filter((r) => draining.has(r.node)).map((r) => r.id));
-      const plan = planReplicas({ ...service, waitingFor, moving }, own, now, rollout.revisions);
+      const plan = planReplicas({ ...service, waitingFor, moving }, planned, now, rollout.revisions);
       if (plan.wakeAt !== null) wakeAt = Math.min(wakeAt, plan.wakeAt);
-      for (const action of plan.actions) {
+      for (const action of descriptor.spec.stateful ? orderedActions(plan.actions, own) : plan.actions) {
         // Nothing of a revision starts before what it needs is here (its image pulled).
         if (unprepared && startsRevision(action, own, service.revision)) continue;
         work.push(this.act(service, action, own, configObjects, placement));
@@ -174,7 +177,7 @@ export class Reconciler {
     if ("replica" in action && this.busy.has(action.replica)) return;
     switch (action.type) {
       case "create":
-        return this.create(service, action.revision, configObjects, placement);
+        return this.create(service, action.revision, replicas, configObjects, placement);
       case "start": {
         const replica = replicas.find((r) => r.id === action.replica)!;
         return this.launch(replica, replica.state === "pending" ? "Created" : "Restarted", configObjects);
@@ -190,10 +193,12 @@ export class Reconciler {
     }
   }
 
-  private async create(service: ServiceRecord, revision: number, configObjects: () => Promise<ConfigObjectRecord[]>, placement: () => Promise<PlacementView>): Promise<void> {
+  private async create(service: ServiceRecord, revision: number, replicas: ReplicaRecord[], configObjects: () => Promise<ConfigObjectRecord[]>, placement: () => Promise<PlacementView>): Promise<void> {
     const { spec } = (await this.revision(service.name, revision)).descriptor;
-    const decision = (await placement()).place(service.name, spec);
-    const replica = newReplicaRecord(service, revision, decision.node ?? "", this.now(), decision.node === null ? { reason: `Unschedulable: ${decision.message}` } : {});
+    const id = spec.stateful ? statefulId(service, freeOrdinal(replicas)) : undefined;
+    const pinned = id !== undefined || spec.volumes?.length ? await volumeNode(this.store, service.name, spec, id ?? "") : null;
+    const decision = (await placement()).place(service.name, spec, pinned ?? undefined);
+    const replica = newReplicaRecord(service, revision, decision.node ?? "", this.now(), { ...(id ? { id } : {}), ...(decision.node === null ? { reason: `Unschedulable: ${decision.message}` } : {}) });
     await this.store.insertReplica(replica);
     await this.scheduling.noted(service.name, replica.id, decision);
     if (decision.node !== null) await this.launch(replica, "Created", configObjects);
@@ -203,7 +208,8 @@ export class Reconciler {
   private async placePending(service: ServiceRecord, replica: ReplicaRecord, configObjects: () => Promise<ConfigObjectRecord[]>, placement: () => Promise<PlacementView>): Promise<void> {
     if (this.busy.has(replica.id)) return;
     const { spec } = (await this.revision(service.name, replica.revision)).descriptor;
-    const decision = (await placement()).place(service.name, spec);
+    const pinned = spec.volumes?.length ? await volumeNode(this.store, service.name, spec, replica.id) : null;
+    const decision = (await placement()).place(service.name, spec, pinned ?? undefined);
     await this.scheduling.noted(service.name, replica.id, decision);
     if (decision.node === null) {
       if (replica.reason !== `Unschedulable: ${decision.message}`) await this.store.updateReplica(replica.id, { reason: `Unschedulable: ${decision.message}` });
@@ -219,6 +225,14 @@ export class Reconciler {
     this.heard.add(replica.id);
     try {
       const { descriptor } = await this.revision(replica.service, replica.revision);
+      if (descriptor.spec.volumes?.length) {
+        const elsewhere = await claimVolumes(this.store, replica, descriptor.spec, this.now());
+        if (elsewhere) {
+          // Its volume is on another node: placed again, there.
+          await this.store.updateReplica(replica.id, { state: "pending", node: "", reason: `Unschedulable: its volume ${elsewhere.key} is on node ${elsewhere.node}` });
+          return;
+        }
+      }
       const objects = referencedObjects(descriptor, await configObjects());
       const restarts = replica.restarts + (reason === "Restarted" ? 1 : 0);
       this.agent.assign(replica.id, replica.node);
@@ -409,7 +423,7 @@ export class Reconciler {
       for (const port of spec.networking.ports) {
         // UDP is not proxied: clients reach each replica on its own port.
         if (port.protocol === "udp") continue;
-        routes.push({ service: service.name, portName: port.name, port: port.port, protocol: port.protocol as "http" | "tcp", algorithm: spec.networking.load_balancing, weights: this.weights.get(service.name) ?? null, ...(port.expose ? {} : { loopbackOnly: true }) });
+        routes.push({ service: service.name, portName: port.name, port: port.port, protocol: port.protocol as "http" | "tcp", algorithm: spec.networking.load_balancing, weights: this.weights.get(service.name) ?? null, ...(port.expose === false ? { loopbackOnly: true } : {}) });
       }
     }
     for (const status of await this.agent.setRoutes(routes)) {

@@ -2,17 +2,17 @@ import crypto from "node:crypto";
 import type { HealingState, ReplicaRecord } from "../contract/index.js";
 import { NO_HEALING } from "./healing.js";
 
-/** A new replica row: `<short service name>-<6 hex>`, pending until it is launched. */
+/** A new replica row: `<short service name>-<6 hex>` (or the stable name it is given), pending until it is launched. */
 export function newReplicaRecord(
   service: { name: string; namespace: string },
   revision: number,
   node: string,
   now: number,
-  options: { nextStartAt?: number; healing?: HealingState; reason?: string } = {},
+  options: { nextStartAt?: number; healing?: HealingState; reason?: string; id?: string } = {},
 ): ReplicaRecord {
   const shortName = service.name.slice(service.namespace.length + 1);
   return {
-    id: `${shortName}-${crypto.randomBytes(3).toString("hex")}`,
+    id: options.id ?? `${shortName}-${crypto.randomBytes(3).toString("hex")}`,
     service: service.name,
     revision,
     node,

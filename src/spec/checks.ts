@@ -3,7 +3,8 @@
  * a rollout has to stop the old replica before it starts the new one, and a UDP port (reached on
  * each replica's own port) has nothing to translate.
  */
-function checkFixedPorts({ doc, value }: Located<ServiceDescriptor>): SpecIssue[] {
+function checkFixedPorts(located: Located<ServiceDescriptor>): SpecIssue[] {
+  const { doc, value } = located;
   const { spec } = value;
   const at = spec.networking.ports.findIndex((p) => p.target_port !== undefined);
   if (at < 0) return [];
@@ -11,11 +12,36 @@ function checkFixedPorts({ doc, value }: Located<ServiceDescriptor>): SpecIssue[
   const udp = spec.networking.ports.findIndex((p) => p.target_port !== undefined && p.protocol === "udp");
   if (udp >= 0) return [issueAt(doc, ["spec", "networking", "ports", udp, "target_port"], "a udp port is not proxied (clients reach each replica on its own port), so it has no target_port")];
   if (spec.runtime !== "process") return [];
-  const { strategy, rolling } = spec.deployment;
-  if (strategy !== "rolling") return [issueAt(doc, path, `a process binds its target_port on its node, so old and new replicas cannot run side by side as ${strategy} needs: use strategy rolling with max_surge: 0`)];
-  const surge = rolling.max_surge;
-  if ("count" in surge ? surge.count > 0 : surge.percent > 0) return [issueAt(doc, path, "a process binds its target_port on its node, so a new replica cannot start beside the old one: set deployment.rolling.max_surge: 0 (and max_unavailable: 1)")];
+  return replacedInPlace(located, path, "a process binds its target_port on its node");
+}
+
+/**
+ * A replica that cannot run beside its successor (it holds a fixed port, or its volume): updates
+ * stop the old one first, so only a rolling update without surge will do.
+ */
+function replacedInPlace({ doc, value }: Located<ServiceDescriptor>, path: Array<string | number>, because: string): SpecIssue[] {
+  const { strategy, rolling } = value.spec.deployment;
+  if (strategy !== "rolling") return [issueAt(doc, path, `${because}, so old and new replicas cannot run side by side as ${strategy} needs: use strategy rolling with max_surge: 0`)];
+  const { max_surge: surge, max_unavailable: unavailable } = rolling;
+  // Both 0 would deadlock, so the rolling update surges by one after all: at least one must be allowed down.
+  const inPlace = ("count" in surge ? surge.count === 0 : surge.percent === 0) && "count" in unavailable && unavailable.count >= 1;
+  if (!inPlace) return [issueAt(doc, path, `${because}, so a new replica cannot start beside the old one: set deployment.rolling.max_surge: 0 and max_unavailable: 1 (or more, as a count)`)];
   return [];
+}
+
+/** Volume names are unique; a container needs to be told where to see each; a stateful replica is replaced on its own volumes. */
+function checkVolumes(located: Located<ServiceDescriptor>): SpecIssue[] {
+  const { doc, value } = located;
+  const issues: SpecIssue[] = [];
+  const volumes = value.spec.volumes ?? [];
+  const seen = new Set<string>();
+  volumes.forEach((volume, index) => {
+    if (seen.has(volume.name)) issues.push(issueAt(doc, ["spec", "volumes", index, "name"], `duplicate volume name "${volume.name}"`));
+    seen.add(volume.name);
+    if (value.spec.runtime === "docker" && volume.mount_path === undefined) issues.push(issueAt(doc, ["spec", "volumes", index], "a container needs mount_path: where it sees the volume"));
+  });
+  if (value.spec.stateful) issues.push(...replacedInPlace(located, ["spec", "stateful"], "a stateful replica is replaced on its own volumes and name"));
+  return issues;
 }
 
 /** The ports a service holds on a node: its service ports, and the fixed ports its processes bind. */
@@ -80,7 +106,7 @@ export function checkDescriptors(
     secrets: new Set([...known.secrets, ...set.secrets.map((s) => qualifiedName(s.value.metadata))]),
   };
   for (const service of set.services) {
-    issues.push(...checkRuntime(service), ...checkPorts(service), ...checkResources(service));
+    issues.push(...checkRuntime(service), ...checkPorts(service), ...checkVolumes(service), ...checkResources(service));
     issues.push(...checkReferences(service, names, unresolved));
   }
   issues.push(...checkPortClashes(set.services, known), ...checkCycles(set.services, known));

@@ -50,7 +50,7 @@ test("defaults and normalisation", () => {
   assert.equal(spec.working_dir, "/srv/app");
   assert.equal(spec.runtime, "process");
   assert.equal(spec.replicas, 1);
-  assert.deepEqual(spec.networking.ports, [{ name: "http", port: 8080, protocol: "http", expose: true }]);
+  assert.deepEqual(spec.networking.ports, [{ name: "http", port: 8080, protocol: "http" }]);
   assert.deepEqual(spec.restart, { policy: "always", backoff: { initial: 100, max: 30_000, multiplier: 2, reset_after: 60_000 } });
   assert.deepEqual(spec.stop, { signal: "SIGTERM", grace_period: 10_000 });
   assert.deepEqual(spec.deployment.rolling, { max_surge: { percent: 25 }, max_unavailable: { count: 0 }, min_ready: 0 });

@@ -70,8 +70,11 @@ const port = z.strictObject({
    * `port`; a process on a port drover picks (PORT).
    */
   target_port: portNumber.optional(),
-  /** false: the router listens on loopback only, for the node's other services, not on the node's addresses. */
-  expose: z.boolean().default(true),
+  /**
+   * false: the router listens on loopback only, for the node's other services, not on the node's
+   * addresses. No default written in: revisions stored before it existed keep their hash.
+   */
+  expose: z.boolean().optional(),
   protocol: z
     .string()
     .transform((p) => p.toLowerCase())
@@ -143,6 +146,23 @@ export const serviceFields = z
     replicas: nonNegativeInt.optional(),
     // Optional, unlike the sections with defaults: revisions stored before placement existed keep their hash.
     placement: placement.optional(),
+    /**
+     * Node-local folders that outlive replicas, rollouts and drover: a process finds each in
+     * DROVER_VOLUME_<NAME>, a container at its mount_path. Optional (no default written in), as
+     * `stateful`: revisions stored before they existed keep their hash.
+     */
+    volumes: z
+      .array(
+        z.strictObject({
+          name: dnsName,
+          mount_path: z.string().startsWith("/", { error: "must be an absolute path" }).optional(),
+          /** What it is expected to hold: shown beside its use, not enforced on a folder. */
+          size: memory.optional(),
+        }),
+      )
+      .optional(),
+    /** Stable replica names (db-0, db-1), a volume set per replica, ordered start and stop, replacement in place. */
+    stateful: z.boolean().optional(),
     resources: z.strictObject({ requests: resourceSet.default({}), limits: resourceSet.default({}) }).prefault({}),
     networking: z
       .strictObject({ ports: z.array(port).default([]), load_balancing: z.enum(["round_robin", "least_connections"]).default("round_robin") })

@@ -7,7 +7,7 @@ import type { StoreDump } from "./store.js";
  */
 export const DUMPED_TABLES = [
   "services", "revisions", "replicas", "config_objects", "policies", "rollouts", "metric_minutes", "events",
-  "tokens", "audit", "nodes", "join_tokens", "settings", "node_pools", "pool_instances", "pool_transitions", "jobs", "job_runs",
+  "tokens", "audit", "nodes", "join_tokens", "settings", "node_pools", "pool_instances", "pool_transitions", "jobs", "job_runs", "volumes",
 ] as const;
 
 /** A parsed dump, or the reason it is not one. */

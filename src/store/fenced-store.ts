@@ -9,7 +9,7 @@ import { StaleLeaderError, type LeaderFence, type Store } from "./store.js";
 const WRITES = new Set<keyof Store>([
   "apply", "updateService", "removeService", "insertReplica", "updateReplica", "deleteReplica", "deleteConfigObject",
   "insertRollout", "updateRollout", "appendMetricMinutes", "insertToken", "updateToken", "appendAudit",
-  "putNode", "deleteNode", "insertJoinToken", "appendEvent", "updatePool", "deletePool", "putInstance", "updateJob", "deleteJob", "putRun", "deleteRun", "insertRun",
+  "putNode", "deleteNode", "insertJoinToken", "appendEvent", "updatePool", "deletePool", "putInstance", "updateJob", "deleteJob", "putRun", "deleteRun", "insertRun", "claimVolume",
 ]);
 
 /** `fence()`: the lease this server holds now, or null when it is not the leader (then every write is refused). */

@@ -1,5 +1,5 @@
 /** Rows of either store (SQLite, or PostgreSQL with its 64-bit integers read as numbers) as records: columns to fields, JSON columns parsed, NULLs kept. */
-import type { AuditRecord, ConfigObjectRecord, EventRecord, InstanceRecord, InstanceState, InstanceTransition, JobRecord, JobRun, JobStatus, MetricPoint, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
+import type { AuditRecord, ConfigObjectRecord, EventRecord, InstanceRecord, InstanceState, InstanceTransition, JobRecord, JobRun, JobStatus, MetricPoint, VolumeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
 import type { JobDescriptor } from "../spec/index.js";
 
 export type Row = Record<string, unknown>;
@@ -140,6 +140,18 @@ export function toJob(row: Row): JobRecord {
     deleting: Number(row.deleting) === 1,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+  };
+}
+
+export function toVolume(row: Row): VolumeRecord {
+  return {
+    key: String(row.key),
+    service: String(row.service),
+    name: String(row.name),
+    ordinal: row.ordinal === null || row.ordinal === undefined ? null : Number(row.ordinal),
+    node: String(row.node),
+    size: row.size === null || row.size === undefined ? null : Number(row.size),
+    createdAt: Number(row.created_at),
   };
 }
 

@@ -3,7 +3,7 @@
  * one transaction. Methods are async so a networked store (PostgreSQL) fits the same interface.
  */
 import type { LeaderFence, Lease, ServerRecord } from "../contract/index.js";
-import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, JobRecord, JobRun, JobStatus, MetricPoint, NodeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
+import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, JobRecord, JobRun, JobStatus, MetricPoint, VolumeRecord, NodeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../contract/index.js";
 import type { JobDescriptor, NodePoolDocument, PolicyDocument, ServiceDescriptor } from "../spec/index.js";
 
 /** One service in an apply: new revision only when `hash` differs from the current one. */
@@ -164,6 +164,12 @@ export interface Store {
   /** Replaces the run. */
   putRun(run: JobRun): Promise<void>;
   deleteRun(job: string, number: number): Promise<void>;
+
+  listVolumes(service?: string): Promise<VolumeRecord[]>;
+  getVolume(key: string): Promise<VolumeRecord | undefined>;
+  /** Records a volume where it was first made; one already recorded stays as it is (the first node wins). Returns the record as stored. */
+  claimVolume(volume: VolumeRecord): Promise<VolumeRecord>;
+  deleteVolume(key: string): Promise<void>;
 
   /** A consistent copy of the whole store at `file`, taken while it is in use. */
   snapshot(file: string): Promise<void>;

@@ -17,6 +17,8 @@ export interface LaunchSpec {
   container?: ContainerSpec;
   /** Config maps and secrets handed over as files (those referenced with a mount_path), each staged in `folder` by the agent. */
   files: Array<MountedFiles & { folder: string }>;
+  /** Node-local volume folders and where a container sees each. */
+  volumes: Array<{ folder: string; mountPath?: string }>;
   /** Host ports by port name, chosen by the agent (containers publish theirs on them). */
   hostPorts: Record<string, number>;
   /** The address host ports are published on: 127.0.0.1 on one machine, the node's address in a cluster (other nodes' routers reach them there). */

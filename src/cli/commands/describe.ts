@@ -55,7 +55,7 @@ function render({ service, revision, replicas, events }: Description): string {
     field("Version", metadata.version ?? "-"),
     field("Runtime", `${spec.runtime}: ${spec.command?.join(" ") ?? `${spec.image?.repository}:${spec.image?.tag}`}`),
     field("Working dir", spec.working_dir),
-    field("Ports", spec.networking.ports.map((p) => `${p.name} ${p.port}${p.target_port !== undefined ? `→${p.target_port}` : ""}/${p.protocol}${p.expose ? "" : " (loopback only)"}`).join(", ") || "-"),
+    field("Ports", spec.networking.ports.map((p) => `${p.name} ${p.port}${p.target_port !== undefined ? `→${p.target_port}` : ""}/${p.protocol}${p.expose === false ? " (loopback only)" : ""}`).join(", ") || "-"),
     field("Restart", `${spec.restart.policy}, backoff ${formatDuration(spec.restart.backoff.initial)}×${spec.restart.backoff.multiplier} up to ${formatDuration(spec.restart.backoff.max)}, reset after ${formatDuration(spec.restart.backoff.reset_after)}`),
     field("Stop", `${spec.stop.signal}, grace ${formatDuration(spec.stop.grace_period)}`),
     field("Depends on", spec.dependencies.map((d) => `${d.name}${d.required ? "" : " (optional)"}`).join(", ") || "-"),

@@ -1,6 +1,7 @@
 /** stop, start, restart and delete: one verb each on one service, the same shape. */
 import type { Command } from "commander";
 import { ApiClient, servicePath } from "../client.js";
+import { removeServiceVolumes } from "./volume.js";
 
 const VERBS = [
   { name: "stop", method: "post", path: "/stop", done: "stopping", help: "stop every replica of a service gracefully; its desired state is kept (drover start brings it back)" },
@@ -11,16 +12,18 @@ const VERBS = [
 
 export function registerLifecycle(program: Command): void {
   for (const verb of VERBS) {
-    program
+    const command = program
       .command(verb.name)
       .description(verb.help)
-      .argument("<service>", "name or namespace/name")
-      .action(async (name: string) => {
-        const client = new ApiClient();
-        const path = `${servicePath(name)}${verb.path}`;
-        if (verb.method === "delete") await client.delete(path);
-        else await client.post(path);
-        process.stdout.write(`${name}: ${verb.done}\n`);
-      });
+      .argument("<service>", "name or namespace/name");
+    if (verb.method === "delete") command.option("--volumes", "also remove its volumes and their data, once its replicas have stopped (it waits for that)");
+    command.action(async (name: string, flags: { volumes?: boolean }) => {
+      const client = new ApiClient();
+      const path = `${servicePath(name)}${verb.path}`;
+      if (verb.method === "delete") await client.delete(path);
+      else await client.post(path);
+      process.stdout.write(`${name}: ${verb.done}\n`);
+      if (flags.volumes) await removeServiceVolumes(client, name, servicePath(name), 300_000);
+    });
   }
 }

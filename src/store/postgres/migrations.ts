@@ -211,4 +211,17 @@ export const POSTGRES_MIGRATIONS: string[] = [
     PRIMARY KEY (job, number)
   );
   `,
+  // 4: node-local volumes and the node each one is on
+  `
+  CREATE TABLE volumes (
+    key TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    name TEXT NOT NULL,
+    ordinal BIGINT,
+    node TEXT NOT NULL,
+    size BIGINT,
+    created_at BIGINT NOT NULL
+  );
+  CREATE INDEX volumes_by_service ON volumes (service);
+  `,
 ];

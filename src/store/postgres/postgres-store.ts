@@ -8,12 +8,12 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import crypto from "node:crypto";
 import pg from "pg";
-import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, JobRecord, JobRun, JobStatus, MetricPoint, NodeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
+import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, JobRecord, JobRun, JobStatus, MetricPoint, NodeRecord, VolumeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
 import type { PolicyDocument } from "../../spec/index.js";
 import { auditHash, GENESIS } from "../../security/audit-chain.js";
 import { checkColumns, DUMPED_TABLES } from "../dump.js";
 import { Sealing } from "../sealing.js";
-import { toAudit, toEvent, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, patchColumns, type Row } from "../rows.js";
+import { toAudit, toEvent, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, toVolume, patchColumns, type Row } from "../rows.js";
 import { StaleLeaderError, type ApplyBatch, type EventQuery, type LeaderFence, type Lease, type ServerRecord, type Store, type StoreDump, type ValueCipher } from "../store.js";
 import { PostgresJobTables } from "./job-tables.js";
 import { PostgresPoolTables } from "./pool-tables.js";
@@ -546,6 +546,25 @@ export class PostgresStore implements Store {
 
   async getRun(job: string, number: number): Promise<JobRun | undefined> {
     return this.jobs.getRun(job, number);
+  }
+
+  async listVolumes(service?: string): Promise<VolumeRecord[]> {
+    const rows = service === undefined ? await this.query("SELECT * FROM volumes ORDER BY key") : await this.query("SELECT * FROM volumes WHERE service = $1 ORDER BY key", [service]);
+    return rows.map(toVolume);
+  }
+
+  async getVolume(key: string): Promise<VolumeRecord | undefined> {
+    const [row] = await this.query("SELECT * FROM volumes WHERE key = $1", [key]);
+    return row && toVolume(row);
+  }
+
+  async claimVolume(v: VolumeRecord): Promise<VolumeRecord> {
+    await this.query("INSERT INTO volumes (key, service, name, ordinal, node, size, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING", [v.key, v.service, v.name, v.ordinal, v.node, v.size, v.createdAt]);
+    return (await this.getVolume(v.key))!;
+  }
+
+  async deleteVolume(key: string): Promise<void> {
+    await this.query("DELETE FROM volumes WHERE key = $1", [key]);
   }
 
   async insertRun(run: JobRun): Promise<boolean> {

@@ -230,4 +230,17 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (job, number)
   );
   `,
+  // 12: node-local volumes and the node each one is on
+  `
+  CREATE TABLE volumes (
+    key TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    name TEXT NOT NULL,
+    ordinal INTEGER,
+    node TEXT NOT NULL,
+    size INTEGER,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX volumes_by_service ON volumes (service);
+  `,
 ];

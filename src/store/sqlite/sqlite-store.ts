@@ -1,6 +1,6 @@
 /** {@link Store} on one SQLite file through better-sqlite3, in WAL mode. */
 import Database from "better-sqlite3";
-import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, JobRecord, JobRun, JobStatus, MetricPoint, NodeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
+import type { AppliedService, AuditInput, AuditRecord, ConfigObjectRecord, EventInput, EventRecord, InstanceRecord, InstanceTransition, JobRecord, JobRun, JobStatus, MetricPoint, NodeRecord, VolumeRecord, PoolRecord, ReplicaRecord, RevisionRecord, RolloutRecord, ServiceRecord, TokenRecord } from "../../contract/index.js";
 import { auditHash, GENESIS } from "../../security/audit-chain.js";
 import { StaleLeaderError, type ApplyBatch, type EventQuery, type LeaderFence, type Lease, type ServerRecord, type Store, type StoreDump, type ValueCipher } from "../store.js";
 import { checkColumns, DUMPED_TABLES } from "../dump.js";
@@ -11,7 +11,7 @@ import { SqliteJobTables } from "./job-tables.js";
 import { SqlitePoolTables } from "./pool-tables.js";
 import type { PolicyDocument } from "../../spec/index.js";
 
-import { toAudit, toEvent, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, patchColumns, type Row } from "../rows.js";
+import { toAudit, toEvent, toMetricPoint, toReplica, toRevision, toRollout, toService, toToken, toVolume, patchColumns, type Row } from "../rows.js";
 
 /** Events beyond this many are pruned, oldest first, so the database does not grow forever. */
 const EVENTS_KEPT = 20_000;
@@ -458,6 +458,25 @@ export class SqliteStore implements Store {
 
   async getRun(job: string, number: number): Promise<JobRun | undefined> {
     return this.jobs.getRun(job, number);
+  }
+
+  async listVolumes(service?: string): Promise<VolumeRecord[]> {
+    const rows = service === undefined ? this.statement("SELECT * FROM volumes ORDER BY key").all() : this.statement("SELECT * FROM volumes WHERE service = ? ORDER BY key").all(service);
+    return (rows as Row[]).map(toVolume);
+  }
+
+  async getVolume(key: string): Promise<VolumeRecord | undefined> {
+    const row = this.statement("SELECT * FROM volumes WHERE key = ?").get(key) as Row | undefined;
+    return row && toVolume(row);
+  }
+
+  async claimVolume(v: VolumeRecord): Promise<VolumeRecord> {
+    this.statement("INSERT OR IGNORE INTO volumes (key, service, name, ordinal, node, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)").run(v.key, v.service, v.name, v.ordinal, v.node, v.size, v.createdAt);
+    return (await this.getVolume(v.key))!;
+  }
+
+  async deleteVolume(key: string): Promise<void> {
+    this.statement("DELETE FROM volumes WHERE key = ?").run(key);
   }
 
   async insertRun(run: JobRun): Promise<boolean> {

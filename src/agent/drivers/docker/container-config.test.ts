@@ -5,6 +5,7 @@ import { containerConfig, containerName } from "./container-config.js";
 import { usageFromStats } from "./container-stats.js";
 
 const spec: LaunchSpec = {
+  volumes: [],
   replicaId: "web-1a2b3c",
   publishHost: "127.0.0.1",
   command: [],

@@ -45,7 +45,10 @@ export function containerConfig(spec: LaunchSpec, home: string): ContainerCreate
       ReadonlyRootfs: container.readOnlyRootFilesystem,
       Privileged: container.privileged,
       SecurityOpt: container.noNewPrivileges ? ["no-new-privileges:true"] : [],
-      Mounts: spec.files.map((f) => ({ Type: "bind" as const, Source: f.folder, Target: f.mountPath, ReadOnly: true })),
+      Mounts: [
+        ...spec.files.map((f) => ({ Type: "bind" as const, Source: f.folder, Target: f.mountPath, ReadOnly: true })),
+        ...spec.volumes.flatMap((v) => (v.mountPath ? [{ Type: "bind" as const, Source: v.folder, Target: v.mountPath, ReadOnly: false }] : [])),
+      ],
       // drover restarts replicas itself (with backoff, healing and events); the engine must not.
       RestartPolicy: { Name: "" },
       // drover copies the output into the replica's log file; the engine keeps only a little.

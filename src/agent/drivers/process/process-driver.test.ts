@@ -45,6 +45,7 @@ function spec(patch: Partial<LaunchSpec> = {}): LaunchSpec {
     hostPorts: {},
     publishHost: "127.0.0.1",
     files: [],
+    volumes: [],
     ...patch,
   };
 }
