@@ -81,6 +81,26 @@ test("log in with a one-time link, see the services, scale from the page (page a
   await page.close();
 });
 
+test("jobs and volumes: a job's runs on the page, a run started from it (drover job runs agrees), a volume with its user", { skip }, async () => {
+  const job = "apiVersion: drover/v1\nkind: Job\nmetadata: {name: report, namespace: test}\nspec:\n  command: [sh, -c, 'echo done']\n";
+  const keeper = `apiVersion: drover/v1\nkind: Service\nmetadata: {name: keeper, namespace: test}\nspec:\n  command: [node, -e, 'setInterval(() => {}, 1000)']\n  volumes: [{name: data, size: 1Mi}]\n`;
+  assert.equal((await drover.run(["apply", "-f", drover.write("workloads.yaml", `${job}---\n${keeper}`)])).code, 0);
+  await waitFor("the job's first run", async () => (await drover.json<Array<{ state: string }>>(["job", "runs", "test/report"]))[0]?.state === "succeeded", 20_000, 200);
+  await waitFor("the volume in use", async () => (await drover.json<Array<{ usedBy: string[] }>>(["volume", "ls"])).some((v) => v.usedBy.length === 1), 20_000, 200);
+  const page = await loginPage();
+  await page.getByRole("link", { name: "Jobs & volumes" }).click();
+  await page.getByRole("heading", { name: "Jobs and volumes" }).waitFor();
+  await page.getByTestId("run-test/report-1").filter({ hasText: "succeeded" }).waitFor();
+  await page.locator('[data-job="test/report"]').getByRole("button", { name: "Run now" }).click();
+  await page.getByRole("status").filter({ hasText: "Run 2 started." }).waitFor();
+  await waitFor("run 2 in drover job runs", async () => (await drover.json<Array<{ number: number; trigger: string }>>(["job", "runs", "test/report"]))[0]?.trigger === "manual", 20_000, 200);
+  const volume = page.getByTestId("volume-test/keeper/data");
+  await volume.waitFor();
+  assert.match(await volume.innerText(), /test\/keeper\/data\s+local\s+1(\.0)? ?Mi[B]?\s+.*keeper-/);
+  await page.screenshot({ path: path.join(ARTEFACTS, "workloads.png"), fullPage: true });
+  await page.close();
+});
+
 test("a viewer sees no action buttons; the pages work at phone width and in the dark theme", { skip }, async () => {
   const viewer = (await drover.run(["token", "create", "eyes", "--role", "viewer"])).stdout.trim();
   const page = await browser.newPage({ viewport: { width: 390, height: 844 } });

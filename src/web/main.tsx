@@ -5,6 +5,7 @@ import { api, ApiError, followEvents, redeem, setToken, token, type Identity, ty
 import { EventsPage } from "./events.js";
 import { HostPage } from "./host.js";
 import { NodesPage } from "./nodes.js";
+import { WorkloadsPage } from "./workloads.js";
 import { Overview } from "./overview.js";
 import { ServicePage } from "./service.js";
 import "./style.css";
@@ -101,6 +102,7 @@ function App() {
           <a href="#/" aria-current={route === "/" ? "page" : undefined}>Overview</a>
           <a href="#/events" aria-current={route === "/events" ? "page" : undefined}>Events{me.role === "admin" ? " & audit" : ""}</a>
           <a href="#/nodes" aria-current={route === "/nodes" ? "page" : undefined}>Nodes</a>
+          <a href="#/workloads" aria-current={route === "/workloads" ? "page" : undefined}>Jobs &amp; volumes</a>
           <a href="#/host" aria-current={route === "/host" ? "page" : undefined}>Host</a>
         </nav>
         <div class="who">
@@ -120,6 +122,8 @@ function App() {
           <EventsPage live={events} admin={me.role === "admin"} />
         ) : route === "/nodes" ? (
           <NodesPage tick={tick} canAct={canAct} />
+        ) : route === "/workloads" ? (
+          <WorkloadsPage tick={tick} canAct={canAct} />
         ) : route === "/host" ? (
           <HostPage tick={tick} />
         ) : (
