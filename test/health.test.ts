@@ -177,5 +177,6 @@ test("after kill -9 of drover, an adopted replica stays ready and its probes (ex
   await waitFor("a liveness restart of the adopted replica", async () => {
     const [r] = await ps("adoptee");
     return r && r.pid !== before!.pid && r.restarts === before!.restarts + 1;
-  });
+    // The hung replica burns a core until its grace period ends: slow on a loaded machine, not wrong.
+  }, 30_000);
 });

@@ -85,6 +85,14 @@ const ROUTES: Array<{ method: string; pattern: string; url: string; needs: strin
   { method: "GET", pattern: "/api/v1/pools/:name", url: "/api/v1/pools/nope", needs: "viewer" },
   { method: "POST", pattern: "/api/v1/pools/:name/scale", url: "/api/v1/pools/nope/scale", needs: "operator", body: { desired: 1 } },
   { method: "DELETE", pattern: "/api/v1/pools/:name", url: "/api/v1/pools/nope", needs: "operator" },
+  { method: "GET", pattern: "/api/v1/jobs", url: "/api/v1/jobs", needs: "viewer" },
+  { method: "GET", pattern: "/api/v1/jobs/:name", url: "/api/v1/jobs/nope", needs: "viewer" },
+  { method: "GET", pattern: "/api/v1/jobs/:name/runs", url: "/api/v1/jobs/nope/runs", needs: "viewer" },
+  { method: "GET", pattern: "/api/v1/jobs/:name/runs/:run/logs", url: "/api/v1/jobs/nope/runs/1/logs", needs: "viewer" },
+  { method: "POST", pattern: "/api/v1/jobs/:name/runs", url: "/api/v1/jobs/nope/runs", needs: "operator" },
+  { method: "DELETE", pattern: "/api/v1/jobs/:name", url: "/api/v1/jobs/nope", needs: "operator" },
+  { method: "GET", pattern: "/api/v1/volumes", url: "/api/v1/volumes", needs: "viewer" },
+  { method: "DELETE", pattern: "/api/v1/volumes/:key", url: "/api/v1/volumes/test%2Fnope%2Fdata", needs: "operator" },
   // Allowed for an admin it would stop the server: only the refusals are tried (the admin path is `drover down`).
   { method: "POST", pattern: "/api/v1/shutdown", url: "/api/v1/shutdown", needs: "admin" },
 ];
