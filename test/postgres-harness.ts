@@ -9,15 +9,11 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { freePort, waitFor } from "./harness.js";
+import { postgresProgram } from "../src/databases/postgres-bin.js";
 
-/** Where initdb and postgres are: on PATH, or Debian's versioned folder. */
+/** Where initdb and postgres are: the product's own lookup (Debian's versioned folders, else PATH). */
 export function postgresBin(name: "initdb" | "postgres"): string {
-  const onPath = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).stdout.trim();
-  if (onPath) return onPath;
-  const base = "/usr/lib/postgresql";
-  const versions = fs.existsSync(base) ? fs.readdirSync(base).sort((a, b) => Number(b) - Number(a)) : [];
-  for (const version of versions) if (fs.existsSync(path.join(base, version, "bin", name))) return path.join(base, version, "bin", name);
-  throw new Error(`PostgreSQL's ${name} is not installed (Debian: apt-get install postgresql)`);
+  return postgresProgram(name);
 }
 
 let shared: Promise<TestPostgres> | undefined;
