@@ -14,13 +14,16 @@ import { freePort, waitFor } from "./harness.js";
 import { live, poolOf } from "./pool-harness.js";
 
 const skip = clusterUnavailable() ?? (fs.existsSync("/usr/sbin/sshd") ? null : "needs OpenSSH's sshd (apt-get install openssh-server)") ?? (spawnSync("sh", ["-c", "command -v crontab"]).status === 0 ? null : "needs crontab, for the agent's start at boot (apt-get install cron)");
-/** The root crontab's lines (the hosts share this machine's). */
-const crontab = () => (spawnSync("crontab", ["-l"], { encoding: "utf8" }).stdout ?? "").split("\n").filter(Boolean);
 
 describe("an ssh node pool on two hosts (sshd in network namespaces)", { skip: skip ?? false }, () => {
   let cluster: TestCluster;
   let keys: string;
   const installDir = () => path.join(cluster.drover.home, "hosts-install");
+  /** A host's root crontab: each host has a spool of its own, as separate machines do. */
+  const crontab = (address: string) => {
+    const file = path.join(keys, `sshd${address === cluster.address(1) ? 1 : 2}-crontabs`, "root");
+    return (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "").split("\n").filter((line) => line && !line.startsWith("#"));
+  };
 
   function sshPool(name: string, hosts: string[], extra: { knownHosts?: string; min?: number; max?: number; timeout?: string; commandTimeout?: string } = {}): string {
     return `apiVersion: drover/v1
@@ -56,7 +59,12 @@ spec:
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(keys, "client")]);
     fs.copyFileSync(path.join(keys, "client.pub"), path.join(keys, "authorized_keys"));
     const known: string[] = [];
-    /** An sshd in a node's namespace, with root's home an empty folder of its own (in a mount namespace of the host's own) holding `bashrc` if given — a fresh host, not this machine's shell startup files. */
+    /**
+     * An sshd in a node's namespace, with root's home an empty folder of its own (in a mount
+     * namespace of the host's own) holding `bashrc` if given — a fresh host, not this machine's
+     * shell startup files — and a crontab spool of its own (two hosts editing one crontab at once
+     * would race, which separate machines never do).
+     */
     const startHost = (name: string, node: number, port: number, bashrc?: string) => {
       const hostKey = path.join(keys, `${name}-key`);
       execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
@@ -67,9 +75,14 @@ spec:
       const home = path.join(keys, `${name}-home`);
       fs.mkdirSync(home, { mode: 0o700 });
       if (bashrc) fs.writeFileSync(path.join(home, ".bashrc"), bashrc);
+      const spool = path.join(keys, `${name}-crontabs`);
+      fs.mkdirSync(spool);
+      const system = fs.statSync("/var/spool/cron/crontabs");
+      fs.chownSync(spool, system.uid, system.gid);
+      fs.chmodSync(spool, system.mode & 0o7777);
       const log = fs.openSync(path.join(keys, `${name}.log`), "a");
-      const hostShell = 'mount --bind "$0" /root && exec /usr/sbin/sshd -D -e -f "$1"';
-      spawn("nsenter", [`--net=/run/netns/${cluster.namespace(node)}`, "unshare", "--mount", "--propagation", "private", "sh", "-c", hostShell, home, config], { stdio: ["ignore", log, log], detached: true }).unref();
+      const hostShell = 'mount --bind "$0" /root && mount --bind "$2" /var/spool/cron/crontabs && exec /usr/sbin/sshd -D -e -f "$1"';
+      spawn("nsenter", [`--net=/run/netns/${cluster.namespace(node)}`, "unshare", "--mount", "--propagation", "private", "sh", "-c", hostShell, home, config, spool], { stdio: ["ignore", log, log], detached: true }).unref();
       fs.closeSync(log);
     };
     startHost("sshd1", 1, 22);
@@ -81,14 +94,8 @@ spec:
     fs.writeFileSync(path.join(keys, "wrong_known_hosts"), `${cluster.address(1)} ${known[1]!.split(" ").slice(1).join(" ")}\n`);
     await cluster.startServer();
   });
-  after(async () => {
-    // The hosts' crontab is this machine's: lines of this test's installs go with it.
-    if (cluster) {
-      const kept = crontab().filter((line) => !line.includes(installDir()));
-      spawnSync("crontab", ["-"], { input: kept.length ? `${kept.join("\n")}\n` : "" });
-    }
-    await cluster?.cleanup();
-  });
+  // The hosts' crontab spools go with the test's home.
+  after(async () => cluster?.cleanup());
 
   /** What a failure needs explained: the pool, the sshd logs and the server's last lines. */
   const diagnostics = async () => {
@@ -114,7 +121,7 @@ spec:
       assert.equal(fs.statSync(path.join(installDir(), instance.id, "join-token")).mode & 0o777, 0o600, "the join token readable by its owner alone");
       assert.equal(agentProcesses(instance.id).length, 1, "the agent runs, detached from the SSH session that started it");
       // No systemd here: the agent starts again at boot from an @reboot crontab line.
-      assert.ok(crontab().includes(`@reboot ${installDir()}/${instance.id}/run-agent.sh`), crontab().join("\n"));
+      assert.deepEqual(crontab(instance.address!), [`@reboot ${installDir()}/${instance.id}/run-agent.sh`]);
     }
 
     const port = await freePort();
@@ -128,7 +135,7 @@ spec:
     await waitFor("the instance terminated", async () => (await poolOf(cluster, "hosts")).instances.find((i) => i.id === victim.id)?.state === "terminated", 60_000, 250);
     assert.deepEqual(agentProcesses(victim.id), [], "no process of it left on the host");
     assert.ok(!fs.existsSync(path.join(installDir(), victim.id)), "no file of it left on the host");
-    assert.ok(!crontab().some((line) => line.includes(victim.id)), "no crontab line of it left");
+    assert.deepEqual(crontab(victim.address!), [], "no crontab line of it left");
     await waitFor("both replicas on the remaining host", async () => (readyByNode(await replicasOf(cluster, "test/web"))[pool.instances.find((i) => i.id !== victim.id)!.id] ?? 0) === 2, 30_000, 250);
     assert.equal(live(await poolOf(cluster, "hosts")).length, 1);
   });
