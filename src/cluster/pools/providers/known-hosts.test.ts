@@ -6,12 +6,14 @@ import os from "node:os";
 import path from "node:path";
 import { checkHostKey } from "./known-hosts.js";
 
-test("known_hosts: plain, hashed and [host]:port entries; an unknown host and a changed key are refused with what to do", () => {
+test("known_hosts: plain, hashed and [host]:port entries; an unknown host and a changed key are refused with what to do", (t) => {
   const key = crypto.randomBytes(51);
   const other = crypto.randomBytes(51);
   const salt = crypto.randomBytes(20);
   const hashed = `|1|${salt.toString("base64")}|${crypto.createHmac("sha1", salt).update("10.0.0.9").digest("base64")}`;
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "drover-kh-")), "known_hosts");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drover-kh-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "known_hosts");
   fs.writeFileSync(file, [`# comment`, `10.0.0.5,web1 ssh-ed25519 ${key.toString("base64")}`, `[10.0.0.6]:2222 ssh-ed25519 ${key.toString("base64")}`, `${hashed} ssh-ed25519 ${key.toString("base64")}`, `@revoked 10.0.0.7 ssh-ed25519 ${key.toString("base64")}`, ""].join("\n"));
   assert.deepEqual(checkHostKey(file, "10.0.0.5", 22, key), { ok: true });
   assert.deepEqual(checkHostKey(file, "web1", 22, key), { ok: true });
