@@ -92,6 +92,11 @@ const ROUTES: Array<{ method: string; pattern: string; url: string; needs: strin
   { method: "POST", pattern: "/api/v1/jobs/:name/runs", url: "/api/v1/jobs/nope/runs", needs: "operator" },
   { method: "DELETE", pattern: "/api/v1/jobs/:name", url: "/api/v1/jobs/nope", needs: "operator" },
   { method: "GET", pattern: "/api/v1/volumes", url: "/api/v1/volumes", needs: "viewer" },
+  { method: "GET", pattern: "/api/v1/databases", url: "/api/v1/databases", needs: "viewer" },
+  { method: "GET", pattern: "/api/v1/databases/:name/backups", url: "/api/v1/databases/nope/backups", needs: "viewer" },
+  { method: "POST", pattern: "/api/v1/databases/:name/backups", url: "/api/v1/databases/nope/backups", needs: "operator" },
+  { method: "POST", pattern: "/api/v1/databases/:name/restore", url: "/api/v1/databases/nope/restore", needs: "admin", body: { file: "x.dump" } },
+  { method: "GET", pattern: "/api/v1/databases/:name/connection", url: "/api/v1/databases/nope/connection", needs: "admin" },
   { method: "DELETE", pattern: "/api/v1/volumes/:key", url: "/api/v1/volumes/test%2Fnope%2Fdata", needs: "operator" },
   // Allowed for an admin it would stop the server: only the refusals are tried (the admin path is `drover down`).
   { method: "POST", pattern: "/api/v1/shutdown", url: "/api/v1/shutdown", needs: "admin" },

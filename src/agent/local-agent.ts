@@ -10,6 +10,7 @@ import { LaunchError } from "./drivers/driver.js";
 import { removeStagedFiles, stageFiles } from "./mounted-files.js";
 import { followFile, rotateIfLarge, tailLines } from "./log-files.js";
 import { isFree, PortAllocator, type PortRange } from "./ports.js";
+import { resolveBuiltin } from "./builtins.js";
 import { ensureVolume, removeVolume, volumeBytes, volumeEnv } from "./volumes.js";
 import { listeningPorts, whenListening } from "./probes/listen-watch.js";
 import { ReplicaHealth } from "./probes/replica-health.js";
@@ -105,6 +106,8 @@ export class LocalAgent implements NodeAgent {
     let ports: Record<string, number> = {};
     try {
       if (!driver) throw new LaunchError(`runtime ${launch.runtime} is not available on node ${this.node}`);
+      // drover's own programs (a managed database's) are this node's installation's.
+      const program = launch.container ? { command: launch.command, env: launch.env, user: launch.user } : resolveBuiltin({ command: launch.command, env: launch.env, user: launch.user }, this.dir);
       const fixed = launch.fixedPorts ?? {};
       for (const [name, port] of Object.entries(fixed)) {
         if (!(await isFree(port))) throw new LaunchError(`port ${port} (target_port of ${name}) is in use on node ${this.node}`, 1, "port_in_use");
@@ -115,23 +118,23 @@ export class LocalAgent implements NodeAgent {
       fs.mkdirSync(this.replicaDir(launch.id), { recursive: true });
       // A container listens on its declared ports (published on the host ports); a process on the host ports.
       const inside = launch.container ? Object.fromEntries(launch.container.ports.map((p) => [p.name, p.port])) : ports;
-      const folders = stageFiles(this.dir, launch.id, launch.files, launch.user, launch.container !== undefined && launch.user?.uid === undefined);
+      const folders = stageFiles(this.dir, launch.id, launch.files, program.user, launch.container !== undefined && program.user?.uid === undefined);
       const files = launch.files.map((f, i) => ({ ...f, folder: folders[i]! }));
       // A container sees the folders at their mount paths; a process is told where they are.
       const mountEnv = launch.container ? {} : Object.fromEntries(files.map((f) => [`DROVER_MOUNT_${f.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`, f.folder]));
-      const volumes = (launch.volumes ?? []).map((v) => ({ ...v, folder: ensureVolume(this.dir, v.key, launch.user) }));
+      const volumes = (launch.volumes ?? []).map((v) => ({ ...v, folder: ensureVolume(this.dir, v.key, program.user) }));
       // A process finds its volumes' folders in DROVER_VOLUME_<NAME>; a container at their mount paths.
       const volumeVars = volumeEnv(volumes.map((v) => ({ name: v.name, where: launch.container ? (v.mountPath ?? v.folder) : v.folder })));
       // A process listens where the node's router and other nodes reach it; a container on all of its own addresses.
       const hostEnv: Record<string, string> = launch.container ? {} : { HOST: this.replicaHost };
       const running = await driver.start({
         replicaId: launch.id,
-        command: launch.command,
+        command: program.command,
         workingDir: launch.workingDir,
-        env: { ...hostEnv, ...launch.env, ...mountEnv, ...volumeVars, ...portEnv(inside, launch.portNames) },
+        env: { ...hostEnv, ...program.env, ...mountEnv, ...volumeVars, ...portEnv(inside, launch.portNames) },
         logFile: this.logFile(launch.id),
         limits: launch.limits,
-        user: launch.user,
+        user: program.user,
         container: launch.container,
         files,
         volumes: volumes.map((v) => ({ folder: v.folder, mountPath: v.mountPath })),

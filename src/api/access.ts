@@ -24,6 +24,8 @@ export function requiredRole(method: string, url: string): Role | null {
   if (!READ_ONLY_POSTS.has(url) && ADMIN_PREFIXES.some((prefix) => url === prefix || url.startsWith(`${prefix}/`))) return "admin";
   // Removing a node revokes its credential: as strong as a token's revocation.
   if (method === "DELETE" && url === "/api/v1/nodes/:name") return "admin";
+  // A database's credentials, and a restore that reads a file of the server's machine and overwrites data.
+  if (url === "/api/v1/databases/:name/connection" || url === "/api/v1/databases/:name/restore") return "admin";
   return method === "GET" || method === "HEAD" || VIEWER_POSTS.has(url) ? "viewer" : "operator";
 }
 

@@ -18,6 +18,7 @@ import { parseDuration, SpecError } from "../spec/index.js";
 import { registerLogRoutes } from "./logs-routes.js";
 import { registerEventRoutes } from "./events-routes.js";
 import { registerNodeRoutes, type ClusterAccess } from "./node-routes.js";
+import { registerDatabaseRoutes } from "./database-routes.js";
 import { registerJobRoutes } from "./job-routes.js";
 import { registerPoolRoutes } from "./pool-routes.js";
 import { registerVolumeRoutes } from "./volume-routes.js";
@@ -234,6 +235,7 @@ export async function buildApi(controlPlane: ControlPlane, options: { home: stri
   registerPoolRoutes(app, controlPlane);
   registerJobRoutes(app, controlPlane);
   registerVolumeRoutes(app, controlPlane);
+  registerDatabaseRoutes(app, controlPlane, options.home);
   return app;
 }
 

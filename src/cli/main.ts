@@ -27,6 +27,7 @@ import { registerAgent } from "./commands/agent.js";
 import { registerNode } from "./commands/node.js";
 import { registerJob } from "./commands/job.js";
 import { registerVolume } from "./commands/volume.js";
+import { registerDb } from "./commands/db.js";
 import { registerPool } from "./commands/pool.js";
 import { color } from "./output.js";
 import { printIssues } from "./plan-output.js";
@@ -63,7 +64,7 @@ Environment:
 Exit codes: 0 ok, 1 failure, 2 bad input (descriptor, arguments, unknown service).`,
   );
 
-for (const register of [registerUp, registerServer, registerApply, registerValidate, registerGet, registerDescribe, registerLogs, registerScale, registerLifecycle, registerHistory, registerRollout, registerAutoscale, registerEvents, registerTop, registerSecurity, registerPolicy, registerDashboard, registerNode, registerPool, registerJob, registerVolume, registerAgent, registerStore, registerDown, registerDoctor]) {
+for (const register of [registerUp, registerServer, registerApply, registerValidate, registerGet, registerDescribe, registerLogs, registerScale, registerLifecycle, registerHistory, registerRollout, registerAutoscale, registerEvents, registerTop, registerSecurity, registerPolicy, registerDashboard, registerNode, registerPool, registerJob, registerVolume, registerDb, registerAgent, registerStore, registerDown, registerDoctor]) {
   register(program);
 }
 for (const command of program.commands) command.exitOverride();

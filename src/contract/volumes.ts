@@ -1,4 +1,4 @@
-/** Node-local volumes: where each one lives, for placement (a replica goes where its volume is) and removal. */
+/** Node-local volumes (where each one lives, for placement and removal) and the managed databases kept on them. */
 export interface VolumeRecord {
   /** `namespace/service/name`, or `namespace/service/name-<ordinal>` for a stateful replica's own. */
   key: string;
@@ -25,4 +25,29 @@ export interface VolumeView extends VolumeRecord {
 /** The key of a service's volume: one per service, or one per ordinal for a stateful replica. */
 export function volumeKey(service: string, name: string, ordinal: number | null): string {
   return `${service}/${ordinal === null ? name : `${name}-${ordinal}`}`;
+}
+
+/** A managed database as `drover db ls`, the dashboard and `drover doctor` show it. */
+export interface DatabaseView {
+  /** `namespace/name`, also its service's. */
+  name: string;
+  port: number;
+  databases: Array<{ name: string; owner: string }>;
+  /** Its replica is ready (roles and databases in place). */
+  ready: boolean;
+  /** Its port answers through this server's node's router now. */
+  reachable: boolean;
+  usedBytes: number | null;
+  sizeBytes: number | null;
+  node: string | null;
+  backups: {
+    schedule: string | null;
+    /** Backup files kept (in this server's home). */
+    count: number;
+    latest: { file: string; at: number; bytes: number } | null;
+    lastSuccessAt: number | null;
+    lastFailureAt: number | null;
+    /** The last line the failing backup run wrote, when the last run failed. */
+    lastFailure: string | null;
+  };
 }

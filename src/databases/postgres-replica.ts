@@ -48,6 +48,9 @@ async function main(): Promise<void> {
   const data = path.join(volume, "pgdata");
   const sockets = path.join(volume, "run");
   fs.mkdirSync(sockets, { recursive: true, mode: 0o700 });
+  // Present once roles and databases are in place: the replica's readiness probe looks for it.
+  const converged = path.join(sockets, "converged");
+  fs.rmSync(converged, { force: true });
 
   if (!fs.existsSync(path.join(data, "PG_VERSION"))) {
     log(`a new cluster in ${data}`);
@@ -78,6 +81,7 @@ async function main(): Promise<void> {
   } finally {
     await client.end();
   }
+  fs.writeFileSync(converged, "");
   log(`ready on ${host}:${port}: ${setup.databases.map((d) => d.name).join(", ") || "no databases"}`);
 }
 

@@ -4,7 +4,7 @@
  * drover.dev/config-checksum), so changing one is a new revision of every service that uses it,
  * rolled out with that service's strategy — and rolled back like any other change.
  */
-import type { ServiceDescriptor } from "../spec/index.js";
+import { credentialsSecretName, type ServiceDescriptor } from "../spec/index.js";
 import { contentHash } from "./apply-plan.js";
 
 export const CONFIG_CHECKSUM_ANNOTATION = "drover.dev/config-checksum";
@@ -16,11 +16,15 @@ export function objectKey(kind: string, name: string): string {
   return `${kind}:${name}`;
 }
 
-/** The config maps and secrets a service uses, as object keys. */
+/** The config maps and secrets a service uses, as object keys: a linked database's credentials too. */
 export function referencedKeys(descriptor: ServiceDescriptor): string[] {
   const ns = descriptor.metadata.namespace;
-  const { config_maps, secrets } = descriptor.spec.configuration;
-  return [...config_maps.map((r) => objectKey("ConfigMap", `${ns}/${r.name}`)), ...secrets.map((r) => objectKey("Secret", `${ns}/${r.name}`))];
+  const { config_maps, secrets, databases } = descriptor.spec.configuration;
+  return [
+    ...config_maps.map((r) => objectKey("ConfigMap", `${ns}/${r.name}`)),
+    ...secrets.map((r) => objectKey("Secret", `${ns}/${r.name}`)),
+    ...(databases ?? []).map((d) => objectKey("Secret", `${ns}/${credentialsSecretName(d.name)}`)),
+  ];
 }
 
 /** The descriptor with the checksum of what it references; unchanged when it references nothing. */

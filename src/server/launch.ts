@@ -1,5 +1,5 @@
 /** Turns a stored revision into what the agent needs to start one replica of it. */
-import type { ProbeSpec, ServiceDescriptor, ServiceSpec } from "../spec/index.js";
+import { credentialsSecretName, urlKey, type ProbeSpec, type ServiceDescriptor, type ServiceSpec } from "../spec/index.js";
 import { replicaVolumes } from "./stateful.js";
 import type { ConfigObjectRecord, ContainerSpec, HealthDefinition, ImageRef, ProbeAction, ProbeDefinition, ReplicaLaunch, ReplicaRecord } from "../contract/index.js";
 
@@ -19,10 +19,19 @@ export function buildLaunch(
   // A process needs a PATH and a HOME from somewhere; an image brings its own.
   if (!container) for (const name of INHERITED) if (process.env[name] !== undefined) env[name] = process.env[name]!;
   const mounted = mountedObjects(descriptor, configObjects);
-  // Precedence, lowest first: config maps, secrets, then the descriptor's own environment.
+  const ns = descriptor.metadata.namespace;
+  const named = new Set(spec.configuration.secrets.map((r) => `${ns}/${r.name}`));
+  const links = spec.configuration.databases ?? [];
+  // A linked database's credentials give its URL only, not every password it holds.
+  const linkedOnly = (object: ConfigObjectRecord) => object.kind === "Secret" && !named.has(object.name) && links.some((l) => object.name === `${ns}/${credentialsSecretName(l.name)}`);
+  // Precedence, lowest first: config maps, secrets, linked databases' URLs, then the descriptor's own environment.
   for (const object of configObjects) {
-    if (mounted.some((m) => m.object === object)) continue;
+    if (mounted.some((m) => m.object === object) || linkedOnly(object)) continue;
     for (const [key, value] of Object.entries(object.data)) if (ENV_NAME.test(key)) env[key] = value;
+  }
+  for (const link of links) {
+    const url = configObjects.find((o) => o.kind === "Secret" && o.name === `${ns}/${credentialsSecretName(link.name)}`)?.data[urlKey(link.database)];
+    if (url !== undefined) env[link.env] = url;
   }
   Object.assign(env, {
     DROVER_SERVICE: metadata.name,
@@ -132,5 +141,6 @@ export function referencedObjects(descriptor: ServiceDescriptor, all: ConfigObje
   const ns = descriptor.metadata.namespace;
   const pick = (kind: ConfigObjectRecord["kind"], refs: Array<{ name: string }>) =>
     refs.map((ref) => all.find((o) => o.kind === kind && o.name === `${ns}/${ref.name}`)).filter((o): o is ConfigObjectRecord => o !== undefined);
-  return [...pick("ConfigMap", descriptor.spec.configuration.config_maps), ...pick("Secret", descriptor.spec.configuration.secrets)];
+  const databases = (descriptor.spec.configuration.databases ?? []).map((d) => ({ name: credentialsSecretName(d.name) }));
+  return [...pick("ConfigMap", descriptor.spec.configuration.config_maps), ...pick("Secret", descriptor.spec.configuration.secrets), ...pick("Secret", databases)];
 }

@@ -4,9 +4,10 @@
  * store — per object created, changed (field by field), unchanged or deleted — and the batch that
  * would make it so, services following a changed config map or secret included. Changes nothing.
  */
+import crypto from "node:crypto";
 import { evaluatePolicies } from "../security/policy.js";
 import { checkSignature, type trustedKeys } from "../security/signatures.js";
-import { hostPortsOf, loadDescriptors, qualifiedName, SpecError, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
+import { DATABASE_ANNOTATION, databaseUrls, hostPortsOf, loadDescriptors, qualifiedName, SpecError, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
 import type { ApplyBatch, ServiceChange, Store } from "../store/store.js";
 import { contentHash, diffValues, redact, revisionDescriptor } from "./apply-plan.js";
 import { objectKey, withConfigChecksum } from "./config-checksum.js";
@@ -53,6 +54,23 @@ export class Planner {
     const hashes = await this.configObjects.hashes();
     const configObjects: ApplyBatch["configObjects"] = [];
     const changedObjects = new Set<string>();
+    // A database's credentials: generated once, kept on every apply (a new user gets a new password).
+    for (const database of set.databases) {
+      const name = `${database.document.metadata.namespace}/${database.credentials.secret}`;
+      const existing = await this.store.getConfigObject("Secret", name);
+      const data = { ...existing?.data };
+      for (const key of database.credentials.keys) data[key] ??= crypto.randomBytes(18).toString("base64url");
+      Object.assign(data, databaseUrls(database.document, data));
+      if (existing && diffValues(existing.data, data).length === 0) {
+        entries.push({ kind: "Secret", name, action: "unchanged", changes: [] });
+        continue;
+      }
+      const hash = this.configObjects.hash("Secret", data);
+      configObjects.push({ kind: "Secret", name, data, hash });
+      changedObjects.add(objectKey("Secret", name));
+      hashes.set(objectKey("Secret", name), hash);
+      entries.push({ kind: "Secret", name, action: existing ? "change" : "create", changes: existing ? redact(diffValues(existing.data, data)) : [] });
+    }
     for (const object of [...set.configMaps, ...set.secrets]) {
       const name = qualifiedName(object.metadata);
       const existing = await this.store.getConfigObject(object.kind, name);
@@ -141,6 +159,7 @@ export class Planner {
       services.set(service.name, {
         dependencies: descriptor.spec.dependencies.map((d) => `${service.namespace}/${d.name}`),
         ports: hostPortsOf(descriptor.spec),
+        ...(descriptor.metadata.annotations?.[DATABASE_ANNOTATION] ? { database: descriptor.metadata.annotations[DATABASE_ANNOTATION] } : {}),
       });
     }
     const objects = await this.store.listConfigObjectHashes();

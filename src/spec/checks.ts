@@ -57,7 +57,7 @@ export function hostPortsOf(spec: ServiceDescriptor["spec"]): number[] {
  */
 import { didYouMean } from "./did-you-mean.js";
 import type { SpecIssue } from "./errors.js";
-import type { ConfigMapDescriptor, JobDescriptor, SecretDescriptor, ServiceDescriptor } from "./types.js";
+import type { ConfigMapDescriptor, DatabaseDescriptor, JobDescriptor, SecretDescriptor, ServiceDescriptor } from "./types.js";
 import type { PolicyDocument } from "./config-schema.js";
 import { POOL_NAME_MAX, type NodePoolDocument } from "./pool-schema.js";
 import { qualifiedName } from "./types.js";
@@ -77,11 +77,13 @@ export interface LocatedDescriptors {
   policies: Located<PolicyDocument>[];
   pools: Located<NodePoolDocument>[];
   jobs: Located<JobDescriptor>[];
+  databases: Located<DatabaseDescriptor>[];
 }
 
 /** What exists already, keyed by `namespace/name`. */
 export interface KnownObjects {
-  services: Map<string, { dependencies: string[]; ports: number[] }>;
+  /** `database`: the Database whose service it is. */
+  services: Map<string, { dependencies: string[]; ports: number[]; database?: string }>;
   configMaps: Set<string>;
   secrets: Set<string>;
 }
@@ -95,15 +97,20 @@ export function checkDescriptors(
   unresolved: Unresolved,
 ): SpecIssue[] {
   const issues: SpecIssue[] = [];
-  for (const group of [set.services, set.configMaps, set.secrets, set.policies] as Located<{ kind: string; metadata: { namespace: string; name: string } }>[][]) {
+  // A database's own service is checked for clashes apart, with words about the database.
+  const databaseDocs = new Set(set.databases.map((d) => d.doc));
+  const declared = set.services.filter((s) => !databaseDocs.has(s.doc));
+  for (const group of [declared, set.configMaps, set.secrets, set.policies] as Located<{ kind: string; metadata: { namespace: string; name: string } }>[][]) {
     issues.push(...duplicates(group));
   }
+  issues.push(...checkDatabases(set.databases, declared, known));
   issues.push(...checkPools(set.pools));
   issues.push(...checkJobs(set.jobs));
   const names = {
     services: new Set([...known.services.keys(), ...set.services.map((s) => qualifiedName(s.value.metadata))]),
     configMaps: new Set([...known.configMaps, ...set.configMaps.map((c) => qualifiedName(c.value.metadata))]),
-    secrets: new Set([...known.secrets, ...set.secrets.map((s) => qualifiedName(s.value.metadata))]),
+    // A database's credentials secret is the server's to make, at the same apply.
+    secrets: new Set([...known.secrets, ...set.secrets.map((s) => qualifiedName(s.value.metadata)), ...set.databases.map((d) => `${d.value.document.metadata.namespace}/${d.value.credentials.secret}`)]),
   };
   for (const service of set.services) {
     issues.push(...checkRuntime(service), ...checkPorts(service), ...checkVolumes(service), ...checkResources(service));
@@ -113,7 +120,23 @@ export function checkDescriptors(
   return issues;
 }
 
-/** Pools are cluster-wide: one name, whatever the namespace; node names add seven characters to it. */
+/** A database's service takes the database's name: no other service may have it, in the files or already. */
+function checkDatabases(databases: Located<DatabaseDescriptor>[], declared: Located<ServiceDescriptor>[], known: KnownObjects): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const seen = new Map<string, Located<DatabaseDescriptor>>();
+  for (const database of databases) {
+    const { doc, value } = database;
+    const first = seen.get(value.name);
+    if (first) issues.push(issueAt(doc, ["metadata", "name"], `duplicate Database "${value.name}" (first defined at ${first.file}:${first.line})`));
+    seen.set(value.name, database);
+    const service = declared.find((s) => qualifiedName(s.value.metadata) === value.name);
+    const existing = known.services.get(value.name);
+    if (service) issues.push(issueAt(doc, ["metadata", "name"], `a Database runs as a service of its own name, and the Service "${value.name}" at ${service.file}:${service.line} has it: rename one`));
+    else if (existing && existing.database !== value.document.metadata.name) issues.push(issueAt(doc, ["metadata", "name"], `a Database runs as a service of its own name, and the service "${value.name}" exists already: rename the database (or delete that service)`));
+  }
+  return issues;
+}
+
 /** A Job and a CronJob share one name space (runs, logs and metrics are by name); the workload needs its command or image. */
 function checkJobs(jobs: Located<JobDescriptor>[]): SpecIssue[] {
   const issues: SpecIssue[] = [];
@@ -130,6 +153,7 @@ function checkJobs(jobs: Located<JobDescriptor>[]): SpecIssue[] {
   return issues;
 }
 
+/** Pools are cluster-wide: one name, whatever the namespace; node names add seven characters to it. */
 function checkPools(pools: Located<NodePoolDocument>[]): SpecIssue[] {
   const issues: SpecIssue[] = [];
   const seen = new Map<string, Located<NodePoolDocument>>();
@@ -244,6 +268,11 @@ function checkReferences(
   });
   value.spec.configuration.secrets.forEach((ref, index) => {
     if (!names.secrets.has(`${namespace}/${ref.name}`)) missing("secret", ref.name, names.secrets, ["spec", "configuration", "secrets", index]);
+  });
+  // A database is there once its credentials are (the server makes them when it is applied).
+  const databases = new Set([...names.secrets].filter((n) => n.endsWith("-credentials")).map((n) => n.slice(0, -"-credentials".length)));
+  (value.spec.configuration.databases ?? []).forEach((link, index) => {
+    if (!databases.has(`${namespace}/${link.name}`)) missing("database", link.name, databases, ["spec", "configuration", "databases", index, "name"]);
   });
   return issues;
 }

@@ -8,3 +8,5 @@ export { closest, didYouMean } from "./did-you-mean.js";
 export type { PlacementSpec, ProbeSpec } from "./service-schema.js";
 export { dataKey, POLICY_RULES, type PolicyDocument, type PolicyRule } from "./config-schema.js";
 export { PROVIDERS, nodePoolDocumentSchema, machineTypeSchema, type NodePoolDocument, type NodePoolSpec, type MachineType, type MachineSize } from "./pool-schema.js";
+export { databaseDocumentSchema, databaseLayout, passwordKey, SUPERUSER_PASSWORD_KEY, type DatabaseDocument } from "./database-schema.js";
+export { backupJobName, credentialsSecretName, DATABASE_ANNOTATION, databaseUrls, expandDatabase, urlKey } from "./database-expand.js";

@@ -2,7 +2,6 @@
  * From descriptor files to a validated, normalised {@link DescriptorSet}, or a {@link SpecError}
  * listing every problem at once.
  */
-import path from "node:path";
 import type { z } from "zod";
 import { configMapDocumentSchema, policyDocumentSchema, secretDocumentSchema, type PolicyDocument } from "./config-schema.js";
 import { checkDescriptors, type Unresolved, type KnownObjects, type LocatedDescriptors } from "./checks.js";
@@ -10,14 +9,17 @@ import { didYouMean } from "./did-you-mean.js";
 import { SpecError, type SpecIssue } from "./errors.js";
 import { describeInput } from "./fields.js";
 import { knownKeysAt } from "./schema-keys.js";
-import { cronJobDocumentSchema, jobDocumentSchema, type CronJobDocumentParsed, type JobDocumentParsed, type JobSpecParsed } from "./job-schema.js";
+import { cronJobDocumentSchema, jobDocumentSchema, type CronJobDocumentParsed, type JobDocumentParsed } from "./job-schema.js";
+import { normaliseJobDocument, normaliseService } from "./normalise.js";
+import { databaseDocumentSchema, type DatabaseDocument } from "./database-schema.js";
+import { expandDatabase } from "./database-expand.js";
 import { nodePoolDocumentSchema, type NodePoolDocument } from "./pool-schema.js";
-import { serviceDocumentSchema, serviceSpecSchema, type ServiceDocumentParsed } from "./service-schema.js";
-import { WORKLOAD_KEYS, type DescriptorSet, type JobDescriptor, type NamedPort, type ServiceDescriptor, type WorkloadKey } from "./types.js";
+import { serviceDocumentSchema, type ServiceDocumentParsed } from "./service-schema.js";
+import { qualifiedName, type DescriptorSet, type ServiceDescriptor } from "./types.js";
 import { issueAt, parseYamlFile, type SourceDocument } from "./yaml-source.js";
 
 export const API_VERSIONS = ["drover/v1", "mohhos.io/v1"];
-const SCHEMAS = { Service: serviceDocumentSchema, ConfigMap: configMapDocumentSchema, Secret: secretDocumentSchema, Policy: policyDocumentSchema, NodePool: nodePoolDocumentSchema, Job: jobDocumentSchema, CronJob: cronJobDocumentSchema };
+const SCHEMAS = { Service: serviceDocumentSchema, ConfigMap: configMapDocumentSchema, Secret: secretDocumentSchema, Policy: policyDocumentSchema, NodePool: nodePoolDocumentSchema, Job: jobDocumentSchema, CronJob: cronJobDocumentSchema, Database: databaseDocumentSchema };
 type Kind = keyof typeof SCHEMAS;
 
 export interface DescriptorFile {
@@ -50,7 +52,7 @@ export interface LoadOptions {
 /** @throws SpecError when anything is invalid; warnings are returned in the set. */
 export function loadDescriptors(files: DescriptorFile[], options: LoadOptions = {}): DescriptorSet {
   const issues: SpecIssue[] = [];
-  const located: LocatedDescriptors = { services: [], configMaps: [], secrets: [], policies: [], pools: [], jobs: [] };
+  const located: LocatedDescriptors = { services: [], configMaps: [], secrets: [], policies: [], pools: [], jobs: [], databases: [] };
   for (const { file, text, baseDir } of files) {
     const parsed = parseYamlFile(file, text);
     issues.push(...parsed.issues);
@@ -76,6 +78,7 @@ export function loadDescriptors(files: DescriptorFile[], options: LoadOptions = 
     policies: located.policies.map((p) => p.value),
     pools: located.pools.map((p) => p.value),
     jobs: located.jobs.map((j) => j.value),
+    databases: located.databases.map((d) => d.value),
     warnings: sortIssues(issues),
   };
 }
@@ -95,7 +98,7 @@ function parseDocument(doc: SourceDocument, baseDir: string, into: LocatedDescri
   const kind = record.kind;
   if (typeof kind !== "string" || !Object.hasOwn(SCHEMAS, kind)) {
     const message = kind === undefined ? "required" : `unknown kind ${JSON.stringify(kind)}`;
-    issues.push(issueAt(doc, ["kind"], `${message} (use Service, ConfigMap, Secret, Policy, NodePool, Job or CronJob)${typeof kind === "string" ? didYouMean(kind, Object.keys(SCHEMAS)) : ""}`));
+    issues.push(issueAt(doc, ["kind"], `${message} (use Service, ConfigMap, Secret, Policy, NodePool, Job, CronJob or Database)${typeof kind === "string" ? didYouMean(kind, Object.keys(SCHEMAS)) : ""}`));
     return;
   }
   const schema = SCHEMAS[kind as Kind];
@@ -110,7 +113,13 @@ function parseDocument(doc: SourceDocument, baseDir: string, into: LocatedDescri
   else if (kind === "Secret") into.secrets.push({ ...at, value: result.data as z.output<typeof secretDocumentSchema> });
   else if (kind === "Policy") into.policies.push({ ...at, value: result.data as PolicyDocument });
   else if (kind === "NodePool") into.pools.push({ ...at, value: result.data as NodePoolDocument });
-  else if (kind === "Job") {
+  else if (kind === "Database") {
+    const document = result.data as DatabaseDocument;
+    const parts = expandDatabase(document, baseDir);
+    into.services.push({ ...at, value: parts.service });
+    if (parts.backup) into.jobs.push({ ...at, value: parts.backup });
+    into.databases.push({ ...at, value: { name: qualifiedName(document.metadata), document, credentials: parts.credentials, backupJob: parts.backup ? qualifiedName(parts.backup.metadata) : null } });
+  } else if (kind === "Job") {
     const job = result.data as JobDocumentParsed;
     into.jobs.push({ ...at, value: normaliseJobDocument(job, job.spec, baseDir) });
   } else {
@@ -136,32 +145,6 @@ function toSpecIssues(doc: SourceDocument, schema: z.ZodType, issue: z.core.$Zod
     return [issueAt(doc, issue.path, `expected ${issue.expected}, got ${describeInput(issue.input)}`)];
   }
   return [issueAt(doc, issue.path, issue.message)];
-}
-
-function normaliseService(parsed: ServiceDocumentParsed, baseDir: string): ServiceDescriptor {
-  const { spec } = parsed;
-  const onlyPort = spec.networking.ports.length === 1;
-  const ports: NamedPort[] = spec.networking.ports.map((p) => ({ ...p, name: p.name ?? (onlyPort ? "http" : `port-${p.port}`) }));
-  return {
-    apiVersion: parsed.apiVersion,
-    kind: "Service",
-    metadata: parsed.metadata,
-    spec: {
-      ...spec,
-      runtime: spec.runtime ?? (spec.image ? "docker" : "process"),
-      replicas: spec.replicas ?? spec.scaling?.min_replicas ?? 1,
-      working_dir: path.resolve(baseDir, spec.working_dir ?? "."),
-      networking: { ports, load_balancing: spec.networking.load_balancing },
-    },
-  };
-}
-
-function normaliseJobDocument(parsed: { apiVersion: string; kind: "Job" | "CronJob"; metadata: JobDocumentParsed["metadata"] }, job: JobSpecParsed, baseDir: string, cron?: JobDescriptor["spec"]["cron"]): JobDescriptor {
-  const fields = Object.fromEntries(WORKLOAD_KEYS.map((key) => [key, job[key]]));
-  const rest = Object.fromEntries(Object.entries(job).filter(([key]) => !(WORKLOAD_KEYS as readonly string[]).includes(key))) as Omit<JobSpecParsed, WorkloadKey>;
-  // The workload as a service of one replica without ports: the launch, limits and placement are the service's own.
-  const workload = normaliseService({ apiVersion: parsed.apiVersion, kind: "Service", metadata: parsed.metadata, spec: { ...serviceSpecSchema.parse({}), ...fields, replicas: 1 } }, baseDir).spec;
-  return { apiVersion: parsed.apiVersion, kind: parsed.kind, metadata: parsed.metadata, spec: { ...rest, workload, ...(cron ? { cron } : {}) } };
 }
 
 function sortIssues(issues: SpecIssue[]): SpecIssue[] {

@@ -203,6 +203,21 @@ export const serviceFields = z
         environment: environment.default({}),
         config_maps: z.array(mountableRef).default([]),
         secrets: z.array(mountableRef).default([]),
+        /**
+         * Databases (kind: Database) in the same namespace whose URL the replica gets, e.g.
+         * `{name: shopdb, env: DATABASE_URL}`; its credentials change → a rollout. Optional, no
+         * default written in (stored revisions keep their hash).
+         */
+        databases: z
+          .array(
+            z.strictObject({
+              name: dnsName,
+              env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be a variable name" }).default("DATABASE_URL"),
+              /** Which of its databases, as that database's owner (default: its first). */
+              database: z.string().optional(),
+            }),
+          )
+          .optional(),
       })
       .prefault({}),
     security: z

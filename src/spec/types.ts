@@ -37,6 +37,15 @@ export interface JobDescriptor {
   };
 }
 
+/** A Database as applied: its document, and the credentials secret the server keeps for it. */
+export interface DatabaseDescriptor {
+  /** `namespace/name`, also its service's name. */
+  name: string;
+  document: import("./database-schema.js").DatabaseDocument;
+  credentials: { secret: string; keys: string[]; port: number };
+  backupJob: string | null;
+}
+
 /** The fields a job shares with a service. */
 export const WORKLOAD_KEYS = ["runtime", "command", "working_dir", "image", "placement", "resources", "stop", "configuration", "security"] as const;
 export type WorkloadKey = (typeof WORKLOAD_KEYS)[number];
@@ -51,6 +60,8 @@ export interface DescriptorSet {
   policies: import("./config-schema.js").PolicyDocument[];
   pools: import("./pool-schema.js").NodePoolDocument[];
   jobs: JobDescriptor[];
+  /** Databases (kind: Database); their service and backup job are in `services` and `jobs` too. */
+  databases: DatabaseDescriptor[];
   /** Things that are not wrong in themselves but need attention, e.g. references outside the file. */
   warnings: import("./errors.js").SpecIssue[];
 }

@@ -1,0 +1,95 @@
+/**
+ * What a `kind: Database` stands for, as the descriptors drover keeps: a stateful Service
+ * (PostgreSQL on a volume, readiness once its roles and databases are in place, replaced in place),
+ * a backup CronJob when `backups` is set, and the name and keys of its credentials secret (made by
+ * the server, which alone can generate and keep passwords). Programs named `drover:…` are drover's
+ * own, found by each node's agent in its own installation.
+ */
+import { databaseLayout, passwordKey, SUPERUSER_PASSWORD_KEY, type DatabaseDocument } from "./database-schema.js";
+import { cronJobSpecSchema, jobSpecSchema } from "./job-schema.js";
+import { normaliseJobDocument, normaliseService } from "./normalise.js";
+import { serviceSpecSchema } from "./service-schema.js";
+import type { JobDescriptor, ServiceDescriptor } from "./types.js";
+
+/** The annotation that marks a service as a database's. */
+export const DATABASE_ANNOTATION = "drover.dev/database";
+/** The credentials secret's key for the URL of one of the database's databases (as its owner); `DATABASE_URL` alone is the first's. */
+export function urlKey(database?: string): string {
+  return database === undefined ? "DATABASE_URL" : `DATABASE_URL_${database.toUpperCase()}`;
+}
+
+export interface DatabaseParts {
+  service: ServiceDescriptor;
+  backup: JobDescriptor | null;
+  credentials: { secret: string; keys: string[]; port: number };
+}
+
+/** The credentials secret's URL entries, from its passwords: each database as its owner, over the node's router. */
+export function databaseUrls(doc: DatabaseDocument, passwords: Record<string, string>): Record<string, string> {
+  const { databases } = databaseLayout(doc);
+  const url = (d: { name: string; owner: string }) => `postgresql://${d.owner}:${encodeURIComponent(passwords[passwordKey(d.owner)] ?? "")}@127.0.0.1:${doc.spec.port}/${d.name}`;
+  return Object.fromEntries([[urlKey(), url(databases[0]!)], ...databases.map((d) => [urlKey(d.name), url(d)])]);
+}
+
+export function credentialsSecretName(database: string): string {
+  return `${database}-credentials`;
+}
+
+export function backupJobName(database: string): string {
+  return `${database}-backup`;
+}
+
+export function expandDatabase(doc: DatabaseDocument, baseDir: string): DatabaseParts {
+  const { metadata, spec } = doc;
+  const layout = databaseLayout(doc);
+  const secret = credentialsSecretName(metadata.name);
+  const setup = {
+    superuserPasswordEnv: SUPERUSER_PASSWORD_KEY,
+    users: layout.users.map((name) => ({ name, passwordEnv: passwordKey(name) })),
+    databases: layout.databases,
+  };
+  const version = spec.version ? { DROVER_PG_VERSION: spec.version } : {};
+  const annotations = { ...metadata.annotations, [DATABASE_ANNOTATION]: metadata.name };
+  const parsed = serviceSpecSchema.parse({
+    command: ["drover:postgres-replica"],
+    // Its own user (postgres, where drover is root) may not enter the descriptor's folder.
+    working_dir: "/",
+    stateful: true,
+    replicas: 1,
+    volumes: [{ name: "data" }],
+    networking: { ports: [{ name: "postgres", port: spec.port, protocol: "TCP" }] },
+    // Ready once its roles and databases are in place, not when the port first answers.
+    health_checks: { readiness_probe: { exec: { command: ["sh", "-c", 'test -f "$DROVER_VOLUME_DATA/run/converged"'] }, period: 1, failure_threshold: 1 } },
+    deployment: { strategy: "rolling", rolling: { max_surge: 0, max_unavailable: 1 } },
+    configuration: { environment: { DROVER_PG_SETUP: JSON.stringify(setup), ...version }, secrets: [secret] },
+  });
+  // Already-normalised values (bytes, millicores, milliseconds) go in after parsing, as they are.
+  const serviceSpec = { ...parsed, resources: spec.resources, ...(spec.placement ? { placement: spec.placement } : {}), volumes: [{ name: "data", ...(spec.storage.size !== undefined ? { size: spec.storage.size } : {}) }], stop: { signal: "SIGTERM" as const, grace_period: spec.stop.grace_period } };
+  const service = normaliseService({ apiVersion: doc.apiVersion, kind: "Service", metadata: { ...metadata, annotations }, spec: serviceSpec }, baseDir);
+
+  let backup: JobDescriptor | null = null;
+  if (spec.backups) {
+    const { schedule, time_zone, retain, webhook, failed_history } = spec.backups;
+    const job = jobSpecSchema.parse({
+      command: ["drover:postgres-backup"],
+      working_dir: "/",
+      backoff_limit: 0,
+      configuration: {
+        environment: {
+          DROVER_BACKUP_SUBDIR: `${metadata.namespace}/${metadata.name}`,
+          DROVER_BACKUP_DATABASES: layout.databases.map((d) => d.name).join(","),
+          DROVER_BACKUP_RETAIN: JSON.stringify(retain),
+          PGHOST: "127.0.0.1",
+          PGPORT: String(spec.port),
+          PGUSER: "postgres",
+          ...version,
+          ...(webhook ? { DROVER_BACKUP_WEBHOOK: webhook } : {}),
+        },
+        secrets: [secret],
+      },
+    });
+    const cron = cronJobSpecSchema.omit({ job: true }).parse({ schedule, ...(time_zone ? { time_zone } : {}), concurrency_policy: "Forbid", successful_history: 3, failed_history });
+    backup = normaliseJobDocument({ apiVersion: doc.apiVersion, kind: "CronJob", metadata: { ...metadata, name: backupJobName(metadata.name), annotations } }, job, baseDir, cron);
+  }
+  return { service, backup, credentials: { secret, keys: [SUPERUSER_PASSWORD_KEY, ...layout.users.map(passwordKey)], port: spec.port } };
+}
