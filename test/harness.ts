@@ -10,6 +10,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { volumesRoot } from "../src/agent/volumes.js";
 import { KernelTcp } from "../src/agent/router/kernel-tcp.js";
 import { homeTag } from "../src/agent/drivers/docker/container-config.js";
 import type { EventRecord, ReplicaRecord } from "../src/contract/index.js";
@@ -224,6 +225,8 @@ export class Drover {
     }
     // A server killed with -9 leaves its kernel rules for tcp ports behind, and its containers.
     KernelTcp.forget(path.join(this.home, "agent"));
+    // Volumes live outside the home when drover is root (/var/lib/drover/volumes/<tag>).
+    fs.rmSync(volumesRoot(path.join(this.home, "agent")), { recursive: true, force: true });
     removeContainers(path.join(this.home, "agent"));
     fs.rmSync(this.home, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import type { EventRecord, ReplicaRecord, VolumeView } from "../src/contract/index.js";
+import { volumeFolder } from "../src/agent/volumes.js";
 import { dockerUnavailable, Drover, freePort, REPO, waitFor } from "./harness.js";
 
 let drover: Drover;
@@ -17,6 +18,8 @@ before(async () => {
 after(async () => drover?.cleanup());
 
 const COUNTER = path.join(REPO, "test/fixtures/counter.mjs");
+/** Where the agent keeps a volume's folder (see src/agent/volumes.ts). */
+const folderOf = (key: string) => volumeFolder(path.join(drover.home, "agent"), key);
 const ready = async (service: string) => (await drover.replicasOf(service)).filter((r: ReplicaRecord) => r.state === "ready");
 const volumes = () => drover.json<VolumeView[]>(["volume", "ls"]);
 const answer = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { replica: string; starts: number; folder: string };
@@ -41,7 +44,7 @@ test("a service's volume keeps its data across kill -9 of the replica, a rollout
   await waitFor("ready", async () => (await ready("vol/keep")).length === 1, 20_000);
   const first = await answer(port);
   assert.equal(first.starts, 1);
-  assert.equal(first.folder, path.join(drover.home, "agent", "volumes", "vol", "keep", "data"));
+  assert.equal(first.folder, folderOf("vol/keep/data"));
 
   process.kill((await ready("vol/keep"))[0]!.pid!, "SIGKILL");
   await waitFor("restarted after kill -9", async () => (await answer(port).catch(() => null))?.starts === 2, 20_000, 200);
@@ -68,7 +71,7 @@ test("a stateful service: stable names, ordered start, replacement on the same n
   const victim = (await ready("vol/db")).find((r) => r.id === "db-1.vol")!;
   process.kill(victim.pid!, "SIGKILL");
   await waitFor("db-1 back", async () => (await ready("vol/db")).some((r) => r.id === "db-1.vol" && r.pid !== victim.pid), 20_000, 200);
-  const starts = fs.readFileSync(path.join(drover.home, "agent/volumes/vol/db/data-1/starts"), "utf8");
+  const starts = fs.readFileSync(path.join(folderOf("vol/db/data-1"), "starts"), "utf8");
   assert.equal(starts, "2");
 
   // A rollout replaces each in place, highest first, each on its own volume.
@@ -79,7 +82,7 @@ test("a stateful service: stable names, ordered start, replacement on the same n
   }, 40_000, 200);
   assert.deepEqual((await drover.replicasOf("vol/db")).map((r) => r.id).sort(), ["db-0.vol", "db-1.vol", "db-2.vol"]);
   for (const [ordinal, expected] of [[0, "2"], [1, "3"], [2, "2"]] as const) {
-    assert.equal(fs.readFileSync(path.join(drover.home, `agent/volumes/vol/db/data-${ordinal}/starts`), "utf8"), expected, `data-${ordinal}`);
+    assert.equal(fs.readFileSync(path.join(folderOf(`vol/db/data-${ordinal}`), "starts"), "utf8"), expected, `data-${ordinal}`);
   }
   const stops = ((await drover.eventsOf("vol/db")) as EventRecord[]).filter((e) => e.type === "ReplicaStopping" && /new revision/.test(e.message)).map((e) => e.replica);
   assert.deepEqual(stops, ["db-2.vol", "db-1.vol", "db-0.vol"]);
@@ -87,13 +90,13 @@ test("a stateful service: stable names, ordered start, replacement on the same n
   const refused = await drover.run(["volume", "rm", "vol/db/data-0"]);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /volume vol\/db\/data-0 is in use by db-0\.vol: stop or delete vol\/db first/);
-  assert.ok(fs.existsSync(path.join(drover.home, "agent/volumes/vol/db/data-0/starts")), "nothing removed");
+  assert.ok(fs.existsSync(path.join(folderOf("vol/db/data-0"), "starts")), "nothing removed");
 
   const deleted = await drover.run(["delete", "vol/db", "--volumes"]);
   assert.equal(deleted.code, 0, deleted.stderr);
   assert.match(deleted.stdout, /volume vol\/db\/data-2 removed from node local/);
   assert.deepEqual((await volumes()).filter((v) => v.service === "vol/db"), []);
-  assert.ok(!fs.existsSync(path.join(drover.home, "agent/volumes/vol/db")) || fs.readdirSync(path.join(drover.home, "agent/volumes/vol/db")).length === 0);
+  for (const ordinal of [0, 1, 2]) assert.ok(!fs.existsSync(folderOf(`vol/db/data-${ordinal}`)), `data-${ordinal} gone from the disk`);
 });
 
 test("a container's volume is a bind mount at its mount_path: what it writes is there after it is recreated", { skip: dockerUnavailable() ?? false }, async () => {
@@ -115,7 +118,7 @@ spec:
   await waitFor("ready", async () => (await ready("vol/box")).length === 1, 60_000, 200);
   assert.equal((await drover.run(["apply", "-f", drover.write("box.yaml", text("two"))])).code, 0);
   await waitFor("recreated on revision 2", async () => (await ready("vol/box")).some((r) => r.revision === 2), 60_000, 200);
-  const written = fs.readFileSync(path.join(drover.home, "agent/volumes/vol/box/data-0/starts"), "utf8");
+  const written = fs.readFileSync(path.join(folderOf("vol/box/data-0"), "starts"), "utf8");
   assert.equal(written.trim().split("\n").length, 2, `two starts written to the volume: ${written}`);
   // What the container sees at /data is that folder.
   assert.equal((await (await fetch(`http://127.0.0.1:${port}/starts`)).text()), written);

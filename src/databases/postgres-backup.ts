@@ -88,6 +88,14 @@ export async function dumpDatabase(dir: string, database: string, now: number, v
   const partial = `${file}.partial`;
   try {
     await run(postgresProgram("pg_dump", version), ["--format=custom", "--file", partial, "--dbname", database], env);
+    // pg_dump can exit 0 having written nothing (a full disk, seen here): a dump counts once it reads back.
+    if (!isCustomDump(partial)) {
+      const wrote = fs.existsSync(partial) ? `${fs.statSync(partial).size} bytes that are not a dump` : "no file";
+      throw new Error(`pg_dump exited 0 but wrote ${wrote} (is ${dir}'s disk full?)`);
+    }
+    await run(postgresProgram("pg_restore", version), ["--list", partial], env).catch((error: Error) => {
+      throw new Error(`the dump does not read back (is ${dir}'s disk full?): ${error.message}`);
+    });
     fs.renameSync(partial, file);
   } finally {
     fs.rmSync(partial, { force: true });
@@ -97,6 +105,7 @@ export async function dumpDatabase(dir: string, database: string, now: number, v
 
 /** A custom-format dump starts with these bytes; anything else is refused before a restore touches the database. */
 export function isCustomDump(file: string): boolean {
+  if (!fs.existsSync(file)) return false;
   const fd = fs.openSync(file, "r");
   try {
     const head = Buffer.alloc(5);
