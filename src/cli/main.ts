@@ -51,6 +51,7 @@ Environment:
   DROVER_SNAPSHOTS_KEPT  store snapshots kept in $DROVER_HOME/backups (default 10)
   DROVER_PORT_RANGE  host ports for replicas, FROM-TO (default 20000-29999)
   DROVER_ROUTER_HOST address service ports listen on (default 127.0.0.1; 0.0.0.0 for agents and clustered servers)
+  DROVER_VOLUMES_DIR where volumes live (default /var/lib/drover/volumes when root, else DROVER_HOME/agent/volumes)
   DROVER_ROUTER_KERNEL  "off": tcp ports forwarded by drover, not by kernel DNAT rules
   DROVER_LOG_MAX_BYTES  a replica log is rotated past this size (default 10 MiB)
   DROVER_CGROUPS     "off" to run without cgroups even where they are writable
