@@ -20,7 +20,9 @@ async function rolloutWhen(service: string, what: string, done: (view: RolloutSt
   }, timeoutMs, 50);
 }
 // Three failures before unready: on a busy machine one slow probe must not empty the stable set.
-const probe = "  health_checks:\n    readiness_probe: {http_get: {path: /ready, port: http}, period: 100ms, failure_threshold: 3}\n";
+// The startup probe gives a fresh replica 15 s to boot (the readiness probe alone would allow
+// 1.3 s, which four node processes starting at once on a loaded 2-core machine can miss).
+const probe = "  health_checks:\n    startup_probe: {http_get: {path: /ready, port: http}, period: 100ms, failure_threshold: 150}\n    readiness_probe: {http_get: {path: /ready, port: http}, period: 100ms, failure_threshold: 3}\n";
 
 function version(name: string, port: number, message: string, deployment: string, env: Record<string, string> = {}): string {
   return helloService(name, port, { replicas: 4, env: { MESSAGE: message, ...env }, extra: `${probe}  deployment: ${deployment}\n`, grace: "2s" });
