@@ -92,14 +92,19 @@ describe("a local node pool: nodes from nothing, a node for pending replicas, id
   });
 
   test("consolidation: a spread-out service is packed onto fewer nodes and the freed node is terminated, with 0 failed requests", async () => {
+    // The third node is empty until test/spread lands, and an idle node goes after scale_down_delay:
+    // on a loaded machine that can come first. So the delay is long while the service spreads out.
+    const patient = localPool(cluster).replace("scale_down_delay: 6s", "scale_down_delay: 10m");
+    assert.equal((await cluster.drover.run(["apply", "-f", cluster.drover.write("pool-patient.yaml", patient)])).code, 0);
     assert.equal((await cluster.drover.run(["pool", "scale", "work", "3"])).code, 0);
     await waitFor("three ready instances", async () => readyInstances(await poolOf(cluster)).length === 3, 40_000, 250);
-    // The third node is empty: an idle node goes too. Consolidation is about one that holds something, so test/spread puts one replica on each.
+    // Consolidation is about a node that holds something, so test/spread puts one replica on each.
     const port = await freePort();
     const consolidatedAt = Date.now();
     const oldest = [...readyInstances(await poolOf(cluster))].sort((a, b) => a.createdAt - b.createdAt)[0]!;
     assert.equal((await cluster.drover.run(["apply", "-f", cluster.drover.write("spread.yaml", clusterService("spread", port, 3).replace("cpu: 50m", "cpu: 100m"))])).code, 0);
     await waitFor("test/spread on three nodes", async () => Object.keys(readyByNode(await replicasOf(cluster, "test/spread"))).length === 3, 20_000, 250);
+    assert.equal((await cluster.drover.run(["apply", "-f", cluster.drover.write("pool.yaml", localPool(cluster))])).code, 0);
     const load = await loadDuring(port, waitFor("consolidated to two instances", async () => live(await poolOf(cluster)).length === 2 && Object.values(readyByNode(await replicasOf(cluster, "test/spread"))).reduce((a, b) => a + b, 0) === 3, 60_000, 250), 4, oldest.address!);
     timings.consolidation = Date.now() - consolidatedAt;
     assert.equal(load.failed, 0, `no failed request: ${JSON.stringify(load.statuses)}`);
