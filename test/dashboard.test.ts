@@ -1,16 +1,13 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { ARTEFACTS, launchBrowser, loginPage as loginPageOf, noBrowser } from "./browser.js";
 import { Drover, freePort, helloService, REPO, waitFor } from "./harness.js";
 import type { ServiceSummary } from "../src/contract/index.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const skip = fs.existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM} (apt-get install -y chromium)`;
+const skip = noBrowser;
 if (skip) process.stdout.write(`# dashboard tests skipped: ${skip}\n`);
-/** Screenshots are kept here as test artefacts. */
-const ARTEFACTS = path.join(REPO, "dist", "test-artifacts");
 
 let drover: Drover;
 let browser: Browser;
@@ -24,28 +21,14 @@ before(async () => {
   // A node pool: an exec provider here is enough, since this server (no --cluster-listen) refuses to make nodes it could not accept.
   const pool = `apiVersion: drover/v1\nkind: NodePool\nmetadata: {name: spare}\nspec:\n  provider: exec\n  min: 1\n  max: 2\n  machine: {cpu: 1, memory: 1Gi}\n  exec: {command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(path.join(REPO, "examples/providers/loopback-nodes.mjs"))}]}\n`;
   assert.equal((await drover.run(["apply", "-f", drover.write("pool.yaml", pool)])).code, 0);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
-  fs.mkdirSync(ARTEFACTS, { recursive: true });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
   await drover?.cleanup();
 });
 
-async function loginPage(width = 1280, height = 800): Promise<Page> {
-  const link = await drover.run(["dashboard", "--no-open"]);
-  assert.equal(link.code, 0, link.stderr);
-  const url = link.stdout.trim();
-  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/#login=[\w-]+$/);
-  const page = await browser.newPage({ viewport: { width, height } });
-  const errors: string[] = [];
-  page.on("pageerror", (error) => errors.push(error.message));
-  page.on("dialog", (dialog) => void dialog.accept());
-  await page.goto(url);
-  await page.getByRole("heading", { name: "Services" }).waitFor();
-  assert.deepEqual(errors, []);
-  return page;
-}
+const loginPage = (width?: number, height?: number): Promise<Page> => loginPageOf(drover, browser, width, height);
 
 const summary = async (name: string) => (await drover.json<ServiceSummary[]>(["get"])).find((s) => s.name === name)!;
 
@@ -88,8 +71,8 @@ test("jobs and volumes: a job's runs on the page, a run started from it (drover 
   await waitFor("the job's first run", async () => (await drover.json<Array<{ state: string }>>(["job", "runs", "test/report"]))[0]?.state === "succeeded", 20_000, 200);
   await waitFor("the volume in use", async () => (await drover.json<Array<{ usedBy: string[] }>>(["volume", "ls"])).some((v) => v.usedBy.length === 1), 20_000, 200);
   const page = await loginPage();
-  await page.getByRole("link", { name: "Jobs & volumes" }).click();
-  await page.getByRole("heading", { name: "Jobs and volumes" }).waitFor();
+  await page.getByRole("link", { name: "Jobs & data" }).click();
+  await page.getByRole("heading", { name: "Jobs, databases and volumes" }).waitFor();
   await page.getByTestId("run-test/report-1").filter({ hasText: "succeeded" }).waitFor();
   await page.locator('[data-job="test/report"]').getByRole("button", { name: "Run now" }).click();
   await page.getByRole("status").filter({ hasText: "Run 2 started." }).waitFor();

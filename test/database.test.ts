@@ -9,33 +9,32 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import pg from "pg";
 import type { DatabaseView, EventRecord } from "../src/contract/index.js";
 import { findPostgresProgram } from "../src/databases/postgres-bin.js";
+import type { Browser } from "playwright-core";
+import { ARTEFACTS, launchBrowser, loginPage, noBrowser } from "./browser.js";
 import { Drover, freePort, waitFor } from "./harness.js";
+import { queryRows } from "./postgres-harness.js";
 
 const skip = findPostgresProgram("postgres") && findPostgresProgram("pg_dump") ? false : "PostgreSQL's server binaries are not installed (apt-get install postgresql)";
 let drover: Drover;
 let full: string | null = null;
+/** The dashboard's view is checked where a browser is installed. */
+let browser: Browser | undefined;
 before(async () => {
-  if (!skip) drover = await Drover.started();
+  if (skip) return;
+  drover = await Drover.started();
+  if (!noBrowser) browser = await launchBrowser();
 });
 after(async () => {
+  await browser?.close();
   // Lazily: a backup still writing there keeps the tmpfs busy until drover stops, and a plain
   // umount would then fail and leave the home folder impossible to remove.
   if (full) spawnSync("umount", ["-l", full]);
   await drover?.cleanup();
 });
 
-async function rows(url: string, sql: string): Promise<unknown[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const rows = queryRows;
 
 test("a Database, a service writing through DATABASE_URL, scheduled backups pruned, a drop undone by restore; a non-dump refused; a full disk fails the backup loudly", { skip }, async () => {
   const [dbPort, appPort] = [await freePort(), await freePort()];
@@ -73,13 +72,32 @@ spec:
     const runs = await drover.json<Array<{ state: string }>>(["job", "runs", "shop/shopdb-backup"]);
     return runs.filter((r) => r.state === "succeeded").length >= 3 && (await backups()).length === 2;
   }, 30_000, 500);
+  // The newest backup lives at least one more period (2 s) before retention removes it: enough for this.
   const latest = (await backups())[0]!;
-
   await rows(url, "DROP TABLE orders");
   const restored = await drover.run(["db", "restore", "shopdb", path.basename(latest.file)]);
   assert.equal(restored.code, 0, restored.stderr);
   assert.match(restored.stdout, /restored into database shop/);
   assert.deepEqual(await rows(url, "SELECT id FROM orders ORDER BY id"), [{ id: 1 }, { id: 2 }, { id: 3 }]);
+
+  // Its health where an operator looks: drover db ls, drover doctor, the dashboard and its service page.
+  const table = (await drover.run(["db", "ls"])).stdout;
+  assert.match(table, /shop\/shopdb\s+ready\s+\d+\s+shop \d+(\.\d)?Mi\s+\d+(\.\d)?[KM]i of 100Mi\s+\d+s ago, \d+(\.\d)?(Ki)? \(2 kept\)/);
+  const doctor = (await drover.run(["doctor"])).stdout;
+  assert.match(doctor, /✓ database shop\/shopdb \(port \d+\): PostgreSQL \d+\.\d+, answered in \d+ ms; shop \d+(\.\d)?Mi; volume .* of 100Mi; last backup \d+s ago/);
+  if (browser) {
+    const page = await loginPage(drover, browser);
+    await page.getByRole("link", { name: "Jobs & data" }).click();
+    const row = page.getByTestId("database-shop/shopdb");
+    await waitFor("the database's row", async () => /answers · PostgreSQL \d+\.\d+/.test(await row.innerText().catch(() => "")), 10_000, 200);
+    assert.match(await row.innerText(), /shop \d+(\.\d)? MiB[\s\S]*\d+s ago, \d+(\.\d)? (B|KiB)/);
+    await row.getByRole("link", { name: "shop/shopdb" }).click();
+    const panel = page.getByTestId("database-panel");
+    await panel.waitFor();
+    assert.match(await panel.innerText(), /answers · PostgreSQL[\s\S]*shop \(shop\) \d+(\.\d)? MiB[\s\S]*schedule \*\/2 \* \* \* \* \* · 2 kept/);
+    await page.screenshot({ path: path.join(ARTEFACTS, "database.png"), fullPage: true });
+    await page.close();
+  }
 
   const bogus = drover.write("notes.txt", "not a dump");
   const refused = await drover.run(["db", "restore", "shopdb", bogus]);
@@ -103,6 +121,17 @@ spec:
   assert.match(failing.lastFailure ?? "", /backup failed: shop: (pg_dump exited 0 but wrote .*|the dump does not read back.*|pg_dump failed.*)/);
   const listed = await drover.run(["db", "ls"]);
   assert.match(listed.stdout, /FAILED \d+s ago: backup failed: shop: /);
+  const troubled = await drover.run(["doctor"]);
+  assert.equal(troubled.code, 1, "a failing backup is a problem doctor reports");
+  assert.match(troubled.stdout, /! database shop\/shopdb .*last backup FAILED \d+s ago: backup failed: shop: /);
+  if (browser) {
+    const page = await loginPage(drover, browser);
+    await page.getByRole("link", { name: "Jobs & data" }).click();
+    const alert = page.getByTestId("database-shop/shopdb").getByRole("alert");
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /failed \d+s ago: backup failed: shop: /);
+    await page.close();
+  }
   const events = await drover.json<EventRecord[]>(["events", "-s", "shop/shopdb-backup", "-n", "1000"]);
   assert.ok(events.some((e) => e.type === "JobRunFailed"));
   const metrics = await (await fetch(`${drover.url}/metrics`, { headers: drover.authorization() })).text();

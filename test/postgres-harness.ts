@@ -16,6 +16,17 @@ export function postgresBin(name: "initdb" | "postgres"): string {
   return postgresProgram(name);
 }
 
+/** The rows a statement returns, on a connection of its own (a URL, or the client's settings). */
+export async function queryRows(connection: string | pg.ClientConfig, sql: string): Promise<unknown[]> {
+  const client = new pg.Client(typeof connection === "string" ? { connectionString: connection } : connection);
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 let shared: Promise<TestPostgres> | undefined;
 
 /** One PostgreSQL per test process, started on first use and gone when the process ends. */

@@ -9,11 +9,11 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import http from "node:http";
 import { findPostgresProgram } from "../src/databases/postgres-bin.js";
 import { backupName, listBackups, restoreDatabase } from "../src/databases/postgres-backup.js";
 import { freePort, REPO, waitFor } from "./harness.js";
+import { queryRows } from "./postgres-harness.js";
 
 const skip = findPostgresProgram("postgres") && findPostgresProgram("initdb") ? false : "PostgreSQL's server binaries are not installed (apt-get install postgresql)";
 const PROGRAM = path.join(REPO, "dist/src/databases/postgres-replica.js");
@@ -49,14 +49,8 @@ function start(port: number, shopPassword: string): { log: () => string; exited:
   return { log: () => output, exited };
 }
 
-async function query(port: number, user: string, password: string, database: string, sql: string): Promise<unknown[]> {
-  const client = new pg.Client({ host: "127.0.0.1", port, user, password, database });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
+function query(port: number, user: string, password: string, database: string, sql: string): Promise<unknown[]> {
+  return queryRows({ host: "127.0.0.1", port, user, password, database }, sql);
 }
 
 test("a new cluster with the roles and databases asked for; data kept across a restart; a changed password applied; backups with retention, a restore, a refused non-dump, a failing backup told; SIGTERM stops it cleanly", { skip }, async () => {

@@ -12,6 +12,8 @@ export function registerDatabaseRoutes(app: FastifyInstance, controlPlane: Contr
 
   app.get("/api/v1/databases", async () => ({ databases: await databases.views() }));
 
+  app.get<{ Params: { name: string } }>("/api/v1/databases/:name", async (request) => databases.view(request.params.name));
+
   app.get<{ Params: { name: string } }>("/api/v1/databases/:name/backups", async (request) => ({
     backups: (await databases.listBackupFiles(request.params.name)).map((b) => ({ database: b.database, file: b.file, at: b.at, bytes: b.bytes })),
   }));

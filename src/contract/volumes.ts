@@ -27,16 +27,23 @@ export function volumeKey(service: string, name: string, ordinal: number | null)
   return `${service}/${ordinal === null ? name : `${name}-${ordinal}`}`;
 }
 
-/** A managed database as `drover db ls`, the dashboard and `drover doctor` show it. */
+/** A managed database as `drover db ls`, the dashboard, its service page and `drover doctor` show it. */
 export interface DatabaseView {
   /** `namespace/name`, also its service's. */
   name: string;
   port: number;
-  databases: Array<{ name: string; owner: string }>;
+  /** Its databases, each with its size on disk when the server answered (pg_database_size). */
+  databases: Array<{ name: string; owner: string; bytes: number | null }>;
   /** Its replica is ready (roles and databases in place). */
   ready: boolean;
-  /** Its port answers through this server's node's router now. */
+  /** It answered a query as its superuser through this server's node's router just now. */
   reachable: boolean;
+  /** Why it did not (refused, timed out, authentication), when it did not. */
+  reachError: string | null;
+  /** `PostgreSQL 15.8` as the server reports itself, when it answered. */
+  serverVersion: string | null;
+  /** How long connecting and the query took, when it answered. */
+  latencyMs: number | null;
   usedBytes: number | null;
   sizeBytes: number | null;
   node: string | null;
@@ -50,4 +57,9 @@ export interface DatabaseView {
     /** The last line the failing backup run wrote, when the last run failed. */
     lastFailure: string | null;
   };
+}
+
+/** Whether a database's last backup run failed (a failure newer than its last success): the alert state. */
+export function lastBackupFailed(backups: DatabaseView["backups"]): boolean {
+  return backups.lastFailureAt !== null && (backups.lastSuccessAt === null || backups.lastFailureAt > backups.lastSuccessAt);
 }

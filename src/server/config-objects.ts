@@ -5,7 +5,7 @@
  */
 import { ConflictError, BadRequestError, NotFoundError } from "../errors.js";
 import type { SecretBox } from "../security/secret-box.js";
-import type { ServiceDescriptor } from "../spec/index.js";
+import { databaseOfService, databaseUrls, type ServiceDescriptor } from "../spec/index.js";
 import type { AppliedService, FieldChange, ServiceRecord } from "../contract/index.js";
 import type { ServiceChange, Store } from "../store/store.js";
 import { contentHash, diffValues } from "./apply-plan.js";
@@ -68,6 +68,9 @@ export class ConfigObjects {
     if (!QUALIFIED_NAME.test(name)) throw new BadRequestError("expected namespace/name, lowercase letters, digits and '-'", "name");
     const existing = await this.store.getConfigObject("Secret", name);
     const next = options.replace ? data : { ...existing?.data, ...data };
+    // A database's credentials: its URLs follow its passwords, so linked services get working ones.
+    const database = (await this.services()).map((s) => databaseOfService(s.descriptor)).find((d) => d?.secret === name);
+    if (database) Object.assign(next, databaseUrls(database, next));
     const changedKeys = diffValues(existing?.data ?? {}, next).map((c) => c.path);
     if (changedKeys.length === 0) return { name, version: existing!.version, changedKeys, services: [] };
     const hash = this.hash("Secret", next);

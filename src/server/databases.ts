@@ -1,23 +1,19 @@
 /**
- * Managed databases as the API shows and operates them: each one's service state, whether its port
- * answers, what its volume holds, its backups (the files in this server's home, and the backup
+ * Managed databases as the API shows and operates them: each one's service state, whether it
+ * answers a query (and its version and the size of each database), what its volume holds, its backups (the files in this server's home, and the backup
  * job's last success and failure), a backup now, a restore, and the connection for `drover db psql`.
  * Backups are read where this server's own node writes them (DROVER_HOME/backups).
  */
-import net from "node:net";
 import path from "node:path";
-import type { DatabaseView, JobRun } from "../contract/index.js";
+import type { DatabaseView, JobRun, ReplicaRecord, VolumeView } from "../contract/index.js";
 import { listBackups, restoreDatabase, type BackupFile } from "../databases/postgres-backup.js";
+import { postgresHealth } from "../databases/postgres-health.js";
 import { BadRequestError, NotFoundError } from "../errors.js";
-import { backupJobName, credentialsSecretName, DATABASE_ANNOTATION, SUPERUSER_PASSWORD_KEY, urlKey, type ServiceDescriptor } from "../spec/index.js";
+import { backupJobName, databaseOfService, SUPERUSER_PASSWORD_KEY, urlKey, type ServiceDescriptor } from "../spec/index.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./event-bus.js";
 import type { Jobs } from "./jobs/jobs.js";
 import type { Volumes } from "./volumes.js";
-
-interface Setup {
-  databases: Array<{ name: string; owner: string }>;
-}
 
 export class Databases {
   constructor(
@@ -31,36 +27,51 @@ export class Databases {
 
   async views(): Promise<DatabaseView[]> {
     const views: DatabaseView[] = [];
-    const replicas = await this.store.listReplicas();
-    const volumes = await this.volumes.views();
+    const context = { replicas: await this.store.listReplicas(), volumes: await this.volumes.views() };
     for (const service of await this.store.listServices()) {
       const descriptor = (await this.store.getRevision(service.name, service.revision))?.descriptor;
-      if (!descriptor?.metadata.annotations?.[DATABASE_ANNOTATION] || service.deleting) continue;
-      const port = descriptor.spec.networking.ports[0]!.port;
-      const backupJob = await this.store.getJob(`${service.namespace}/${backupJobName(descriptor.metadata.name)}`);
-      const lastRun = backupJob ? (await this.store.listRuns(backupJob.name, 1))[0] : undefined;
-      const files = this.backups(service.name);
-      const volume = volumes.find((v) => v.service === service.name);
-      views.push({
-        name: service.name,
-        port,
-        databases: setupOf(descriptor).databases,
-        ready: replicas.some((r) => r.service === service.name && r.state === "ready"),
-        reachable: await answers(port),
-        usedBytes: volume?.usedBytes ?? null,
-        sizeBytes: volume?.size ?? null,
-        node: volume?.node ?? null,
-        backups: {
-          schedule: backupJob?.descriptor.spec.cron?.schedule ?? null,
-          count: files.length,
-          latest: files[0] ? { file: path.basename(files[0].file), at: files[0].at, bytes: files[0].bytes } : null,
-          lastSuccessAt: backupJob?.status.lastSuccessAt ?? null,
-          lastFailureAt: backupJob?.status.lastFailureAt ?? null,
-          lastFailure: lastRun?.state === "failed" ? failureOf(lastRun) : null,
-        },
-      });
+      if (!descriptor || !databaseOfService(descriptor) || service.deleting) continue;
+      views.push(await this.viewOf(service.name, descriptor, context));
     }
     return views;
+  }
+
+  /** One database, by its name or its service's (404 for anything else). */
+  async view(name: string): Promise<DatabaseView> {
+    const { service, descriptor } = await this.find(name);
+    return this.viewOf(service, descriptor, { replicas: await this.store.listReplicas(), volumes: await this.volumes.views() });
+  }
+
+  private async viewOf(service: string, descriptor: ServiceDescriptor, context: { replicas: ReplicaRecord[]; volumes: VolumeView[] }): Promise<DatabaseView> {
+    const port = descriptor.spec.networking.ports[0]!.port;
+    const backupJob = await this.store.getJob(`${descriptor.metadata.namespace}/${backupJobName(descriptor.metadata.name)}`);
+    const lastRun = backupJob ? (await this.store.listRuns(backupJob.name, 1))[0] : undefined;
+    const files = this.backups(service);
+    const volume = context.volumes.find((v) => v.service === service);
+    const { databases } = databaseOfService(descriptor)!;
+    const password = (await this.credentials(descriptor))?.[SUPERUSER_PASSWORD_KEY];
+    const health = password ? await postgresHealth({ port, password }, databases.map((d) => d.name)) : { reachable: false, error: "no credentials yet", serverVersion: null, latencyMs: null, sizes: {} as Record<string, number> };
+    return {
+      name: service,
+      port,
+      databases: databases.map((d) => ({ ...d, bytes: health.sizes[d.name] ?? null })),
+      ready: context.replicas.some((r) => r.service === service && r.state === "ready"),
+      reachable: health.reachable,
+      reachError: health.error,
+      serverVersion: health.serverVersion,
+      latencyMs: health.latencyMs,
+      usedBytes: volume?.usedBytes ?? null,
+      sizeBytes: volume?.size ?? null,
+      node: volume?.node ?? null,
+      backups: {
+        schedule: backupJob?.descriptor.spec.cron?.schedule ?? null,
+        count: files.length,
+        latest: files[0] ? { file: path.basename(files[0].file), at: files[0].at, bytes: files[0].bytes } : null,
+        lastSuccessAt: backupJob?.status.lastSuccessAt ?? null,
+        lastFailureAt: backupJob?.status.lastFailureAt ?? null,
+        lastFailure: lastRun?.state === "failed" ? failureOf(lastRun) : null,
+      },
+    };
   }
 
   /** A backup now: the backup job's run, by hand. */
@@ -83,11 +94,11 @@ export class Databases {
    */
   async restore(name: string, file: string, database: string | undefined, author: string): Promise<{ database: string; file: string }> {
     const { service, descriptor } = await this.find(name);
-    const setup = setupOf(descriptor);
+    const setup = databaseOfService(descriptor)!;
     const target = database ?? databaseOfFile(file, setup) ?? setup.databases[0]!.name;
     if (!setup.databases.some((d) => d.name === target)) throw new BadRequestError(`${name} has no database "${target}" (it has ${setup.databases.map((d) => d.name).join(", ")})`, "database");
     const source = path.isAbsolute(file) ? file : path.join(this.backupDir(service), path.basename(file));
-    const password = (await this.store.getConfigObject("Secret", `${descriptor.metadata.namespace}/${credentialsSecretName(descriptor.metadata.name)}`))?.data[SUPERUSER_PASSWORD_KEY];
+    const password = (await this.credentials(descriptor))?.[SUPERUSER_PASSWORD_KEY];
     if (!password) throw new BadRequestError(`${name} has no credentials yet: apply it first`);
     const port = descriptor.spec.networking.ports[0]!.port;
     try {
@@ -103,9 +114,9 @@ export class Databases {
   /** The URL of a database as its owner, or as the superuser: for `drover db psql` (admins only). */
   async connection(name: string, database: string | undefined, superuser: boolean): Promise<string> {
     const { descriptor } = await this.find(name);
-    const secret = (await this.store.getConfigObject("Secret", `${descriptor.metadata.namespace}/${credentialsSecretName(descriptor.metadata.name)}`))?.data;
+    const secret = await this.credentials(descriptor);
     if (!secret) throw new BadRequestError(`${name} has no credentials yet: apply it first`);
-    const setup = setupOf(descriptor);
+    const setup = databaseOfService(descriptor)!;
     const target = database ?? setup.databases[0]!.name;
     if (!setup.databases.some((d) => d.name === target)) throw new BadRequestError(`${name} has no database "${target}"`, "database");
     if (superuser) return `postgresql://postgres:${encodeURIComponent(secret[SUPERUSER_PASSWORD_KEY]!)}@127.0.0.1:${descriptor.spec.networking.ports[0]!.port}/${target}`;
@@ -116,8 +127,12 @@ export class Databases {
     const services = await this.store.listServices();
     const match = services.find((s) => s.name === name) ?? services.filter((s) => s.name.endsWith(`/${name}`))[0];
     const descriptor = match ? (await this.store.getRevision(match.name, match.revision))?.descriptor : undefined;
-    if (!match || !descriptor?.metadata.annotations?.[DATABASE_ANNOTATION]) throw new NotFoundError(`no database named "${name}" (drover db ls lists them)`);
+    if (!match || !descriptor || !databaseOfService(descriptor)) throw new NotFoundError(`no database named "${name}" (drover db ls lists them)`);
     return { service: match.name, descriptor };
+  }
+
+  private async credentials(descriptor: ServiceDescriptor): Promise<Record<string, string> | undefined> {
+    return (await this.store.getConfigObject("Secret", databaseOfService(descriptor)!.secret))?.data;
   }
 
   private backupDir(service: string): string {
@@ -129,12 +144,9 @@ export class Databases {
   }
 }
 
-function setupOf(descriptor: ServiceDescriptor): Setup {
-  return JSON.parse(descriptor.spec.configuration.environment.DROVER_PG_SETUP ?? '{"databases":[]}') as Setup;
-}
 
 /** `shop-20260101T030000Z.dump` belongs to database shop. */
-function databaseOfFile(file: string, setup: Setup): string | undefined {
+function databaseOfFile(file: string, setup: { databases: Array<{ name: string; owner: string }> }): string | undefined {
   const base = path.basename(file);
   return setup.databases.map((d) => d.name).find((d) => base.startsWith(`${d}-`) && /-\d{8}T\d{6}Z\.dump$/.test(base));
 }
@@ -143,18 +155,4 @@ function failureOf(run: JobRun): string {
   const attempt = run.attempts.at(-1);
   const line = attempt?.log.filter((l) => l.trim()).at(-1);
   return line ?? run.reason;
-}
-
-/** Whether something accepts a connection on the port through this node's router, within a second. */
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
 }

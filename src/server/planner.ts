@@ -7,7 +7,7 @@
 import crypto from "node:crypto";
 import { evaluatePolicies } from "../security/policy.js";
 import { checkSignature, type trustedKeys } from "../security/signatures.js";
-import { DATABASE_ANNOTATION, databaseUrls, hostPortsOf, loadDescriptors, qualifiedName, SpecError, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
+import { DATABASE_ANNOTATION, databaseLayout, databaseUrls, hostPortsOf, loadDescriptors, qualifiedName, SpecError, type DescriptorFile, type KnownObjects, type SpecIssue } from "../spec/index.js";
 import type { ApplyBatch, ServiceChange, Store } from "../store/store.js";
 import { contentHash, diffValues, redact, revisionDescriptor } from "./apply-plan.js";
 import { objectKey, withConfigChecksum } from "./config-checksum.js";
@@ -60,7 +60,7 @@ export class Planner {
       const existing = await this.store.getConfigObject("Secret", name);
       const data = { ...existing?.data };
       for (const key of database.credentials.keys) data[key] ??= crypto.randomBytes(18).toString("base64url");
-      Object.assign(data, databaseUrls(database.document, data));
+      Object.assign(data, databaseUrls({ databases: databaseLayout(database.document).databases, port: database.document.spec.port }, data));
       if (existing && diffValues(existing.data, data).length === 0) {
         entries.push({ kind: "Secret", name, action: "unchanged", changes: [] });
         continue;

@@ -5,11 +5,15 @@
  * the server, which alone can generate and keep passwords). Programs named `drover:…` are drover's
  * own, found by each node's agent in its own installation.
  */
-import { databaseLayout, passwordKey, SUPERUSER_PASSWORD_KEY, type DatabaseDocument } from "./database-schema.js";
+import { CONTAINER_CONVERGED_MARK, CONTAINER_DATA_MOUNT, CONTAINER_PGDATA, containerScript } from "./database-container.js";
+import { databaseLayout, passwordKey, SUPERUSER_PASSWORD_KEY, type DatabaseDocument, type PostgresLayout } from "./database-schema.js";
 import { cronJobSpecSchema, jobSpecSchema } from "./job-schema.js";
 import { normaliseJobDocument, normaliseService } from "./normalise.js";
 import { serviceSpecSchema } from "./service-schema.js";
 import type { JobDescriptor, ServiceDescriptor } from "./types.js";
+
+/** The official image's tag when a docker Database names no version. */
+const DEFAULT_IMAGE_VERSION = "17";
 
 /** The annotation that marks a service as a database's. */
 export const DATABASE_ANNOTATION = "drover.dev/database";
@@ -24,11 +28,22 @@ export interface DatabaseParts {
   credentials: { secret: string; keys: string[]; port: number };
 }
 
-/** The credentials secret's URL entries, from its passwords: each database as its owner, over the node's router. */
-export function databaseUrls(doc: DatabaseDocument, passwords: Record<string, string>): Record<string, string> {
-  const { databases } = databaseLayout(doc);
-  const url = (d: { name: string; owner: string }) => `postgresql://${d.owner}:${encodeURIComponent(passwords[passwordKey(d.owner)] ?? "")}@127.0.0.1:${doc.spec.port}/${d.name}`;
+/**
+ * The credentials secret's URL entries, from its passwords: each database as its owner, over the
+ * node's router. From the descriptor at apply, or from its service's (`databaseOfService`) when a
+ * password alone changes.
+ */
+export function databaseUrls(database: { databases: PostgresLayout["databases"]; port: number }, passwords: Record<string, string>): Record<string, string> {
+  const { databases, port } = database;
+  const url = (d: { name: string; owner: string }) => `postgresql://${d.owner}:${encodeURIComponent(passwords[passwordKey(d.owner)] ?? "")}@127.0.0.1:${port}/${d.name}`;
   return Object.fromEntries([[urlKey(), url(databases[0]!)], ...databases.map((d) => [urlKey(d.name), url(d)])]);
+}
+
+/** What a database's service says of it: its databases with their owners, its port and its credentials secret; null for any other service. */
+export function databaseOfService(descriptor: ServiceDescriptor): { databases: PostgresLayout["databases"]; port: number; secret: string } | null {
+  if (!descriptor.metadata.annotations?.[DATABASE_ANNOTATION]) return null;
+  const setup = JSON.parse(descriptor.spec.configuration.environment.DROVER_PG_SETUP ?? '{"databases":[]}') as { databases: PostgresLayout["databases"] };
+  return { databases: setup.databases, port: descriptor.spec.networking.ports[0]!.port, secret: `${descriptor.metadata.namespace}/${credentialsSecretName(descriptor.metadata.annotations[DATABASE_ANNOTATION])}` };
 }
 
 export function credentialsSecretName(database: string): string {
@@ -50,21 +65,24 @@ export function expandDatabase(doc: DatabaseDocument, baseDir: string): Database
   };
   const version = spec.version ? { DROVER_PG_VERSION: spec.version } : {};
   const annotations = { ...metadata.annotations, [DATABASE_ANNOTATION]: metadata.name };
+  const docker = spec.runtime === "docker";
+  // Ready once its roles and databases are in place, not when the port first answers. The startup
+  // probe gives a first start (initdb, an image's first run) ten minutes; readiness then follows.
+  const converged = { exec: { command: docker ? ["test", "-f", CONTAINER_CONVERGED_MARK] : ["sh", "-c", 'test -f "$DROVER_VOLUME_DATA/run/converged"'] } };
   const parsed = serviceSpecSchema.parse({
-    command: ["drover:postgres-replica"],
-    // Its own user (postgres, where drover is root) may not enter the descriptor's folder.
-    working_dir: "/",
+    ...(docker
+      ? { runtime: "docker", image: spec.image ?? { repository: "postgres", tag: spec.version ?? DEFAULT_IMAGE_VERSION }, command: ["sh", "-c", containerScript(layout, passwordKey)] }
+      : // Its own user (postgres, where drover is root) may not enter the descriptor's folder.
+        { command: ["drover:postgres-replica"], working_dir: "/" }),
     stateful: true,
     replicas: 1,
-    volumes: [{ name: "data" }],
-    networking: { ports: [{ name: "postgres", port: spec.port, protocol: "TCP" }] },
-    // Ready once its roles and databases are in place, not when the port first answers.
-    health_checks: { readiness_probe: { exec: { command: ["sh", "-c", 'test -f "$DROVER_VOLUME_DATA/run/converged"'] }, period: 1, failure_threshold: 1 } },
+    networking: { ports: [{ name: "postgres", port: spec.port, protocol: "TCP", ...(docker ? { target_port: 5432 } : {}) }] },
+    health_checks: { startup_probe: { ...converged, period: 1, failure_threshold: 600 }, readiness_probe: { ...converged, period: 2, failure_threshold: 3 } },
     deployment: { strategy: "rolling", rolling: { max_surge: 0, max_unavailable: 1 } },
-    configuration: { environment: { DROVER_PG_SETUP: JSON.stringify(setup), ...version }, secrets: [secret] },
+    configuration: { environment: { DROVER_PG_SETUP: JSON.stringify(setup), ...version, ...(docker ? { PGDATA: CONTAINER_PGDATA } : {}) }, secrets: [secret] },
   });
   // Already-normalised values (bytes, millicores, milliseconds) go in after parsing, as they are.
-  const serviceSpec = { ...parsed, resources: spec.resources, ...(spec.placement ? { placement: spec.placement } : {}), volumes: [{ name: "data", ...(spec.storage.size !== undefined ? { size: spec.storage.size } : {}) }], stop: { signal: "SIGTERM" as const, grace_period: spec.stop.grace_period } };
+  const serviceSpec = { ...parsed, resources: spec.resources, ...(spec.placement ? { placement: spec.placement } : {}), volumes: [{ name: "data", ...(docker ? { mount_path: CONTAINER_DATA_MOUNT } : {}), ...(spec.storage.size !== undefined ? { size: spec.storage.size } : {}) }], stop: { signal: "SIGTERM" as const, grace_period: spec.stop.grace_period } };
   const service = normaliseService({ apiVersion: doc.apiVersion, kind: "Service", metadata: { ...metadata, annotations }, spec: serviceSpec }, baseDir);
 
   let backup: JobDescriptor | null = null;

@@ -12,10 +12,15 @@ import { metadataSchema, serviceFields } from "./service-schema.js";
 /** PostgreSQL role and database names drover makes: plain identifiers, so they need no quoting anywhere. */
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "must be lowercase letters, digits and '_', starting with a letter or '_' (at most 63)" });
 
-export const databaseSpecSchema = z.strictObject({
+export const databaseSpecSchema = z
+  .strictObject({
   engine: z.enum(["postgresql"]).default("postgresql"),
-  /** The major version: Debian's server binaries of it (/usr/lib/postgresql/<version>); default the newest installed. */
+  /** The major version: Debian's server binaries of it (/usr/lib/postgresql/<version>); default the newest installed. For docker, the image's tag. */
   version: z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(/^\d+$/, { error: "expected a major version such as 15" })).optional(),
+  /** process: the node's own PostgreSQL server binaries; docker: a container of `image`. */
+  runtime: z.enum(["process", "docker"]).default("process"),
+  /** For docker: an image that works as the official postgres image does (POSTGRES_PASSWORD, PGDATA, docker-entrypoint.sh, psql); default {repository: postgres, tag: <version or 17>}, as a service's image. */
+  image: serviceFields.shape.image,
   /** Where drover's router listens for it (TCP). */
   port: z.number().int().min(1, { error: "must be 1-65535" }).max(65535, { error: "must be 1-65535" }),
   storage: z.strictObject({ size: memory.optional() }).prefault({}),
@@ -35,14 +40,22 @@ export const databaseSpecSchema = z.strictObject({
       failed_history: nonNegativeInt.default(3),
     })
     .optional(),
-});
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.image !== undefined && spec.runtime !== "docker") ctx.addIssue({ code: "custom", path: ["image"], message: "an image needs runtime: docker (the process runtime runs the node's own PostgreSQL binaries)" });
+  });
 
 export const databaseDocumentSchema = z.strictObject({ apiVersion: z.string(), kind: z.literal("Database"), metadata: metadataSchema, spec: databaseSpecSchema });
 
 export type DatabaseDocument = z.output<typeof databaseDocumentSchema>;
 
+export interface PostgresLayout {
+  databases: Array<{ name: string; owner: string }>;
+  users: string[];
+}
+
 /** A Database's own roles and databases, defaults filled in: one database and one user named after it. */
-export function databaseLayout(doc: DatabaseDocument): { databases: Array<{ name: string; owner: string }>; users: string[] } {
+export function databaseLayout(doc: DatabaseDocument): PostgresLayout {
   const fallback = doc.metadata.name.replace(/-/g, "_");
   const databases = (doc.spec.databases ?? [{ name: fallback }]).map((d) => ({ name: d.name, owner: d.owner ?? doc.spec.users?.[0]?.name ?? fallback }));
   const users = [...new Set([...(doc.spec.users ?? []).map((u) => u.name), ...databases.map((d) => d.owner)])];

@@ -102,7 +102,7 @@ function App() {
           <a href="#/" aria-current={route === "/" ? "page" : undefined}>Overview</a>
           <a href="#/events" aria-current={route === "/events" ? "page" : undefined}>Events{me.role === "admin" ? " & audit" : ""}</a>
           <a href="#/nodes" aria-current={route === "/nodes" ? "page" : undefined}>Nodes</a>
-          <a href="#/workloads" aria-current={route === "/workloads" ? "page" : undefined}>Jobs &amp; volumes</a>
+          <a href="#/workloads" aria-current={route === "/workloads" ? "page" : undefined}>Jobs &amp; data</a>
           <a href="#/host" aria-current={route === "/host" ? "page" : undefined}>Host</a>
         </nav>
         <div class="who">

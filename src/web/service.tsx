@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { MetricPoint } from "../contract/index.js";
 import { api, servicePath, token, type StreamedEvent } from "./api.js";
 import { Chart } from "./chart.js";
+import { DatabasePanel } from "./databases.js";
 import { age, bytes, time } from "./format.js";
 import type { ServiceSummary } from "./overview.js";
 
@@ -97,6 +98,8 @@ export function ServicePage(props: { name: string; tick: number; canAct: boolean
           )}
         </section>
       )}
+
+      <DatabasePanel service={service.name} tick={props.tick} />
 
       <section aria-labelledby="replicas-title">
         <h2 id="replicas-title">Replicas</h2>

@@ -1,28 +1,34 @@
-/** Jobs with their runs (a run by hand for operators) and volumes with their node, use and users. */
+/** Jobs with their runs (a run by hand for operators), databases with their backups, and volumes with their node, use and users. */
 import { useEffect, useState } from "preact/hooks";
-import type { JobRun, JobView, VolumeView } from "../contract/index.js";
+import type { DatabaseView, JobRun, JobView, VolumeView } from "../contract/index.js";
 import { api } from "./api.js";
+import { DatabaseTable } from "./databases.js";
 import { age, bytes } from "./format.js";
 
 export function WorkloadsPage(props: { tick: number; canAct: boolean }) {
   const [jobs, setJobs] = useState<JobView[] | null>(null);
   const [volumes, setVolumes] = useState<VolumeView[] | null>(null);
+  const [databases, setDatabases] = useState<DatabaseView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    Promise.all([api.get<{ jobs: JobView[] }>("/api/v1/jobs"), api.get<{ volumes: VolumeView[] }>("/api/v1/volumes")]).then(
-      ([j, v]) => (setJobs(j.jobs), setVolumes(v.volumes), setError(null)),
+    Promise.all([api.get<{ jobs: JobView[] }>("/api/v1/jobs"), api.get<{ volumes: VolumeView[] }>("/api/v1/volumes"), api.get<{ databases: DatabaseView[] }>("/api/v1/databases")]).then(
+      ([j, v, d]) => (setJobs(j.jobs), setVolumes(v.volumes), setDatabases(d.databases), setError(null)),
       (e: Error) => setError(e.message),
     );
   }, [props.tick]);
 
   if (error) return <p role="alert" class="error">{error}</p>;
-  if (!jobs || !volumes) return <p aria-busy="true">Loading…</p>;
+  if (!jobs || !volumes || !databases) return <p aria-busy="true">Loading…</p>;
   return (
     <>
-      <h1>Jobs and volumes</h1>
+      <h1>Jobs, databases and volumes</h1>
       <section aria-labelledby="jobs-heading">
         <h2 id="jobs-heading">Jobs</h2>
         {jobs.length === 0 ? <p class="muted">No jobs: apply a kind: Job or kind: CronJob descriptor.</p> : jobs.map((job) => <JobArticle key={job.name} job={job} tick={props.tick} canAct={props.canAct} />)}
+      </section>
+      <section aria-labelledby="databases-heading">
+        <h2 id="databases-heading">Databases</h2>
+        <DatabaseTable databases={databases} />
       </section>
       <section aria-labelledby="volumes-heading">
         <h2 id="volumes-heading">Volumes</h2>

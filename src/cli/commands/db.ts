@@ -3,7 +3,8 @@ import { spawn } from "node:child_process";
 import type { Command } from "commander";
 import type { DatabaseView, JobRun } from "../../contract/index.js";
 import { ApiClient, CliError, EXIT_FAILURE } from "../client.js";
-import { age, color, memory, printStructured, table } from "../output.js";
+import { databaseSizes, databaseState, lastBackup, volumeUse } from "../database-summary.js";
+import { age, memory, printStructured, table } from "../output.js";
 
 const path = (name: string) => `/api/v1/databases/${encodeURIComponent(name)}`;
 
@@ -11,21 +12,14 @@ export function registerDb(program: Command): void {
   const db = program.command("db").description("managed databases (kind: Database): state, size, backups, restore, a psql shell");
 
   db.command("ls")
-    .description("list databases: ready and reachable, port, databases, size, last backup (and why the last one failed)")
+    .description("list databases: ready and answering a query (or why not), port, each database's size, the volume's use, last backup (and why the last one failed)")
     .option("-o, --output <format>", "table, json or yaml", "table")
     .action(async (flags: { output: string }) => {
       const { databases } = await new ApiClient().get<{ databases: DatabaseView[] }>("/api/v1/databases");
       if (printStructured(flags.output, databases)) return;
       if (databases.length === 0) return void process.stdout.write("no databases (apply a kind: Database descriptor)\n");
-      const rows = databases.map((d) => [
-        d.name,
-        d.ready && d.reachable ? color.green("ready") : d.ready ? color.red("unreachable") : color.yellow("not ready"),
-        String(d.port),
-        d.databases.map((x) => x.name).join(","),
-        d.usedBytes === null ? "?" : `${memory(d.usedBytes)}${d.sizeBytes ? ` of ${memory(d.sizeBytes)}` : ""}`,
-        lastBackup(d),
-      ]);
-      process.stdout.write(`${table(["NAME", "STATE", "PORT", "DATABASES", "SIZE", "LAST BACKUP"], rows)}\n`);
+      const rows = databases.map((d) => [d.name, databaseState(d), String(d.port), databaseSizes(d), volumeUse(d), lastBackup(d)]);
+      process.stdout.write(`${table(["NAME", "STATE", "PORT", "DATABASES", "VOLUME", "LAST BACKUP"], rows)}\n`);
     });
 
   db.command("backup")
@@ -73,12 +67,4 @@ export function registerDb(program: Command): void {
       });
       process.exitCode = code;
     });
-}
-
-function lastBackup(d: DatabaseView): string {
-  const { backups } = d;
-  if (!backups.schedule) return color.dim("no backups set");
-  const failedLast = backups.lastFailureAt !== null && (backups.lastSuccessAt === null || backups.lastFailureAt > backups.lastSuccessAt);
-  const latest = backups.latest ? `${age(backups.latest.at)} ago, ${memory(backups.latest.bytes)} (${backups.count} kept)` : "none yet";
-  return failedLast ? color.red(`FAILED ${age(backups.lastFailureAt)} ago: ${backups.lastFailure ?? "see drover job runs"}; last good ${latest}`) : latest;
 }

@@ -3,7 +3,8 @@ import { droverHome } from "../../settings.js";
 import { ApiClient } from "../client.js";
 import { color, memory } from "../output.js";
 import { formatDuration } from "../../spec/units.js";
-import type { AgentInfo, ServerRoleView } from "../../contract/index.js";
+import { lastBackupFailed, type AgentInfo, type DatabaseView, type ServerRoleView } from "../../contract/index.js";
+import { databaseSizes, databaseState, lastBackup, volumeUse } from "../database-summary.js";
 
 /** Below this, replica logs and the store may fill the disk. */
 const MIN_FREE_BYTES = 1024 ** 3;
@@ -26,7 +27,7 @@ const SERVER_SILENT_MS = 15_000;
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check the set-up: server (version, uptime), store (kind, where, leader and term, every server on it), state folder and its free space, runtimes, cgroups, router, energy source; exit 1 when something is wrong")
+    .description("check the set-up: server (version, uptime), store (kind, where, leader and term, every server on it), state folder and its free space, runtimes, cgroups, router, energy source, and each managed database (answers a query, sizes, last backup); exit 1 when something is wrong")
     .action(async () => {
       const client = new ApiClient();
       let problems = 0;
@@ -52,6 +53,8 @@ export function registerDoctor(program: Command): void {
       }
       for (const detail of info.agent.details) say(!/not enforced|not available|not writable|refused|no Docker Engine/.test(detail), detail);
       say(true, `energy figures: ${info.energySource === "rapl" ? "measured (RAPL)" : "estimated by the utilisation model (no readable RAPL)"}`);
+      const { databases } = await client.get<{ databases: DatabaseView[] }>("/api/v1/databases");
+      for (const d of databases) reportDatabase(d, say);
       if (problems > 0) process.exitCode = 1;
     });
 }
@@ -67,4 +70,11 @@ function reportRole(role: ServerRoleView, say: (ok: boolean, text: string) => vo
     const what = `${server.id === lease?.holder ? "leader " : "standby"} ${server.id} ${server.url}${server.clusterUrl ? `, agents ${server.clusterUrl}` : ""}, ${server.version}, seen ${formatDuration(Math.max(0, silent))} ago`;
     say(silent < SERVER_SILENT_MS, silent < SERVER_SILENT_MS ? what : `${what} (gone?)`);
   }
+}
+
+/** One line per managed database: a problem when it does not answer or its last backup failed. */
+function reportDatabase(d: DatabaseView, say: (ok: boolean, text: string) => void): void {
+  const answered = d.reachable ? `${d.serverVersion}, answered in ${d.latencyMs} ms` : databaseState(d);
+  const failed = d.backups.schedule !== null && lastBackupFailed(d.backups);
+  say(d.reachable && !failed, `database ${d.name} (port ${d.port}): ${answered}; ${databaseSizes(d)}; volume ${volumeUse(d)}; last backup ${lastBackup(d)}`);
 }
