@@ -9,6 +9,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_pr
 import tls from "node:tls";
 import crypto from "node:crypto";
 import fs from "node:fs";
+import { volumesRoot } from "../src/agent/volumes.js";
 import os from "node:os";
 import path from "node:path";
 import { CLI, Drover, freePort, HELLO, waitFor } from "./harness.js";
@@ -183,6 +184,8 @@ export class TestCluster {
       this.killAll(i);
       await waitFor(`the processes of ${ns} to end`, () => this.pids(i).length === 0, 5000).catch(() => undefined);
     }
+    // Volumes of agents running as root live outside their homes (see volumesRoot).
+    for (const ns of this.namespaces) fs.rmSync(volumesRoot(path.join(this.home(Number(ns.split("-").at(-1))), "agent")), { recursive: true, force: true });
     this.removeSystemState();
     fs.rmSync(this.drover.home, { recursive: true, force: true });
   }

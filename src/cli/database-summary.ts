@@ -20,6 +20,10 @@ export function volumeUse(d: DatabaseView): string {
 export function lastBackup(d: DatabaseView): string {
   const { backups } = d;
   if (!backups.schedule) return color.dim("no backups set");
-  const latest = backups.latest ? `${age(backups.latest.at)} ago, ${memory(backups.latest.bytes)} (${backups.count} kept)` : "none yet";
+  const latest = !backups.here
+    ? `${backups.lastSuccessAt ? `${age(backups.lastSuccessAt)} ago` : "none yet"} (kept on node ${backups.node})`
+    : backups.latest
+      ? `${age(backups.latest.at)} ago, ${memory(backups.latest.bytes)} (${backups.count} kept)`
+      : "none yet";
   return lastBackupFailed(backups) ? color.red(`FAILED ${age(backups.lastFailureAt)} ago: ${backups.lastFailure ?? "see drover job runs"}; last good ${latest}`) : latest;
 }

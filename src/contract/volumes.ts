@@ -36,7 +36,7 @@ export interface DatabaseView {
   databases: Array<{ name: string; owner: string; bytes: number | null }>;
   /** Its replica is ready (roles and databases in place). */
   ready: boolean;
-  /** It answered a query as its superuser through this server's node's router just now. */
+  /** It answered a query as its superuser just now, through the router of this server's node (or of the database's node, when elsewhere). */
   reachable: boolean;
   /** Why it did not (refused, timed out, authentication), when it did not. */
   reachError: string | null;
@@ -49,8 +49,12 @@ export interface DatabaseView {
   node: string | null;
   backups: {
     schedule: string | null;
-    /** Backup files kept (in this server's home). */
-    count: number;
+    /** The node whose DROVER_HOME/backups holds them: the database's own (its backup job runs there). */
+    node: string | null;
+    /** Whether that node is this server's own machine, where the files can be listed and restored from. */
+    here: boolean;
+    /** Backup files kept, when here (null elsewhere: the job's last success and failure still say how backups go). */
+    count: number | null;
     latest: { file: string; at: number; bytes: number } | null;
     lastSuccessAt: number | null;
     lastFailureAt: number | null;

@@ -15,9 +15,9 @@ export interface PostgresHealth {
 }
 
 /** Asks within `timeoutMs` in all (connect and query), so a hung server cannot stall a listing. */
-export async function postgresHealth(connection: { port: number; password: string }, databases: string[], timeoutMs = 2_000): Promise<PostgresHealth> {
+export async function postgresHealth(connection: { host: string; port: number; password: string }, databases: string[], timeoutMs = 2_000): Promise<PostgresHealth> {
   const started = Date.now();
-  const client = new pg.Client({ host: "127.0.0.1", port: connection.port, user: "postgres", password: connection.password, database: "postgres", connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+  const client = new pg.Client({ host: connection.host, port: connection.port, user: "postgres", password: connection.password, database: "postgres", connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
   // An error after the answer (the server going away) must not become an unhandled 'error' event.
   client.on("error", () => undefined);
   try {

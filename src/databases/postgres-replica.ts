@@ -11,7 +11,7 @@
  * ({superuserPasswordEnv, users: [{name, passwordEnv}], databases: [{name, owner}]}) and the
  * password variables it names.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
@@ -29,9 +29,27 @@ function required(name: string): string {
   return value;
 }
 
+/** The server this replica runs, once started: stopped before the replica gives up, so no postmaster outlives it holding the data folder's lock. */
+let running: ChildProcess | null = null;
+
 function fail(message: string): never {
   process.stderr.write(`postgres replica: ${message}\n`);
+  if (running && running.exitCode === null && running.signalCode === null) {
+    running.kill("SIGINT");
+    // A fast shutdown takes well under a second; the replica's stop grace bounds this anyway.
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && isAlive(running.pid!)) spawnSync("sleep", ["0.05"]);
+  }
   process.exit(1);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function log(message: string): void {
@@ -60,8 +78,9 @@ async function main(): Promise<void> {
     fs.rmSync(pwfile, { force: true });
     if (init.status !== 0) fail(`initdb failed: ${(init.stderr || init.stdout).trim()}`);
   }
+  allowPasswordLoginFromAnywhere(data);
 
-  const server = spawn(postgresProgram("postgres", version), ["-D", data, "-p", String(port), "-h", host, "-k", sockets, "-c", "log_destination=stderr"], { stdio: ["ignore", "inherit", "inherit"] });
+  const server = (running = spawn(postgresProgram("postgres", version), ["-D", data, "-p", String(port), "-h", host, "-k", sockets, "-c", "log_destination=stderr"], { stdio: ["ignore", "inherit", "inherit"] }));
   let stopping = false;
   const stop = () => {
     stopping = true;
@@ -83,6 +102,19 @@ async function main(): Promise<void> {
   }
   fs.writeFileSync(converged, "");
   log(`ready on ${host}:${port}: ${setup.databases.map((d) => d.name).join(", ") || "no databases"}`);
+}
+
+/**
+ * Password logins over TCP from any address. On a node of a cluster the replica listens on the
+ * node's address (where routers of other nodes reach it), and initdb's rules allow loopback only;
+ * every role has a password, as in the official image. Checked on every start, for clusters made
+ * before this rule.
+ */
+function allowPasswordLoginFromAnywhere(data: string): void {
+  const hba = path.join(data, "pg_hba.conf");
+  const rule = "host all all all scram-sha-256";
+  const text = fs.readFileSync(hba, "utf8");
+  if (!text.split("\n").some((line) => line.trim().replace(/\s+/g, " ") === rule)) fs.appendFileSync(hba, `\n# drover: password logins from the routers of every node\n${rule}\n`);
 }
 
 async function connectWhenUp(config: pg.ClientConfig, server: ReturnType<typeof spawn>): Promise<pg.Client> {

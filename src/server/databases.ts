@@ -23,6 +23,10 @@ export class Databases {
     private readonly events: EventBus,
     /** This server's DROVER_HOME: backups are under backups/<namespace>/<database>. */
     private readonly home: string,
+    /** This server's own node ("" when it runs none): backups there are files it can read. */
+    private readonly localNode: () => string,
+    /** A node's address, where its router listens: a database on another node is asked there. */
+    private readonly nodeAddress: (node: string) => string | undefined,
   ) {}
 
   async views(): Promise<DatabaseView[]> {
@@ -46,11 +50,15 @@ export class Databases {
     const port = descriptor.spec.networking.ports[0]!.port;
     const backupJob = await this.store.getJob(`${descriptor.metadata.namespace}/${backupJobName(descriptor.metadata.name)}`);
     const lastRun = backupJob ? (await this.store.listRuns(backupJob.name, 1))[0] : undefined;
-    const files = this.backups(service);
     const volume = context.volumes.find((v) => v.service === service);
+    const node = volume?.node ?? null;
+    const here = node === null || node === this.localNode();
+    const files = here ? this.backups(service) : [];
     const { databases } = databaseOfService(descriptor)!;
     const password = (await this.credentials(descriptor))?.[SUPERUSER_PASSWORD_KEY];
-    const health = password ? await postgresHealth({ port, password }, databases.map((d) => d.name)) : { reachable: false, error: "no credentials yet", serverVersion: null, latencyMs: null, sizes: {} as Record<string, number> };
+    // Through this machine's router when the database is here, else through its own node's.
+    const host = this.routerHost(node);
+    const health = password ? await postgresHealth({ host, port, password }, databases.map((d) => d.name)) : { reachable: false, error: "no credentials yet", serverVersion: null, latencyMs: null, sizes: {} as Record<string, number> };
     return {
       name: service,
       port,
@@ -65,7 +73,9 @@ export class Databases {
       node: volume?.node ?? null,
       backups: {
         schedule: backupJob?.descriptor.spec.cron?.schedule ?? null,
-        count: files.length,
+        node,
+        here,
+        count: here ? files.length : null,
         latest: files[0] ? { file: path.basename(files[0].file), at: files[0].at, bytes: files[0].bytes } : null,
         lastSuccessAt: backupJob?.status.lastSuccessAt ?? null,
         lastFailureAt: backupJob?.status.lastFailureAt ?? null,
@@ -84,7 +94,20 @@ export class Databases {
 
   async listBackupFiles(name: string): Promise<BackupFile[]> {
     const { service } = await this.find(name);
+    await this.requireHere(service, "listed");
     return this.backups(service);
+  }
+
+  /** Where this server reaches a database's port: this machine's router, or that of the node it runs on. */
+  private routerHost(node: string | null): string {
+    return node === null || node === this.localNode() ? "127.0.0.1" : (this.nodeAddress(node) ?? "127.0.0.1");
+  }
+
+  /** Backups on another node are files of that machine: said plainly rather than listed as none. */
+  private async requireHere(service: string, what: string): Promise<void> {
+    const node = (await this.volumes.views()).find((v) => v.service === service)?.node;
+    if (node === undefined || node === this.localNode()) return;
+    throw new BadRequestError(`${service} runs on node ${node}: its backups are kept there (DROVER_HOME/backups/${service} of that machine) and cannot be ${what} from this server; give restore a path on this machine to a copy of one`);
   }
 
   /**
@@ -97,12 +120,13 @@ export class Databases {
     const setup = databaseOfService(descriptor)!;
     const target = database ?? databaseOfFile(file, setup) ?? setup.databases[0]!.name;
     if (!setup.databases.some((d) => d.name === target)) throw new BadRequestError(`${name} has no database "${target}" (it has ${setup.databases.map((d) => d.name).join(", ")})`, "database");
+    if (!path.isAbsolute(file)) await this.requireHere(service, "restored by name");
     const source = path.isAbsolute(file) ? file : path.join(this.backupDir(service), path.basename(file));
     const password = (await this.credentials(descriptor))?.[SUPERUSER_PASSWORD_KEY];
     if (!password) throw new BadRequestError(`${name} has no credentials yet: apply it first`);
     const port = descriptor.spec.networking.ports[0]!.port;
     try {
-      await restoreDatabase(source, target, descriptor.spec.configuration.environment.DROVER_PG_VERSION, { PATH: process.env.PATH, PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: "postgres", PGPASSWORD: password });
+      await restoreDatabase(source, target, descriptor.spec.configuration.environment.DROVER_PG_VERSION, { PATH: process.env.PATH, PGHOST: this.routerHost((await this.volumes.views()).find((v) => v.service === service)?.node ?? null), PGPORT: String(port), PGUSER: "postgres", PGPASSWORD: password });
     } catch (error) {
       // The file is the user's to fix (missing, not a dump, a dump pg_restore refuses): nothing was changed.
       throw new BadRequestError((error as Error).message, "file");

@@ -15,7 +15,10 @@ import type { JobDescriptor, ServiceDescriptor } from "./types.js";
 /** The official image's tag when a docker Database names no version. */
 const DEFAULT_IMAGE_VERSION = "17";
 
-/** The annotation that marks a service as a database's. */
+/** The database's one volume (of its one replica, ordinal 0): where its data is, and where its backup job runs. */
+export const DATABASE_VOLUME = "data";
+
+/** The annotation that marks a service (and its backup job) as a database's. */
 export const DATABASE_ANNOTATION = "drover.dev/database";
 /** The credentials secret's key for the URL of one of the database's databases (as its owner); `DATABASE_URL` alone is the first's. */
 export function urlKey(database?: string): string {
@@ -82,7 +85,7 @@ export function expandDatabase(doc: DatabaseDocument, baseDir: string): Database
     configuration: { environment: { DROVER_PG_SETUP: JSON.stringify(setup), ...version, ...(docker ? { PGDATA: CONTAINER_PGDATA } : {}) }, secrets: [secret] },
   });
   // Already-normalised values (bytes, millicores, milliseconds) go in after parsing, as they are.
-  const serviceSpec = { ...parsed, resources: spec.resources, ...(spec.placement ? { placement: spec.placement } : {}), volumes: [{ name: "data", ...(docker ? { mount_path: CONTAINER_DATA_MOUNT } : {}), ...(spec.storage.size !== undefined ? { size: spec.storage.size } : {}) }], stop: { signal: "SIGTERM" as const, grace_period: spec.stop.grace_period } };
+  const serviceSpec = { ...parsed, resources: spec.resources, ...(spec.placement ? { placement: spec.placement } : {}), volumes: [{ name: DATABASE_VOLUME, ...(docker ? { mount_path: CONTAINER_DATA_MOUNT } : {}), ...(spec.storage.size !== undefined ? { size: spec.storage.size } : {}) }], stop: { signal: "SIGTERM" as const, grace_period: spec.stop.grace_period } };
   const service = normaliseService({ apiVersion: doc.apiVersion, kind: "Service", metadata: { ...metadata, annotations }, spec: serviceSpec }, baseDir);
 
   let backup: JobDescriptor | null = null;

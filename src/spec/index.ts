@@ -9,4 +9,4 @@ export type { PlacementSpec, ProbeSpec } from "./service-schema.js";
 export { dataKey, POLICY_RULES, type PolicyDocument, type PolicyRule } from "./config-schema.js";
 export { PROVIDERS, nodePoolDocumentSchema, machineTypeSchema, type NodePoolDocument, type NodePoolSpec, type MachineType, type MachineSize } from "./pool-schema.js";
 export { databaseDocumentSchema, databaseLayout, passwordKey, SUPERUSER_PASSWORD_KEY, type DatabaseDocument } from "./database-schema.js";
-export { backupJobName, credentialsSecretName, DATABASE_ANNOTATION, databaseOfService, databaseUrls, expandDatabase, urlKey } from "./database-expand.js";
+export { backupJobName, credentialsSecretName, DATABASE_ANNOTATION, DATABASE_VOLUME, databaseOfService, databaseUrls, expandDatabase, urlKey } from "./database-expand.js";

@@ -68,7 +68,7 @@ export function DatabasePanel(props: { service: string; tick: number }) {
         <dt>Backups</dt>
         <dd>
           <LastBackup database={database} />
-          {database.backups.schedule ? ` · schedule ${database.backups.schedule} · ${database.backups.count} kept` : ""}
+          {database.backups.schedule ? ` · schedule ${database.backups.schedule}${database.backups.count === null ? "" : ` · ${database.backups.count} kept`}` : ""}
         </dd>
       </dl>
     </section>
@@ -84,7 +84,11 @@ function Health(props: { database: DatabaseView }) {
 function LastBackup(props: { database: DatabaseView }) {
   const { backups } = props.database;
   if (!backups.schedule) return <span class="muted">no backups set</span>;
-  const latest = backups.latest ? `${age(backups.latest.at)} ago, ${bytes(backups.latest.bytes)}` : "none yet";
+  const latest = !backups.here
+    ? `${backups.lastSuccessAt ? `${age(backups.lastSuccessAt)} ago` : "none yet"}, kept on node ${backups.node}`
+    : backups.latest
+      ? `${age(backups.latest.at)} ago, ${bytes(backups.latest.bytes)}`
+      : "none yet";
   if (lastBackupFailed(backups))
     return (
       <span class="status status-failed" role="alert">

@@ -7,8 +7,8 @@
  * finished, history pruned. Attempts are agent replicas whose ids mark them as a job's, which the
  * reconciler leaves alone.
  */
-import { isJobAttempt, jobAttemptId, type ConfigObjectRecord, type JobAttempt, type JobRecord, type JobRun, type JobStatus, type NodeAgent, type NodeDirectory, type ReplicaStatus, type RunTrigger } from "../../contract/index.js";
-import type { JobDescriptor, ServiceDescriptor } from "../../spec/index.js";
+import { isJobAttempt, jobAttemptId, volumeKey, type ConfigObjectRecord, type JobAttempt, type JobRecord, type JobRun, type JobStatus, type NodeAgent, type NodeDirectory, type ReplicaStatus, type RunTrigger } from "../../contract/index.js";
+import { DATABASE_ANNOTATION, DATABASE_VOLUME, type JobDescriptor, type ServiceDescriptor } from "../../spec/index.js";
 import type { Store } from "../../store/store.js";
 import type { EventBus } from "../event-bus.js";
 import { buildLaunch, referencedObjects } from "../launch.js";
@@ -190,7 +190,7 @@ export class JobController {
   private async startAttempt(job: JobRecord, run: JobRun, context: PassContext): Promise<JobAttempt> {
     const id = jobAttemptId(job.name, run.number, run.attempts.length + 1);
     const descriptor = workloadOf(job.descriptor);
-    const decision = (await context.placement()).place(job.name, descriptor.spec);
+    const decision = (await context.placement()).place(job.name, descriptor.spec, await this.pinnedNode(job));
     const attempt: JobAttempt = { id, node: decision.node, startedAt: this.now(), finishedAt: null, state: "running", exit: null, message: "started", log: [] };
     if (decision.node === null) {
       // Nowhere to run it now: a failed attempt (with its reason) that the backoff retries.
@@ -203,6 +203,17 @@ export class JobController {
     // A launch that failed outright (a missing program) is seen as exited on the next pass.
     context.statuses.set(id, status);
     return attempt;
+  }
+
+  /**
+   * Where a job's attempts must run, if anywhere in particular: a database's backups on the
+   * database's own node, the only one whose router surely reaches it and where its backups are
+   * kept beside its data (when that node is away, the backup fails and says so).
+   */
+  private async pinnedNode(job: JobRecord): Promise<string | undefined> {
+    const database = job.descriptor.metadata.annotations?.[DATABASE_ANNOTATION];
+    if (!database) return undefined;
+    return (await this.store.getVolume(volumeKey(`${job.descriptor.metadata.namespace}/${database}`, DATABASE_VOLUME, 0)))?.node;
   }
 
   /** The run is over: attempts still running are stopped; the result is stored, counted and said. */
