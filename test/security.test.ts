@@ -93,6 +93,7 @@ const ROUTES: Array<{ method: string; pattern: string; url: string; needs: strin
   { method: "DELETE", pattern: "/api/v1/jobs/:name", url: "/api/v1/jobs/nope", needs: "operator" },
   { method: "GET", pattern: "/api/v1/volumes", url: "/api/v1/volumes", needs: "viewer" },
   { method: "GET", pattern: "/api/v1/databases", url: "/api/v1/databases", needs: "viewer" },
+  { method: "GET", pattern: "/api/v1/databases/:name", url: "/api/v1/databases/nope", needs: "viewer" },
   { method: "GET", pattern: "/api/v1/databases/:name/backups", url: "/api/v1/databases/nope/backups", needs: "viewer" },
   { method: "POST", pattern: "/api/v1/databases/:name/backups", url: "/api/v1/databases/nope/backups", needs: "operator" },
   { method: "POST", pattern: "/api/v1/databases/:name/restore", url: "/api/v1/databases/nope/restore", needs: "admin", body: { file: "x.dump" } },

@@ -8,7 +8,7 @@ import { parseWith } from "./parse.js";
 const restoreSchema = z.strictObject({ file: z.string().min(1, { error: "name a backup (drover db backups lists them) or a path on the server's machine" }), database: z.string().min(1).optional() });
 
 export function registerDatabaseRoutes(app: FastifyInstance, controlPlane: ControlPlane, home: string): void {
-  const databases = new Databases(controlPlane.store, controlPlane.jobs, controlPlane.volumes, controlPlane.events, home, () => controlPlane.agent.node, (node) => controlPlane.agent.nodes().find((n) => n.name === node)?.address);
+  const databases = new Databases(controlPlane, home);
 
   app.get("/api/v1/databases", async () => ({ databases: await databases.views() }));
 

@@ -58,12 +58,12 @@ export interface DatabaseView {
     latest: { file: string; at: number; bytes: number } | null;
     lastSuccessAt: number | null;
     lastFailureAt: number | null;
-    /** The last line the failing backup run wrote, when the last run failed. */
+    /** The last line the newest failed run wrote, while backups are failing (a failure newer than the last success). */
     lastFailure: string | null;
   };
 }
 
 /** Whether a database's last backup run failed (a failure newer than its last success): the alert state. */
-export function lastBackupFailed(backups: DatabaseView["backups"]): boolean {
+export function lastBackupFailed(backups: Pick<DatabaseView["backups"], "lastFailureAt" | "lastSuccessAt">): boolean {
   return backups.lastFailureAt !== null && (backups.lastSuccessAt === null || backups.lastFailureAt > backups.lastSuccessAt);
 }

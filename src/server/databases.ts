@@ -5,33 +5,39 @@
  * Backups are read where this server's own node writes them (DROVER_HOME/backups).
  */
 import path from "node:path";
-import type { DatabaseView, JobRun, ReplicaRecord, VolumeView } from "../contract/index.js";
+import { lastBackupFailed, type DatabaseView, type JobRun, type ReplicaRecord, type VolumeView } from "../contract/index.js";
 import { listBackups, restoreDatabase, type BackupFile } from "../databases/postgres-backup.js";
 import { postgresHealth } from "../databases/postgres-health.js";
 import { BadRequestError, NotFoundError } from "../errors.js";
 import { backupJobName, databaseOfService, SUPERUSER_PASSWORD_KEY, urlKey, type ServiceDescriptor } from "../spec/index.js";
 import type { Store } from "../store/store.js";
-import type { EventBus } from "./event-bus.js";
-import type { Jobs } from "./jobs/jobs.js";
-import type { Volumes } from "./volumes.js";
+import type { ControlPlane } from "./control-plane.js";
 
 export class Databases {
   constructor(
-    private readonly store: Store,
-    private readonly jobs: Jobs,
-    private readonly volumes: Volumes,
-    private readonly events: EventBus,
+    private readonly plane: ControlPlane,
     /** This server's DROVER_HOME: backups are under backups/<namespace>/<database>. */
     private readonly home: string,
-    /** This server's own node ("" when it runs none): backups there are files it can read. */
-    private readonly localNode: () => string,
-    /** A node's address, where its router listens: a database on another node is asked there. */
-    private readonly nodeAddress: (node: string) => string | undefined,
   ) {}
+
+  private get store(): Store {
+    return this.plane.store;
+  }
+
+  /** This server's own node ("" when it runs none): backups there are files it can read. */
+  private localNode(): string {
+    return this.plane.agent.node;
+  }
+
+  /** A node's address, where its router listens: a database on another node is asked there. */
+  private nodeAddress(node: string): string | undefined {
+    return this.plane.agent.nodes().find((n) => n.name === node)?.address;
+  }
+
 
   async views(): Promise<DatabaseView[]> {
     const views: DatabaseView[] = [];
-    const context = { replicas: await this.store.listReplicas(), volumes: await this.volumes.views() };
+    const context = { replicas: await this.store.listReplicas(), volumes: await this.plane.volumes.views() };
     for (const service of await this.store.listServices()) {
       const descriptor = (await this.store.getRevision(service.name, service.revision))?.descriptor;
       if (!descriptor || !databaseOfService(descriptor) || service.deleting) continue;
@@ -43,13 +49,15 @@ export class Databases {
   /** One database, by its name or its service's (404 for anything else). */
   async view(name: string): Promise<DatabaseView> {
     const { service, descriptor } = await this.find(name);
-    return this.viewOf(service, descriptor, { replicas: await this.store.listReplicas(), volumes: await this.volumes.views() });
+    return this.viewOf(service, descriptor, { replicas: await this.store.listReplicas(), volumes: await this.plane.volumes.views() });
   }
 
   private async viewOf(service: string, descriptor: ServiceDescriptor, context: { replicas: ReplicaRecord[]; volumes: VolumeView[] }): Promise<DatabaseView> {
     const port = descriptor.spec.networking.ports[0]!.port;
     const backupJob = await this.store.getJob(`${descriptor.metadata.namespace}/${backupJobName(descriptor.metadata.name)}`);
-    const lastRun = backupJob ? (await this.store.listRuns(backupJob.name, 1))[0] : undefined;
+    // The newest failed run says why, even while the next one is already running.
+    const failing = backupJob && lastBackupFailed({ lastFailureAt: backupJob.status.lastFailureAt, lastSuccessAt: backupJob.status.lastSuccessAt });
+    const lastFailed = failing ? (await this.store.listRuns(backupJob.name, 10)).find((r) => r.state === "failed") : undefined;
     const volume = context.volumes.find((v) => v.service === service);
     const node = volume?.node ?? null;
     const here = node === null || node === this.localNode();
@@ -79,7 +87,7 @@ export class Databases {
         latest: files[0] ? { file: path.basename(files[0].file), at: files[0].at, bytes: files[0].bytes } : null,
         lastSuccessAt: backupJob?.status.lastSuccessAt ?? null,
         lastFailureAt: backupJob?.status.lastFailureAt ?? null,
-        lastFailure: lastRun?.state === "failed" ? failureOf(lastRun) : null,
+        lastFailure: lastFailed ? failureOf(lastFailed) : null,
       },
     };
   }
@@ -89,7 +97,7 @@ export class Databases {
     const { descriptor } = await this.find(name);
     const job = await this.store.getJob(`${descriptor.metadata.namespace}/${backupJobName(descriptor.metadata.name)}`);
     if (!job) throw new BadRequestError(`${name} has no backups: give it spec.backups {schedule, retain}`);
-    return this.jobs.runNow(job, author);
+    return this.plane.jobs.runNow(job, author);
   }
 
   async listBackupFiles(name: string): Promise<BackupFile[]> {
@@ -105,7 +113,7 @@ export class Databases {
 
   /** Backups on another node are files of that machine: said plainly rather than listed as none. */
   private async requireHere(service: string, what: string): Promise<void> {
-    const node = (await this.volumes.views()).find((v) => v.service === service)?.node;
+    const node = (await this.plane.volumes.views()).find((v) => v.service === service)?.node;
     if (node === undefined || node === this.localNode()) return;
     throw new BadRequestError(`${service} runs on node ${node}: its backups are kept there (DROVER_HOME/backups/${service} of that machine) and cannot be ${what} from this server; give restore a path on this machine to a copy of one`);
   }
@@ -126,12 +134,12 @@ export class Databases {
     if (!password) throw new BadRequestError(`${name} has no credentials yet: apply it first`);
     const port = descriptor.spec.networking.ports[0]!.port;
     try {
-      await restoreDatabase(source, target, descriptor.spec.configuration.environment.DROVER_PG_VERSION, { PATH: process.env.PATH, PGHOST: this.routerHost((await this.volumes.views()).find((v) => v.service === service)?.node ?? null), PGPORT: String(port), PGUSER: "postgres", PGPASSWORD: password });
+      await restoreDatabase(source, target, descriptor.spec.configuration.environment.DROVER_PG_VERSION, { PATH: process.env.PATH, PGHOST: this.routerHost((await this.plane.volumes.views()).find((v) => v.service === service)?.node ?? null), PGPORT: String(port), PGUSER: "postgres", PGPASSWORD: password });
     } catch (error) {
       // The file is the user's to fix (missing, not a dump, a dump pg_restore refuses): nothing was changed.
       throw new BadRequestError((error as Error).message, "file");
     }
-    await this.events.emit({ type: "DatabaseRestored", service, replica: null, reason: "Restored", message: `${path.basename(source)} restored into database ${target} of ${service} (by ${author})` });
+    await this.plane.events.emit({ type: "DatabaseRestored", service, replica: null, reason: "Restored", message: `${path.basename(source)} restored into database ${target} of ${service} (by ${author})` });
     return { database: target, file: source };
   }
 
@@ -147,13 +155,18 @@ export class Databases {
     return secret[urlKey(target)]!;
   }
 
+  /** A database by `namespace/name` or a name unique across namespaces, resolved as every service name is. */
   private async find(name: string): Promise<{ service: string; descriptor: ServiceDescriptor }> {
-    const services = await this.store.listServices();
-    const match = services.find((s) => s.name === name) ?? services.filter((s) => s.name.endsWith(`/${name}`))[0];
-    const descriptor = match ? (await this.store.getRevision(match.name, match.revision))?.descriptor : undefined;
-    if (!match || !descriptor || !databaseOfService(descriptor)) throw new NotFoundError(`no database named "${name}" (drover db ls lists them)`);
-    return { service: match.name, descriptor };
+    const notFound = new NotFoundError(`no database named "${name}" (drover db ls lists them)`);
+    const service = await this.plane.resolveName(name).catch((error: Error) => {
+      throw error instanceof NotFoundError ? notFound : error;
+    });
+    const record = await this.store.getService(service);
+    const descriptor = record ? (await this.store.getRevision(service, record.revision))?.descriptor : undefined;
+    if (!descriptor || !databaseOfService(descriptor)) throw notFound;
+    return { service, descriptor };
   }
+
 
   private async credentials(descriptor: ServiceDescriptor): Promise<Record<string, string> | undefined> {
     return (await this.store.getConfigObject("Secret", databaseOfService(descriptor)!.secret))?.data;

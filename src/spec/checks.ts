@@ -111,6 +111,8 @@ export function checkDescriptors(
     configMaps: new Set([...known.configMaps, ...set.configMaps.map((c) => qualifiedName(c.value.metadata))]),
     // A database's credentials secret is the server's to make, at the same apply.
     secrets: new Set([...known.secrets, ...set.secrets.map((s) => qualifiedName(s.value.metadata)), ...set.databases.map((d) => `${d.value.document.metadata.namespace}/${d.value.credentials.secret}`)]),
+    // What a service may link to: the Databases in these files and those already there.
+    databases: new Set([...set.databases.map((d) => d.value.name), ...[...known.services].filter(([, s]) => s.database !== undefined).map(([name]) => name)]),
   };
   for (const service of set.services) {
     issues.push(...checkRuntime(service), ...checkPorts(service), ...checkVolumes(service), ...checkResources(service));
@@ -242,7 +244,7 @@ function checkResources({ doc, value }: Located<ServiceDescriptor>): SpecIssue[]
 
 function checkReferences(
   { doc, value }: Located<ServiceDescriptor>,
-  names: { services: Set<string>; configMaps: Set<string>; secrets: Set<string> },
+  names: { services: Set<string>; configMaps: Set<string>; secrets: Set<string>; databases: Set<string> },
   unresolved: Unresolved,
 ): SpecIssue[] {
   const issues: SpecIssue[] = [];
@@ -269,10 +271,8 @@ function checkReferences(
   value.spec.configuration.secrets.forEach((ref, index) => {
     if (!names.secrets.has(`${namespace}/${ref.name}`)) missing("secret", ref.name, names.secrets, ["spec", "configuration", "secrets", index]);
   });
-  // A database is there once its credentials are (the server makes them when it is applied).
-  const databases = new Set([...names.secrets].filter((n) => n.endsWith("-credentials")).map((n) => n.slice(0, -"-credentials".length)));
   (value.spec.configuration.databases ?? []).forEach((link, index) => {
-    if (!databases.has(`${namespace}/${link.name}`)) missing("database", link.name, databases, ["spec", "configuration", "databases", index, "name"]);
+    if (!names.databases.has(`${namespace}/${link.name}`)) missing("database", link.name, names.databases, ["spec", "configuration", "databases", index, "name"]);
   });
   return issues;
 }
