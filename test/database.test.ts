@@ -124,6 +124,7 @@ spec:
   const troubled = await drover.run(["doctor"]);
   assert.equal(troubled.code, 1, "a failing backup is a problem doctor reports");
   assert.match(troubled.stdout, /! database shop\/shopdb .*last backup FAILED \d+s ago: backup failed: shop: /);
+  assert.match(troubled.stdout, /! job shop\/shopdb-backup: last run failed \d+s ago, last success \d+[sm] ago \(drover job runs shop\/shopdb-backup\)/);
   if (browser) {
     const page = await loginPage(drover, browser);
     await page.getByRole("link", { name: "Jobs & data" }).click();

@@ -1,5 +1,5 @@
 /** How the CLI words a managed database's state, size and last backup (`drover db ls` and `drover doctor`). */
-import { lastBackupFailed, type DatabaseView } from "../contract/index.js";
+import { lastRunFailed, type DatabaseView } from "../contract/index.js";
 import { age, color, memory } from "./output.js";
 
 export function databaseState(d: DatabaseView): string {
@@ -25,5 +25,5 @@ export function lastBackup(d: DatabaseView): string {
     : backups.latest
       ? `${age(backups.latest.at)} ago, ${memory(backups.latest.bytes)} (${backups.count} kept)`
       : "none yet";
-  return lastBackupFailed(backups) ? color.red(`FAILED ${age(backups.lastFailureAt)} ago: ${backups.lastFailure ?? "see drover job runs"}; last good ${latest}`) : latest;
+  return lastRunFailed(backups) ? color.red(`FAILED ${age(backups.lastFailureAt)} ago: ${backups.lastFailure ?? "see drover job runs"}; last good ${latest}`) : latest;
 }

@@ -99,3 +99,8 @@ export function jobAttemptId(job: string, run: number, attempt: number): string 
 export function isJobAttempt(replicaId: string): boolean {
   return replicaId.startsWith("job.");
 }
+
+/** Whether a job stopped succeeding (a failure newer than its last success): a database's backup alert, a failing job in `drover doctor`. */
+export function lastRunFailed(status: Pick<JobStatus, "lastFailureAt" | "lastSuccessAt">): boolean {
+  return status.lastFailureAt !== null && (status.lastSuccessAt === null || status.lastFailureAt > status.lastSuccessAt);
+}

@@ -62,8 +62,3 @@ export interface DatabaseView {
     lastFailure: string | null;
   };
 }
-
-/** Whether a database's last backup run failed (a failure newer than its last success): the alert state. */
-export function lastBackupFailed(backups: Pick<DatabaseView["backups"], "lastFailureAt" | "lastSuccessAt">): boolean {
-  return backups.lastFailureAt !== null && (backups.lastSuccessAt === null || backups.lastFailureAt > backups.lastSuccessAt);
-}

@@ -5,7 +5,7 @@
  * Backups are read where this server's own node writes them (DROVER_HOME/backups).
  */
 import path from "node:path";
-import { lastBackupFailed, type DatabaseView, type JobRun, type ReplicaRecord, type VolumeView } from "../contract/index.js";
+import { lastRunFailed, type DatabaseView, type JobRun, type ReplicaRecord, type VolumeView } from "../contract/index.js";
 import { listBackups, restoreDatabase, type BackupFile } from "../databases/postgres-backup.js";
 import { postgresHealth } from "../databases/postgres-health.js";
 import { BadRequestError, NotFoundError } from "../errors.js";
@@ -56,7 +56,7 @@ export class Databases {
     const port = descriptor.spec.networking.ports[0]!.port;
     const backupJob = await this.store.getJob(`${descriptor.metadata.namespace}/${backupJobName(descriptor.metadata.name)}`);
     // The newest failed run says why, even while the next one is already running.
-    const failing = backupJob && lastBackupFailed({ lastFailureAt: backupJob.status.lastFailureAt, lastSuccessAt: backupJob.status.lastSuccessAt });
+    const failing = backupJob && lastRunFailed({ lastFailureAt: backupJob.status.lastFailureAt, lastSuccessAt: backupJob.status.lastSuccessAt });
     const lastFailed = failing ? (await this.store.listRuns(backupJob.name, 10)).find((r) => r.state === "failed") : undefined;
     const volume = context.volumes.find((v) => v.service === service);
     const node = volume?.node ?? null;

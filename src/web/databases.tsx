@@ -1,6 +1,6 @@
 /** Managed databases: whether each answers, its sizes, its volume and its backups (size, age, result). */
 import { useEffect, useState } from "preact/hooks";
-import { lastBackupFailed, type DatabaseView } from "../contract/index.js";
+import { lastRunFailed, type DatabaseView } from "../contract/index.js";
 import { api } from "./api.js";
 import { age, bytes, ms } from "./format.js";
 
@@ -89,7 +89,7 @@ function LastBackup(props: { database: DatabaseView }) {
     : backups.latest
       ? `${age(backups.latest.at)} ago, ${bytes(backups.latest.bytes)}`
       : "none yet";
-  if (lastBackupFailed(backups))
+  if (lastRunFailed(backups))
     return (
       <span class="status status-failed" role="alert">
         failed {age(backups.lastFailureAt)} ago: {backups.lastFailure ?? "see the job's runs"} (last good: {latest})

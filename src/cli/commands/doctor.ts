@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { droverHome } from "../../settings.js";
 import { ApiClient } from "../client.js";
-import { color, memory } from "../output.js";
+import { age, color, memory } from "../output.js";
 import { formatDuration } from "../../spec/units.js";
-import { lastBackupFailed, type AgentInfo, type DatabaseView, type ServerRoleView } from "../../contract/index.js";
+import { lastRunFailed, type AgentInfo, type DatabaseView, type JobView, type ServerRoleView } from "../../contract/index.js";
 import { databaseSizes, databaseState, lastBackup, volumeUse } from "../database-summary.js";
 
 /** Below this, replica logs and the store may fill the disk. */
@@ -27,7 +27,7 @@ const SERVER_SILENT_MS = 15_000;
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check the set-up: server (version, uptime), store (kind, where, leader and term, every server on it), state folder and its free space, runtimes, cgroups, router, energy source, and each managed database (answers a query, sizes, last backup); exit 1 when something is wrong")
+    .description("check the set-up: server (version, uptime), store (kind, where, leader and term, every server on it), state folder and its free space, runtimes, cgroups, router, energy source, and each managed database (answers a query, sizes, last backup), jobs whose last run failed; exit 1 when something is wrong")
     .action(async () => {
       const client = new ApiClient();
       let problems = 0;
@@ -55,6 +55,8 @@ export function registerDoctor(program: Command): void {
       say(true, `energy figures: ${info.energySource === "rapl" ? "measured (RAPL)" : "estimated by the utilisation model (no readable RAPL)"}`);
       const { databases } = await client.get<{ databases: DatabaseView[] }>("/api/v1/databases");
       for (const d of databases) reportDatabase(d, say);
+      const { jobs } = await client.get<{ jobs: JobView[] }>("/api/v1/jobs");
+      reportJobs(jobs, say);
       if (problems > 0) process.exitCode = 1;
     });
 }
@@ -75,6 +77,13 @@ function reportRole(role: ServerRoleView, say: (ok: boolean, text: string) => vo
 /** One line per managed database: a problem when it does not answer or its last backup failed. */
 function reportDatabase(d: DatabaseView, say: (ok: boolean, text: string) => void): void {
   const answered = d.reachable ? `${d.serverVersion}, answered in ${d.latencyMs} ms` : databaseState(d);
-  const failed = d.backups.schedule !== null && lastBackupFailed(d.backups);
+  const failed = d.backups.schedule !== null && lastRunFailed(d.backups);
   say(d.reachable && !failed, `database ${d.name} (port ${d.port}): ${answered}; ${databaseSizes(d)}; volume ${volumeUse(d)}; last backup ${lastBackup(d)}`);
+}
+
+/** Jobs that stopped succeeding (a failure newer than the last success) are problems; the others one line in all. */
+function reportJobs(jobs: JobView[], say: (ok: boolean, text: string) => void): void {
+  const failing = jobs.filter((j) => lastRunFailed(j.status));
+  for (const job of failing) say(false, `job ${job.name}: last run failed ${age(job.status.lastFailureAt)} ago${job.status.lastSuccessAt ? `, last success ${age(job.status.lastSuccessAt)} ago` : ", never succeeded"} (drover job runs ${job.name})`);
+  if (jobs.length > 0 && failing.length === 0) say(true, `${jobs.length} job(s), none failing`);
 }
