@@ -5,7 +5,7 @@
  * on the same name and volumes — and the node a replica must go to because its volume is there.
  */
 import { volumeKey, type ReplicaRecord, type VolumeRecord } from "../contract/index.js";
-import type { ServiceSpec } from "../spec/index.js";
+import { DATABASE_VOLUME, type ServiceSpec } from "../spec/index.js";
 import type { Store } from "../store/store.js";
 import type { ReplicaAction } from "./replica-plan.js";
 import { isFinal } from "./replica-plan.js";
@@ -72,4 +72,9 @@ export async function claimVolumes(store: Store, replica: Pick<ReplicaRecord, "i
     if (stored.node !== replica.node) return stored;
   }
   return null;
+}
+
+/** The node a managed database's data is on (its one volume, of ordinal 0), once it has one. */
+export async function databaseNode(store: Store, service: string): Promise<string | null> {
+  return (await store.getVolume(volumeKey(service, DATABASE_VOLUME, 0)))?.node ?? null;
 }

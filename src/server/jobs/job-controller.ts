@@ -7,13 +7,14 @@
  * finished, history pruned. Attempts are agent replicas whose ids mark them as a job's, which the
  * reconciler leaves alone.
  */
-import { isJobAttempt, jobAttemptId, volumeKey, type ConfigObjectRecord, type JobAttempt, type JobRecord, type JobRun, type JobStatus, type NodeAgent, type NodeDirectory, type ReplicaStatus, type RunTrigger } from "../../contract/index.js";
-import { DATABASE_ANNOTATION, DATABASE_VOLUME, type JobDescriptor, type ServiceDescriptor } from "../../spec/index.js";
+import { isJobAttempt, jobAttemptId, type ConfigObjectRecord, type JobAttempt, type JobRecord, type JobRun, type JobStatus, type NodeAgent, type NodeDirectory, type ReplicaStatus, type RunTrigger } from "../../contract/index.js";
+import { DATABASE_ANNOTATION, type JobDescriptor, type ServiceDescriptor } from "../../spec/index.js";
 import type { Store } from "../../store/store.js";
 import type { EventBus } from "../event-bus.js";
 import { buildLaunch, referencedObjects } from "../launch.js";
 import { PlacementView, Scheduling } from "../placement.js";
 import { SerialPasses } from "../serial-passes.js";
+import { databaseNode } from "../stateful.js";
 import { serverLog } from "../server-log.js";
 import { cronOf, dueSlots } from "./cron-slots.js";
 import { planRun } from "./run-plan.js";
@@ -213,7 +214,7 @@ export class JobController {
   private async pinnedNode(job: JobRecord): Promise<string | undefined> {
     const database = job.descriptor.metadata.annotations?.[DATABASE_ANNOTATION];
     if (!database) return undefined;
-    return (await this.store.getVolume(volumeKey(`${job.descriptor.metadata.namespace}/${database}`, DATABASE_VOLUME, 0)))?.node;
+    return (await databaseNode(this.store, `${job.descriptor.metadata.namespace}/${database}`)) ?? undefined;
   }
 
   /** The run is over: attempts still running are stopped; the result is stored, counted and said. */
