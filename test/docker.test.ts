@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import type { ReplicaRecord, ServiceSummary } from "../src/contract/index.js";
-import { containersOf, Drover, dockerUnavailable, freePort, helloService, loadDuring, REPO, waitFor } from "./harness.js";
+import { containersOf, dockerUnavailable, Drover, freePort, helloService, loadDuring, loadSummary, REPO, waitFor } from "./harness.js";
 
 const skip = dockerUnavailable() ?? false;
 if (skip) process.stdout.write(`# docker tests skipped: ${skip}\n`);
@@ -206,7 +206,7 @@ test("a rolling update of a docker service under load loses no request", { skip 
   })();
   const load = await loadDuring(port, rolled);
   assert.ok(load.requests > 50, `only ${load.requests} requests`);
-  assert.equal(load.failed, 0, `failed requests: ${JSON.stringify(load.statuses)}`);
+  assert.equal(load.failed, 0, `failed requests: ${loadSummary(load)}`);
   assert.ok(load.revisions["1"]! > 0 && load.revisions["2"]! > 0, JSON.stringify(load.revisions));
   const answer = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { message: string };
   assert.equal(answer.message, "v2", "the new image answers");

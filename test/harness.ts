@@ -259,6 +259,13 @@ export interface LoadResult {
   revisions: Record<string, number>;
   /** Which replicas answered (from hello's body). */
   replicas: Record<string, number>;
+  /** The first failures, each with when it ended (ms after the load began) and why: for the assertion's message. */
+  failures: string[];
+}
+
+/** What a load's assertion message shows: the answers by status and the first failures with their reasons. */
+export function loadSummary(load: LoadResult): string {
+  return `${JSON.stringify(load.statuses)}${load.failures.length ? `; first failures: ${load.failures.join(" | ")}` : ""}`;
 }
 
 /**
@@ -267,7 +274,11 @@ export interface LoadResult {
  * answer or a status other than 2xx.
  */
 export async function loadDuring<T>(port: number, until: Promise<T>, workers = 4, host = "127.0.0.1"): Promise<LoadResult & { value: T }> {
-  const result: LoadResult = { requests: 0, failed: 0, statuses: {}, revisions: {}, replicas: {} };
+  const result: LoadResult = { requests: 0, failed: 0, statuses: {}, revisions: {}, replicas: {}, failures: [] };
+  const began = Date.now();
+  const noteFailure = (why: string) => {
+    if (result.failures.length < 10) result.failures.push(`${Date.now() - began} ms: ${why}`);
+  };
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: workers });
   let done = false;
   const settled = until.finally(() => (done = true));
@@ -280,22 +291,27 @@ export async function loadDuring<T>(port: number, until: Promise<T>, workers = 4
         response.on("end", () => {
           const status = String(response.statusCode);
           result.statuses[status] = (result.statuses[status] ?? 0) + 1;
-          if (!status.startsWith("2")) result.failed++;
+          if (!status.startsWith("2")) {
+            result.failed++;
+            noteFailure(`${status} ${body.slice(0, 200).trim()}`);
+          }
           const revision = /"revision":"(\d+)"/.exec(body)?.[1];
           if (revision) result.revisions[revision] = (result.revisions[revision] ?? 0) + 1;
           const replica = /"replica":"([^"]+)"/.exec(body)?.[1];
           if (replica) result.replicas[replica] = (result.replicas[replica] ?? 0) + 1;
           resolve();
         });
-        response.on("error", () => {
+        response.on("error", (error) => {
           result.failed++;
+          noteFailure(`response: ${error.message}`);
           result.statuses.error = (result.statuses.error ?? 0) + 1;
           resolve();
         });
       });
       request.setTimeout(10_000, () => request.destroy(new Error("timeout")));
-      request.on("error", () => {
+      request.on("error", (error) => {
         result.failed++;
+        noteFailure(`request: ${error.message}`);
         result.statuses.error = (result.statuses.error ?? 0) + 1;
         resolve();
       });

@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import type { EventRecord, ReplicaRecord, RolloutStatusView, ServiceSummary } from "../src/contract/index.js";
-import { Drover, freePort, helloService, loadDuring, waitFor } from "./harness.js";
+import { Drover, freePort, helloService, loadDuring, loadSummary, waitFor } from "./harness.js";
 
 let drover: Drover;
 before(async () => {
@@ -51,7 +51,7 @@ for (const [strategy, deployment] of [
     const rollout = load.value.rollout!;
     assert.equal(rollout.state, "succeeded", rollout.reason);
     assert.ok(load.requests > 50, `only ${load.requests} requests`);
-    assert.equal(load.failed, 0, `failed requests: ${JSON.stringify(load.statuses)}`);
+    assert.equal(load.failed, 0, `failed requests: ${loadSummary(load)}`);
     assert.ok(load.revisions["1"]! > 0 && load.revisions["2"]! > 0, `both revisions answered: ${JSON.stringify(load.revisions)}`);
     assert.equal(rollout.metrics!.errors, 0);
     process.stdout.write(`# ${strategy}: ${load.requests} requests during ${rollout.metrics!.durationMs}ms, 0 failed; by revision ${JSON.stringify(load.revisions)}\n`);
@@ -75,7 +75,7 @@ test("a revision that never becomes ready fails its gate and is rolled back with
   assert.ok(Math.abs(rollout.metrics!.rollbackDurationMs! - (back.time - rollout.failedAt!)) <= 5, "the rollout's metrics hold the rollback duration");
   const [service] = await drover.json<ServiceSummary[]>(["get", "never"]);
   assert.deepEqual([service!.revision, service!.status], [1, "ready"]);
-  assert.equal(load.failed, 0, JSON.stringify(load.statuses));
+  assert.equal(load.failed, 0, loadSummary(load));
   assert.deepEqual(Object.keys(load.revisions), ["1"]);
   process.stdout.write(`# failed gate → previous revision serving everything: ${back.time - failed.time}ms\n`);
 });
@@ -87,7 +87,7 @@ test("a canary answering 5xx to 20% of requests is aborted by its analysis; clie
   const load = await loadDuring(port, rollOut("test/bad-canary", version("bad-canary", port, "v2", deployment, { ERROR_RATE: "0.2" })));
   const rollout = load.value.rollout!;
   // Everything there is to know, should an assertion below fail on a busy machine.
-  const seen = `rollout ${JSON.stringify({ state: rollout.state, reason: rollout.reason, analysis: rollout.analysis })}, clients ${JSON.stringify(load.statuses)}`;
+  const seen = `rollout ${JSON.stringify({ state: rollout.state, reason: rollout.reason, analysis: rollout.analysis })}, clients ${loadSummary(load)}`;
   assert.equal(rollout.state, "rolled_back", seen);
   // Every fifth answer of the canary is a 500; a window that starts mid-cycle sees 8 in 44 (18.2%) as well as 9 in 41.
   assert.match(rollout.reason, /canary analysis failed: canary error rate (1[5-9]|2\d)\.\d% is above 5\.0%/, seen);

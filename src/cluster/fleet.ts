@@ -30,6 +30,8 @@ export class Fleet implements NodeAgent, NodeDirectory {
   /** Replicas being stopped: no other node's router sends them anything new. */
   private readonly stopping = new Set<string>();
   private lastRoutes: Route[] = [];
+  private runningPush: Promise<unknown> = Promise.resolve();
+  private queuedPush: Promise<RouteStatus[]> | null = null;
   private readonly timer: NodeJS.Timeout;
   private activeNow: boolean;
   private refreshedAt = 0;
@@ -346,7 +348,23 @@ export class Fleet implements NodeAgent, NodeDirectory {
   }
 
   /** Every connected node gets the routes, with the ready replicas of the other ready nodes. */
-  private async pushRoutes(): Promise<RouteStatus[]> {
+  /**
+   * Pushes run one at a time, each computed as it starts, so one computed earlier never lands
+   * after a later one (a replica being stopped would come back into other nodes' routes and
+   * take requests after it is gone). Callers arriving while a push waits share it.
+   */
+  private pushRoutes(): Promise<RouteStatus[]> {
+    if (this.queuedPush) return this.queuedPush;
+    const push = this.runningPush.catch(() => undefined).then(() => {
+      this.queuedPush = null;
+      return this.computeAndPushRoutes();
+    });
+    this.queuedPush = push;
+    this.runningPush = push;
+    return push;
+  }
+
+  private async computeAndPushRoutes(): Promise<RouteStatus[]> {
     const routes = this.lastRoutes;
     // One node (drover up): its own replicas are all there is.
     if (this.local && this.members.size === 1) return this.local.setRoutes(routes);

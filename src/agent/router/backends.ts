@@ -32,9 +32,19 @@ export function loadHttpClient(): Promise<void> {
   return loading;
 }
 
+/**
+ * How long a connection to a replica may take before the next replica is tried. On loopback or
+ * a LAN a connect takes well under a millisecond; one that takes seconds is to a node that went
+ * away (its address answers nothing) before heartbeats could say so.
+ */
+export const CONNECT_TIMEOUT_MS = 3_000;
+
+/** Connect failures: nothing reached the replica, so another may take the request. */
+export const UNSENT_CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
 /** The backend's pool; {@link loadHttpClient} must have finished. */
 export function poolOf(backend: Backend): Pool {
-  backend.pool ??= new undici!.Pool(`http://${backend.host}:${backend.port}`, { connections: 256, pipelining: 1, keepAliveTimeout: 4_000 });
+  backend.pool ??= new undici!.Pool(`http://${backend.host}:${backend.port}`, { connections: 256, pipelining: 1, keepAliveTimeout: 4_000, connectTimeout: CONNECT_TIMEOUT_MS });
   return backend.pool;
 }
 

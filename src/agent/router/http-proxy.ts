@@ -1,12 +1,12 @@
 /**
  * The HTTP/1.1 reverse proxy of one service port: keep-alive pools to the replicas, bodies
  * streamed both ways, upgrades (WebSocket) passed through, X-Forwarded-* added. A request that
- * could not be delivered (the replica refused the connection, or a pooled connection turned out
+ * could not be delivered (the connect failed or timed out, or a pooled connection turned out
  * closed before anything came back for a request without a body) is tried on the next replica.
  */
 import http from "node:http";
 import net from "node:net";
-import { poolOf, type Backend } from "./backends.js";
+import { poolOf, UNSENT_CONNECT_ERRORS, type Backend } from "./backends.js";
 import { spliceToReplica } from "./splice.js";
 import type { Dispatcher } from "undici";
 import type { TrafficStats } from "./traffic-stats.js";
@@ -98,7 +98,7 @@ export function proxyRequest(context: ProxyContext, request: http.IncomingMessag
           }
           const code = error.code ?? "";
           // Nothing was delivered: the connect failed, or a pooled connection was found closed for a request without a body.
-          const unsent = code === "ECONNREFUSED" || (!hasBody && (code === "UND_ERR_SOCKET" || code === "ECONNRESET"));
+          const unsent = UNSENT_CONNECT_ERRORS.has(code) || (!hasBody && (code === "UND_ERR_SOCKET" || code === "ECONNRESET"));
           if (unsent && !request.destroyed && !response.destroyed) return attempt(index + 1, code);
           if (response.destroyed) return record(backend.revision, 499, false);
           fail(502, `replica ${backend.replica} failed: ${code || error.message}`, backend.revision);

@@ -232,3 +232,44 @@ test("tcp ports through the kernel: connections are DNAT-ed to a replica, never 
   }
   assert.ok(!spawnSync("iptables", ["-t", "nat", "-S"], { encoding: "utf8" }).stdout.includes(`--dport ${port} `), "no rule left behind");
 });
+
+test("a replica whose connect hangs (a node gone without a word): HTTP requests and tcp connections go on to the next one after the connect timeout", { skip: kernelPossible ? false : "needs root and iptables" }, async () => {
+  const a = await replica("a");
+  const echo = net.createServer((socket) => {
+    socket.on("data", (chunk) => socket.write(`echo:${chunk}`));
+    socket.on("error", () => undefined);
+  });
+  const echoPort = await listen(echo);
+  // Its SYNs go nowhere, as to an address whose machine vanished: no refusal, only silence.
+  const silent = await freePort();
+  const rule = ["OUTPUT", "-o", "lo", "-p", "tcp", "-d", "127.0.0.1", "--dport", String(silent), "--syn", "-j", "DROP"];
+  assert.equal(spawnSync("iptables", ["-I", ...rule]).status, 0);
+  const hung = (service: string): BackendTarget => ({ replica: `${service}-hung`, revision: 1, host: "127.0.0.1", port: silent, hostPort: silent });
+  const router = new Router((service) => (service === "t/api" ? [hung("a"), { replica: "a", revision: 1, host: "127.0.0.1", port: a, hostPort: a }] : [hung("e"), { replica: "e", revision: 1, host: "127.0.0.1", port: echoPort, hostPort: echoPort }]));
+  const httpPort = await freePort();
+  const tcpPort = await freePort();
+  await router.sync([route(httpPort), route(tcpPort, { service: "t/raw", protocol: "tcp" })]);
+  try {
+    for (let i = 0; i < 2; i++) {
+      const started = performance.now();
+      const answer = await get(httpPort);
+      const took = performance.now() - started;
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.name, "a");
+      assert.ok(took < 8_000, `answered within the connect timeout and a retry: ${Math.round(took)} ms`);
+    }
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ port: tcpPort, host: "127.0.0.1" });
+      socket.on("data", (chunk) => {
+        socket.destroy();
+        resolve(String(chunk));
+      });
+      socket.on("error", reject);
+      socket.write("hello");
+    });
+    assert.equal(raw, "echo:hello");
+  } finally {
+    router.close();
+    spawnSync("iptables", ["-D", ...rule]);
+  }
+});
